@@ -1,0 +1,273 @@
+"""Decode, check, resample and encode audio.
+
+Arrays are ``float32`` shaped ``(channels, frames)``. Every decode is checked
+(sample rate, channel count, length, NaN/inf) so that nothing downstream — demucs
+included, which panics on some inputs — ever sees audio we have not validated.
+The container type is sniffed from the bytes, never from the file name.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from moodmix.engine.errors import AudioError, BadInput, MissingTool, TooLarge
+
+MIN_SAMPLE_RATE = 4_000
+MAX_SAMPLE_RATE = 384_000
+MAX_CHANNELS = 32
+
+#: Containers soundfile decodes itself; others go through ffmpeg.
+NATIVE_FORMATS = {"wav", "flac", "ogg", "mp3", "aiff"}
+FFMPEG_FORMATS = {"m4a", "webm"}
+ENCODE_FORMATS = ("wav", "flac", "mp3", "ogg")
+CONTENT_TYPES = {
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "mp3": "audio/mpeg",
+    "aiff": "audio/aiff",
+    "m4a": "audio/mp4",
+    "webm": "audio/webm",
+}
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a probe learned about a file, before decoding it whole."""
+
+    format: str
+    sample_rate: int
+    channels: int
+    frames: int
+    duration: float
+    subtype: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def sniff_format(path: str | Path) -> str | None:
+    """The container named by the file's first bytes (``None`` when it is not audio we know)."""
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    return sniff_bytes(head)
+
+
+def sniff_bytes(head: bytes) -> str | None:
+    if len(head) < 4:
+        return None
+    if head[:4] in (b"RIFF", b"RIFX", b"RF64") and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    if head[:3] == b"ID3":
+        return "mp3"
+    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) != 0:
+        return "mp3"
+    if head[4:8] == b"ftyp":
+        return "m4a"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "webm"
+    return None
+
+
+def ffmpeg_path() -> str | None:
+    return shutil.which("ffmpeg")
+
+
+def probe(path: str | Path, *, max_seconds: float | None = None) -> AudioInfo:
+    """Check a file is decodable audio within limits, reading headers only where possible."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        raise AudioError("the file is empty", code="empty_file")
+    fmt = sniff_format(path)
+    if fmt is None:
+        raise AudioError(
+            "this is not an audio file moodmix can read (supported: wav, flac, ogg, mp3, aiff; "
+            "m4a/aac with ffmpeg)",
+            code="unsupported_format",
+        )
+    if fmt in FFMPEG_FORMATS:
+        info = _probe_with_ffmpeg(path, fmt)
+    else:
+        try:
+            raw = sf.info(str(path))
+        except Exception as exc:  # libsndfile's message is the useful part
+            raise AudioError(f"cannot decode {fmt} file: {_short(exc)}", code="corrupt_audio") from exc
+        frames = int(raw.frames)
+        info = AudioInfo(fmt, int(raw.samplerate), int(raw.channels), frames,
+                         frames / raw.samplerate if raw.samplerate else 0.0, raw.subtype)
+    _check_info(info, max_seconds)
+    return info
+
+
+def _check_info(info: AudioInfo, max_seconds: float | None) -> None:
+    if not MIN_SAMPLE_RATE <= info.sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(
+            f"unsupported sample rate {info.sample_rate} Hz "
+            f"(allowed {MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE} Hz)", code="bad_sample_rate")
+    if not 1 <= info.channels <= MAX_CHANNELS:
+        raise AudioError(f"unsupported channel count {info.channels}", code="bad_channels")
+    if info.frames <= 0:
+        raise AudioError("the file holds no audio samples", code="empty_audio")
+    if max_seconds is not None and info.duration > max_seconds:
+        raise TooLarge(
+            f"the audio is {info.duration / 60:.1f} minutes long; the limit is {max_seconds / 60:.0f} minutes",
+            code="too_long")
+
+
+def load_audio(path: str | Path, *, sample_rate: int | None = None, mono: bool = False,
+               max_seconds: float | None = None, offset: float = 0.0,
+               duration: float | None = None) -> tuple[np.ndarray, int]:
+    """Decode to ``(channels, frames)`` float32, optionally resampled and/or downmixed.
+
+    Raises :class:`AudioError` for anything that is not finite audio within limits.
+    """
+    path = Path(path)
+    info = probe(path, max_seconds=max_seconds)
+    if info.format in FFMPEG_FORMATS:
+        with tempfile.TemporaryDirectory(prefix="moodmix-ff-") as tmp:
+            wav = Path(tmp) / "decoded.wav"
+            _ffmpeg_decode(path, wav)
+            return load_audio(wav, sample_rate=sample_rate, mono=mono, offset=offset, duration=duration)
+    start = int(offset * info.sample_rate)
+    frames = -1 if duration is None else int(duration * info.sample_rate)
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True, start=start,
+                           frames=frames)
+    except Exception as exc:
+        raise AudioError(f"cannot decode {info.format} file: {_short(exc)}", code="corrupt_audio") from exc
+    audio = np.ascontiguousarray(data.T)
+    if audio.size == 0:
+        raise AudioError("the file holds no audio samples", code="empty_audio")
+    if not np.isfinite(audio).all():
+        raise AudioError("the audio contains NaN or infinite samples", code="non_finite_audio")
+    if mono and audio.shape[0] > 1:
+        audio = audio.mean(axis=0, keepdims=True)
+    if sample_rate and sample_rate != sr:
+        audio = resample(audio, sr, sample_rate)
+        sr = sample_rate
+    return audio, int(sr)
+
+
+def resample(audio: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
+    """High-quality resampling (soxr) of a ``(channels, frames)`` array."""
+    if sr_from == sr_to:
+        return audio
+    import soxr
+
+    out = soxr.resample(np.ascontiguousarray(audio.T), sr_from, sr_to, quality="HQ")
+    return np.ascontiguousarray(np.asarray(out, dtype=np.float32).reshape(-1, audio.shape[0]).T)
+
+
+def to_channels(audio: np.ndarray, channels: int) -> np.ndarray:
+    """Downmix to mono or duplicate mono to ``channels``."""
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    if audio.shape[0] == channels:
+        return audio
+    if channels == 1:
+        return audio.mean(axis=0, keepdims=True)
+    if audio.shape[0] == 1:
+        return np.repeat(audio, channels, axis=0)
+    return audio[:channels] if audio.shape[0] > channels else np.concatenate(
+        [audio, np.repeat(audio[-1:], channels - audio.shape[0], axis=0)])
+
+
+WAV_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT", "32": "PCM_32"}
+
+
+def save_audio(path: str | Path, audio: np.ndarray, sample_rate: int, *, format: str | None = None,
+               bit_depth: str = "16", mp3_bitrate: int = 320) -> Path:
+    """Encode ``audio`` (``(channels, frames)`` or 1-D) to wav/flac/mp3/ogg; returns the path.
+
+    The format comes from ``format`` or the file suffix. Samples are clipped to
+    [-1, 1] for integer formats.
+    """
+    path = Path(path)
+    fmt = (format or path.suffix.lstrip(".")).lower()
+    if fmt not in ENCODE_FORMATS:
+        raise BadInput(f"cannot encode {fmt!r}; choose one of {', '.join(ENCODE_FORMATS)}",
+                       code="bad_format")
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    if not np.isfinite(audio).all():
+        audio = np.nan_to_num(audio, nan=0.0, posinf=1.0, neginf=-1.0)
+    frames = audio.T
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "mp3":
+        _save_mp3(path, frames, sample_rate, mp3_bitrate)
+        return path
+    if fmt == "wav":
+        subtype = WAV_SUBTYPES.get(str(bit_depth), "PCM_16")
+    elif fmt == "flac":
+        subtype = "PCM_24" if str(bit_depth) in ("24", "float", "32") else "PCM_16"
+    else:
+        subtype = "VORBIS"
+    if subtype != "FLOAT":
+        frames = np.clip(frames, -1.0, 1.0)
+    sf.write(str(path), frames, sample_rate, subtype=subtype, format=fmt.upper())
+    return path
+
+
+def _save_mp3(path: Path, frames: np.ndarray, sample_rate: int, bitrate: int) -> None:
+    """MP3 through lame (lameenc): libsndfile's MP3 writer is not in every build."""
+    import lameenc
+
+    channels = frames.shape[1]
+    if channels > 2:
+        frames = frames[:, :2]
+        channels = 2
+    if sample_rate not in (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000):
+        target = 44100 if sample_rate > 24000 else 22050
+        frames = resample(frames.T, sample_rate, target).T
+        sample_rate = target
+    pcm = (np.clip(frames, -1.0, 1.0) * 32767.0).astype("<i2")
+    enc = lameenc.Encoder()
+    enc.set_bit_rate(int(bitrate))
+    enc.set_in_sample_rate(int(sample_rate))
+    enc.set_channels(int(channels))
+    enc.set_quality(2)
+    data = enc.encode(pcm.tobytes()) + enc.flush()
+    path.write_bytes(bytes(data))
+
+
+def _probe_with_ffmpeg(path: Path, fmt: str) -> AudioInfo:
+    with tempfile.TemporaryDirectory(prefix="moodmix-ff-") as tmp:
+        wav = Path(tmp) / "decoded.wav"
+        _ffmpeg_decode(path, wav)
+        raw = sf.info(str(wav))
+        return AudioInfo(fmt, int(raw.samplerate), int(raw.channels), int(raw.frames),
+                         raw.frames / raw.samplerate, "aac")
+
+
+def _ffmpeg_decode(src: Path, dst: Path) -> None:
+    exe = ffmpeg_path()
+    if exe is None:
+        raise MissingTool("m4a/aac audio needs ffmpeg, which is not installed on this server "
+                          "(install the 'ffmpeg' package)")
+    proc = subprocess.run(
+        [exe, "-nostdin", "-v", "error", "-y", "-i", str(src), "-vn", "-f", "wav", "-c:a", "pcm_f32le",
+         "-t", "7200", str(dst)],
+        capture_output=True, timeout=600,
+    )
+    if proc.returncode != 0 or not dst.exists():
+        msg = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise AudioError(f"cannot decode file: {msg[-1] if msg else 'ffmpeg failed'}", code="corrupt_audio")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[-1] if text else type(exc).__name__)[:200]

@@ -1,0 +1,3 @@
+from moodmix.engine.cli import main
+
+main()
