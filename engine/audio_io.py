@@ -98,6 +98,8 @@ def probe(path: str | Path, *, max_seconds: float | None = None) -> AudioInfo:
             "m4a/aac with ffmpeg)",
             code="unsupported_format",
         )
+    if fmt == "wav":
+        _check_riff_sizes(path)
     if fmt in FFMPEG_FORMATS:
         info = _probe_with_ffmpeg(path, fmt)
     else:
@@ -109,6 +111,61 @@ def probe(path: str | Path, *, max_seconds: float | None = None) -> AudioInfo:
         info = AudioInfo(fmt, int(raw.samplerate), int(raw.channels), frames,
                          frames / raw.samplerate if raw.samplerate else 0.0, raw.subtype)
     _check_info(info, max_seconds)
+    return info
+
+
+def _check_riff_sizes(path: Path) -> None:
+    """Refuse a WAV whose ``data`` chunk claims more bytes than the file holds (a cut upload)."""
+    import struct
+
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if head[:4] != b"RIFF":
+            return  # RF64/RIFX: sizes live elsewhere; libsndfile checks them
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                break
+            cid, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"data":
+                if length != 0xFFFFFFFF and pos + 8 + length > size:
+                    raise AudioError(
+                        f"the WAV file is truncated: it declares {length} bytes of audio but holds "
+                        f"{max(0, size - pos - 8)}", code="truncated_audio")
+                return
+            pos += 8 + length + (length & 1)
+    raise AudioError("the WAV file has no audio data chunk", code="corrupt_audio")
+
+
+def verify_decodable(path: str | Path, *, max_seconds: float | None = None) -> AudioInfo:
+    """Probe, then decode the whole file block by block: catches cut or corrupt streams and NaN/inf.
+
+    Memory stays bounded (one block at a time) however long the file is.
+    """
+    path = Path(path)
+    info = probe(path, max_seconds=max_seconds)
+    if info.format in FFMPEG_FORMATS:
+        return info  # decoded completely by ffmpeg during the probe
+    total = 0
+    try:
+        with sf.SoundFile(str(path)) as fh:
+            for block in fh.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+                if not np.isfinite(block).all():
+                    raise AudioError("the audio contains NaN or infinite samples", code="non_finite_audio")
+                total += len(block)
+    except AudioError:
+        raise
+    except Exception as exc:
+        raise AudioError(f"cannot decode {info.format} file: {_short(exc)}", code="corrupt_audio") from exc
+    if total == 0:
+        raise AudioError("the file holds no audio samples", code="empty_audio")
+    if total != info.frames:
+        info = AudioInfo(info.format, info.sample_rate, info.channels, total, total / info.sample_rate,
+                         info.subtype)
+        _check_info(info, max_seconds)
     return info
 
 

@@ -1,0 +1,1 @@
+"""Database: piccolo tables, engine binding from a URL, and the migration runner."""

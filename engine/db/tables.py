@@ -1,0 +1,136 @@
+"""The schema (the seed's users / audio_files / processing_jobs / moods / remixes, plus chat identities).
+
+Tables are bound to a concrete engine at start-up by :func:`moodmix.engine.db.database.bind`,
+so the same classes serve SQLite and Postgres.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    UUID,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    Real,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.table import Table
+
+# Placeholder until bind() runs; never used for queries.
+_UNBOUND = SQLiteEngine(path=":memory:")
+
+
+class User(Table, tablename="users", db=_UNBOUND):
+    id = UUID(primary_key=True)
+    email = Varchar(length=320, unique=True, index=True, null=True, default=None)
+    username = Varchar(length=64, unique=True, index=True)
+    password_hash = Text(null=True, default=None)
+    is_service = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ChatIdentity(Table, tablename="chat_identities", db=_UNBOUND):
+    """A Discord/Telegram account mapped to a moodmix user (unique per platform + id)."""
+
+    id = UUID(primary_key=True)
+    platform = Varchar(length=32)
+    platform_user_id = Varchar(length=64)
+    display_name = Varchar(length=128, null=True, default=None)
+    user = ForeignKey(references=User, null=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class LinkCode(Table, tablename="link_codes", db=_UNBOUND):
+    """One-time code a web user creates to link a chat identity to their account."""
+
+    code = Varchar(length=16, primary_key=True)
+    user = ForeignKey(references=User, null=False)
+    expires_at = Timestamptz()
+
+
+class AudioFile(Table, tablename="audio_files", db=_UNBOUND):
+    id = UUID(primary_key=True)
+    user = ForeignKey(references=User, null=False, index=True)
+    filename = Varchar(length=255)
+    file_path = Text()  # storage key, relative to the data folder
+    sha256 = Varchar(length=64, index=True)
+    size_bytes = Integer()
+    content_type = Varchar(length=64)
+    format = Varchar(length=16)
+    duration = Float()
+    sample_rate = Integer()
+    channels = Integer()
+    source = Varchar(length=16, default="upload")  # upload | output
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class ProcessingJob(Table, tablename="processing_jobs", db=_UNBOUND):
+    id = UUID(primary_key=True)
+    user = ForeignKey(references=User, null=False, index=True)
+    audio = ForeignKey(references=AudioFile, null=True, default=None)
+    job_type = Varchar(length=64, index=True)
+    status = Varchar(length=16, default="queued", index=True)
+    progress = Real(default=0.0)
+    message = Text(null=True, default=None)
+    params = JSON(default="{}")
+    inputs = JSON(default="{}")
+    result = JSON(null=True, default=None)
+    result_path = Text(null=True, default=None)
+    backend = Varchar(length=64, null=True, default=None)
+    error_code = Varchar(length=64, null=True, default=None)
+    error = Text(null=True, default=None)
+    attempts = Integer(default=0)
+    max_attempts = Integer(default=3)
+    time_limit_s = Float(default=600.0)
+    depends_on = UUID(null=True, default=None, index=True)
+    cancel_requested = Boolean(default=False)
+    worker = Varchar(length=128, null=True, default=None)
+    plugin_version = Varchar(length=32, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    started_at = Timestamptz(null=True, default=None)
+    heartbeat_at = Timestamptz(null=True, default=None)
+    finished_at = Timestamptz(null=True, default=None)
+
+
+class JobOutput(Table, tablename="job_outputs", db=_UNBOUND):
+    id = UUID(primary_key=True)
+    job = ForeignKey(references=ProcessingJob, null=False, index=True)
+    name = Varchar(length=64)
+    kind = Varchar(length=16)
+    file_path = Text()
+    filename = Varchar(length=255)
+    content_type = Varchar(length=64)
+    size_bytes = Integer()
+    sha256 = Varchar(length=64)
+
+
+class Mood(Table, tablename="moods", db=_UNBOUND):
+    id = UUID(primary_key=True)
+    audio = ForeignKey(references=AudioFile, null=True, index=True)
+    job = ForeignKey(references=ProcessingJob, null=True, default=None)
+    mood = Varchar(length=32)
+    confidence = Real()
+    valence = Real(null=True, default=None)
+    arousal = Real(null=True, default=None)
+    features = JSON(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Remix(Table, tablename="remixes", db=_UNBOUND):
+    id = UUID(primary_key=True)
+    user = ForeignKey(references=User, null=False, index=True)
+    original = ForeignKey(references=AudioFile, null=True, default=None)
+    job = ForeignKey(references=ProcessingJob, null=True, default=None)
+    genre = Varchar(length=64)
+    effects = JSON(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES: tuple[type[Table], ...] = (User, ChatIdentity, LinkCode, AudioFile, ProcessingJob, JobOutput,
+                                       Mood, Remix)

@@ -1,0 +1,38 @@
+"""``moodmix doctor``: what this machine will use, and why it fell back when it did."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from moodmix.engine.audio_io import ffmpeg_path
+from moodmix.engine.config import Settings
+
+
+def report(settings: Settings) -> list[str]:
+    lines = []
+    try:
+        import torch
+
+        cuda = torch.cuda.is_available()
+        lines.append(f"torch {torch.__version__}; CUDA {'available: ' + torch.cuda.get_device_name(0) if cuda else 'not available'}")
+    except Exception as exc:
+        cuda = False
+        lines.append(f"torch not importable: {exc}")
+    device = settings.resolved_device
+    why = "configured" if settings.device != "auto" else ("GPU found" if cuda else "no GPU found")
+    lines.append(f"device: {device} ({why})")
+    lines.append(f"ffmpeg: {ffmpeg_path() or 'missing (m4a/aac uploads will be refused)'}")
+    lines.append(f"data folder: {settings.data_path}")
+    lines.append(f"database: {settings.effective_database_url.split('@')[-1]}")
+    lines.append(f"queue: {'redis ' + settings.redis_url.split('@')[-1] if settings.redis_url else 'in-process'}")
+    model_dir = settings.model_dir or "(none)"
+    lines.append(f"model folder: {model_dir}{'' if not settings.model_dir or Path(model_dir).is_dir() else ' — missing!'}")
+    lines.append(f"HF hub offline: {os.environ.get('HF_HUB_OFFLINE', '0')}")
+    from moodmix.engine.plugin_manager import get_plugin_manager
+    from moodmix.engine.registry import Registry
+
+    reg = Registry.from_plugin_manager(get_plugin_manager())
+    for name, cap in sorted(reg.capabilities.items()):
+        lines.append(f"capability {name} v{cap.version} from {reg.owners[name]}")
+    return lines

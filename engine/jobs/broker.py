@@ -1,0 +1,76 @@
+"""The taskiq broker: in-process for the embedded setup, a Redis stream with acks in production.
+
+With :class:`RedisStreamBroker` a message is acknowledged only after the task
+returns; a worker killed mid-job leaves it pending, and another worker claims it
+once it has been idle for ``idle_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.kicker import AsyncKicker
+from taskiq.message import TaskiqMessage
+from taskiq.middlewares import SmartRetryMiddleware
+
+from moodmix.engine.config import Settings
+
+log = logging.getLogger(__name__)
+
+TASK_NAME = "moodmix.run_job"
+
+
+class TransientJobError(Exception):
+    """Raised by the job task when an attempt failed in a way worth retrying."""
+
+
+class BackoffRetryMiddleware(SmartRetryMiddleware):
+    """SmartRetryMiddleware with true exponential backoff that also works without a scheduler.
+
+    taskiq's middleware only labels the message with a delay when no schedule
+    source is configured; we wait for the delay ourselves before re-sending.
+    """
+
+    def make_delay(self, message: TaskiqMessage, retries: int) -> float:
+        base = float(message.labels.get("delay", self.default_delay))
+        return min(base * (2 ** (retries - 1)), self.max_delay_exponent)
+
+    async def on_send(self, kicker: AsyncKicker[Any, Any], message: TaskiqMessage, delay: float) -> None:
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await kicker.kiq(*message.args, **message.kwargs)
+
+        task = asyncio.get_running_loop().create_task(later())
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
+
+
+_pending: set[asyncio.Task] = set()
+
+
+def make_broker(settings: Settings) -> AsyncBroker:
+    retry = BackoffRetryMiddleware(
+        default_retry_count=max(1, settings.job_retries),
+        default_retry_label=True,
+        default_delay=settings.retry_backoff_s,
+        max_delay_exponent=300,
+        types_of_exceptions=[TransientJobError],
+    )
+    if settings.redis_url:
+        from taskiq_redis import RedisStreamBroker
+
+        idle_ms = int((settings.job_time_limit_s + settings.stall_timeout_s) * 1000)
+        broker: AsyncBroker = RedisStreamBroker(
+            url=settings.redis_url,
+            queue_name=settings.queue_name,
+            consumer_group_name="moodmix-workers",
+            idle_timeout=idle_ms,
+            xread_block=1000,
+            unacknowledged_lock_timeout=5,
+        )
+    else:
+        broker = InMemoryBroker(max_async_tasks=100, propagate_exceptions=False)
+    return broker.with_middlewares(retry)

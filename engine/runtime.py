@@ -1,0 +1,126 @@
+"""Everything a process needs, wired once: settings, plugins, storage, database, queue.
+
+The API server, ``moodmix worker`` and the bots each hold one :class:`Runtime`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+from piccolo.engine.base import Engine
+from taskiq import AsyncBroker
+
+from moodmix.engine import timeutil
+from moodmix.engine.config import Settings
+from moodmix.engine.db.database import close_database, open_database
+from moodmix.engine.db.migrate import migrate
+from moodmix.engine.db.tables import ProcessingJob
+from moodmix.engine.jobs import states
+from moodmix.engine.jobs.broker import TASK_NAME, make_broker
+from moodmix.engine.jobs.runner import JobRunner
+from moodmix.engine.plugin_manager import get_plugin_manager
+from moodmix.engine.registry import Registry
+from moodmix.engine.storage import LocalStorage, make_storage
+
+log = logging.getLogger("moodmix")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    pm: pluggy.PluginManager
+    registry: Registry
+    storage: LocalStorage
+    db: Engine
+    broker: AsyncBroker
+    runner: JobRunner | None = None
+    _task: Any = None
+    _background: list[asyncio.Task] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, settings: Settings, *, pm: pluggy.PluginManager | None = None,
+                    role: str = "api", auto_migrate: bool = True) -> Runtime:
+        """``role``: ``api`` (embedded worker when no Redis), ``worker`` or ``client`` (enqueue only)."""
+        pm = pm or get_plugin_manager()
+        pm.hook.startup(settings=settings)
+        registry = Registry.from_plugin_manager(pm)
+        storage = make_storage(settings.data_path)
+        db = await open_database(settings.effective_database_url)
+        if auto_migrate:
+            await migrate(db)
+        broker = make_broker(settings)
+        rt = cls(settings=settings, pm=pm, registry=registry, storage=storage, db=db, broker=broker)
+        runs_jobs = role == "worker" or (role == "api" and not settings.redis_url and settings.embedded_worker)
+        if runs_jobs:
+            rt.runner = JobRunner(rt)
+            broker.is_worker_process = role == "worker"
+        async def run_job(job_id: str) -> None:
+            await rt._run_job(job_id)
+
+        rt._task = broker.register_task(run_job, task_name=TASK_NAME)
+        await broker.startup()
+        if runs_jobs:
+            rt._background.append(asyncio.create_task(rt._sweep_forever()))
+            if not settings.redis_url:
+                await rt.requeue_unfinished()
+        return rt
+
+    async def _run_job(self, job_id: str) -> None:
+        if self.runner is None:
+            raise RuntimeError("this process does not run jobs")
+        await self.runner.run(job_id)
+
+    async def enqueue(self, job_id: str) -> None:
+        await self._task.kiq(job_id)
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if hasattr(self.broker, "wait_all"):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.broker.wait_all(), timeout=5)
+        with contextlib.suppress(Exception):
+            await self.broker.shutdown()
+        await close_database(self.db)
+
+    async def requeue_unfinished(self) -> None:
+        """Embedded queue lives in memory: after a restart, send unfinished jobs again."""
+        rows = await ProcessingJob.select(ProcessingJob.id).where(
+            ProcessingJob.status.is_in([states.QUEUED, states.RUNNING]) & ProcessingJob.depends_on.is_null())
+        for row in rows:
+            await self.enqueue(str(row["id"]))
+
+    async def sweep_stalled(self) -> int:
+        """Running jobs whose worker stopped beating: retry them, or fail them after the last try."""
+        cutoff = timeutil.ago(self.settings.stall_timeout_s)
+        stale = await ProcessingJob.select(ProcessingJob.id, ProcessingJob.attempts, ProcessingJob.max_attempts
+                                           ).where((ProcessingJob.status == states.RUNNING)
+                                                   & (ProcessingJob.heartbeat_at < cutoff))
+        for row in stale:
+            if row["attempts"] >= row["max_attempts"]:
+                await ProcessingJob.update({
+                    ProcessingJob.status: states.FAILED, ProcessingJob.error_code: "stalled",
+                    ProcessingJob.error: "the worker running this job stopped responding",
+                    ProcessingJob.finished_at: timeutil.now(),
+                }).where((ProcessingJob.id == row["id"]) & (ProcessingJob.status == states.RUNNING))
+            else:
+                log.warning("job %s stalled; sending it again", row["id"])
+                await self.enqueue(str(row["id"]))
+        return len(stale)
+
+    async def _sweep_forever(self) -> None:
+        period = max(1.0, self.settings.stall_timeout_s / 2)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self.sweep_stalled()
+            except Exception as exc:
+                log.warning("stalled-job sweep failed: %s", exc)

@@ -1,0 +1,19 @@
+"""Built-in ``analyze`` plugin: loudness, tempo/beats and key of one track.
+
+Other plugins reuse the estimators directly:
+:func:`moodmix.plugins.analyze.tempo.estimate_tempo`,
+:func:`moodmix.plugins.analyze.key.estimate_key` and
+:func:`moodmix.plugins.analyze.loudness.measure_loudness`.
+"""
+
+from __future__ import annotations
+
+from moodmix.engine.hookspecs import hookimpl
+from moodmix.plugins.analyze.capability import ANALYZE, AnalyzeParams
+
+__all__ = ["ANALYZE", "AnalyzeParams", "register_capabilities"]
+
+
+@hookimpl
+def register_capabilities() -> list:
+    return [ANALYZE]

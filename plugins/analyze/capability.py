@@ -1,0 +1,49 @@
+"""The ``analyze`` capability: format, loudness, tempo and beats, key — as JSON.
+
+Importing this module is cheap (msgspec and the contract only); numpy, scipy and
+librosa are imported when a job actually runs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from moodmix.engine.capability import Capability, OutputSpec, RunContext, RunResult
+
+
+class AnalyzeParams(msgspec.Struct, forbid_unknown_fields=True):
+    """Options for ``analyze``; the defaults suit any track."""
+
+    #: Include the beat positions (seconds) in the result.
+    beats: bool = True
+    #: At most this many beat positions are listed (``beat_count`` always has the total).
+    max_beats: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 10_000
+    #: Rate (Hz) the mono signal is resampled to for tempo and key; loudness always uses the original.
+    analysis_sample_rate: Annotated[int, msgspec.Meta(ge=8_000, le=48_000)] = 22_050
+    #: Key profile correlated with the chroma: Krumhansl-Kessler, Temperley, or their mean.
+    key_profile: Literal["combined", "krumhansl", "temperley"] = "combined"
+
+
+def run(ctx: RunContext) -> RunResult:
+    # Deferred: keeps plugin discovery (every process start) free of numpy/librosa imports.
+    from moodmix.plugins.analyze.pipeline import analyze_file
+
+    data = analyze_file(ctx.inputs["audio"], ctx.params, progress=ctx.progress)
+    path = ctx.output_path("analysis", ".json")
+    path.write_bytes(msgspec.json.format(msgspec.json.encode(data), indent=2))
+    ctx.progress(1.0, "analysis written")
+    return RunResult(data=data, files={"analysis": path}, backend="librosa")
+
+
+ANALYZE = Capability(
+    name="analyze",
+    description="Measure a track: duration and format, loudness (LUFS, true peak), tempo and beats, "
+                "and musical key.",
+    run=run,
+    params=AnalyzeParams,
+    outputs=(OutputSpec("analysis", "json", "The analysis as a JSON document (same as the result)."),),
+    version="1",
+    ui={"emoji": "🔎"},
+)

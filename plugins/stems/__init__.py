@@ -1,0 +1,15 @@
+"""Built-in ``stems`` plugin: source separation (Demucs when weights are present, else DSP).
+
+Importing this package is cheap: torch, demucs and librosa load inside ``run``.
+"""
+
+from __future__ import annotations
+
+from moodmix.engine.hookspecs import hookimpl
+
+
+@hookimpl
+def register_capabilities() -> list:
+    from moodmix.plugins.stems.capability import STEMS
+
+    return [STEMS]

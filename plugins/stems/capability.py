@@ -1,0 +1,131 @@
+"""The ``stems`` capability: decode, pick a backend, separate, fold into the asked stems, encode."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moodmix.engine.audio_io import load_audio, save_audio
+from moodmix.engine.capability import Capability, InputSpec, OutputSpec, RunContext, RunResult
+from moodmix.engine.errors import CapabilityFailed
+from moodmix.plugins.stems.params import STEMS_BY_MODE, StemsParams
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """Which backend runs, on which device, and why (recorded on the result)."""
+
+    name: str
+    reason: str
+    device: str = "cpu"
+
+
+def _model_dir(ctx: RunContext) -> str:
+    return str(getattr(ctx.settings, "model_dir", "") or "")
+
+
+def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
+    """``dsp`` when asked; ``demucs`` when asked (fails without weights); ``auto`` prefers demucs.
+
+    Missing weights are detected by looking on disk (never by trying a download); a
+    model that is present but fails to load also sends ``auto`` to dsp, with the reason.
+    """
+    if params.backend == "dsp":
+        return BackendChoice("dsp", "dsp backend requested")
+    from moodmix.plugins.stems import demucs_backend, model_cache, model_locator
+
+    device, device_why = demucs_backend.resolve_device(ctx.device)
+    if model_cache.get(params.model, device) is not None:
+        return BackendChoice("demucs", f"{params.model} already loaded on {device} ({device_why})", device)
+    try:
+        demucs_backend.load_model(params.model, device, _model_dir(ctx) or None)
+    except model_locator.LoadModelError as exc:
+        if params.backend == "demucs":
+            hint = ("; put the weights in the model folder (MOODMIX_MODEL_DIR) or use backend=dsp"
+                    if isinstance(exc, demucs_backend.WeightsMissing) else "")
+            raise CapabilityFailed(f"{exc}{hint}", code="model_unavailable") from exc
+        return BackendChoice("dsp", f"fell back to dsp: {exc}")
+    return BackendChoice("demucs", f"{params.model} loaded on {device} ({device_why})", device)
+
+
+def fold_sources(sources: dict[str, np.ndarray], mode: str) -> dict[str, np.ndarray]:
+    """Map a backend's sources onto the stems of ``mode`` (extra sources, e.g. guitar/piano, go to other)."""
+    names = STEMS_BY_MODE[mode]
+    if mode == "2stems":
+        vocals = sources["vocals"]
+        rest = [a for n, a in sources.items() if n != "vocals"]
+        return {"vocals": vocals, "instrumental": np.sum(rest, axis=0).astype(np.float32)}
+    out = {n: sources[n] for n in ("drums", "bass", "vocals")}
+    extra = [a for n, a in sources.items() if n not in out]
+    out["other"] = np.sum(extra, axis=0).astype(np.float32)
+    return {n: out[n] for n in names}
+
+
+def _write_stems(ctx: RunContext, stems: dict[str, np.ndarray], sr: int, fmt: str) -> tuple[dict[str, Path],
+                                                                                         list[str]]:
+    files: dict[str, Path] = {}
+    over_full_scale: list[str] = []
+    for i, (name, audio) in enumerate(stems.items()):
+        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+        if peak > 1.0:
+            over_full_scale.append(name)
+        # A stem can exceed full scale where the sources cancelled in the mix: float WAV keeps it intact.
+        bit_depth = "float" if (fmt == "wav" and peak > 1.0) else "24"
+        files[name] = save_audio(ctx.output_path(name, f".{fmt}"), audio, sr, format=fmt, bit_depth=bit_depth)
+        ctx.progress(0.92 + 0.08 * (i + 1) / len(stems), f"wrote {name}")
+    return files, over_full_scale
+
+
+def run(ctx: RunContext) -> RunResult:
+    params: StemsParams = ctx.params
+    started = time.monotonic()
+    max_seconds = getattr(ctx.settings, "max_audio_seconds", None)
+    audio, sr = load_audio(ctx.inputs["audio"], max_seconds=max_seconds)
+    ctx.progress(0.02, f"decoded {audio.shape[1] / sr:.1f} s, {audio.shape[0]} channel(s), {sr} Hz")
+    choice = choose_backend(params, ctx)
+    ctx.progress(0.05, f"separating with {choice.name} ({choice.reason})")
+    separating = ctx.sub(0.05, 0.92)
+    data: dict[str, Any] = {}
+    if choice.name == "demucs":
+        from moodmix.plugins.stems.demucs_backend import DemucsSeparator
+
+        separator = DemucsSeparator(params.model, device=choice.device, segment=params.segment,
+                                    overlap=params.overlap, shifts=params.shifts,
+                                    model_dir=_model_dir(ctx) or None)
+        sources = separator.separate(audio, sr, progress=separating.progress)
+        data.update(model=params.model, device=choice.device, segment=separator.used_segment,
+                    overlap=params.overlap, shifts=params.shifts, sources=list(sources))
+    else:
+        from moodmix.plugins.stems.dsp_separator import DspSeparator
+
+        sources = DspSeparator().separate(audio, sr, progress=separating.progress)
+        data.update(device="cpu")
+    stems = fold_sources(sources, params.mode)
+    files, over = _write_stems(ctx, stems, sr, params.format)
+    data.update(backend=choice.name, backend_reason=choice.reason, mode=params.mode, stems=list(stems),
+                sample_rate=sr, channels=int(audio.shape[0]), duration_s=round(audio.shape[1] / sr, 3),
+                format=params.format, over_full_scale=over, elapsed_s=round(time.monotonic() - started, 3))
+    return RunResult(data=data, files=files, backend=choice.name)
+
+
+STEMS = Capability(
+    name="stems",
+    description="Split a track into stems: drums, bass, vocals, other (4stems) or vocals + instrumental "
+                "(2stems), with Demucs when its weights are installed, else a signal-processing separator.",
+    run=run,
+    params=StemsParams,
+    inputs=(InputSpec("audio", "audio", "The track to separate."),),
+    outputs=(
+        OutputSpec("drums", "audio", "Drums and percussion (4stems).", optional=True),
+        OutputSpec("bass", "audio", "Bass (4stems).", optional=True),
+        OutputSpec("vocals", "audio", "Lead and backing vocals."),
+        OutputSpec("other", "audio", "Everything else (4stems).", optional=True),
+        OutputSpec("instrumental", "audio", "Everything but the vocals (2stems).", optional=True),
+    ),
+    version="1",
+    ui={"emoji": "🎚"},
+)

@@ -1,0 +1,138 @@
+"""Demucs separation on arrays, shaped like demucs' own ``api.Separator`` but safe for workers.
+
+Differences from ``demucs.api``: audio arrives already decoded and validated (demucs'
+reader panics on odd WAVs), models come from the process-wide cache and are found on
+local disk only (see :mod:`model_locator`), and progress is reported as a fraction
+counted from the segments demucs actually finishes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from moodmix.engine.audio_io import resample, to_channels
+from moodmix.plugins.stems import model_cache, model_locator
+
+Progress = Callable[[float, str | None], None]
+
+
+class WeightsMissing(model_locator.LoadModelError):
+    """No local weights for the requested model (we never download)."""
+
+
+def resolve_device(requested: str | None) -> tuple[str, str]:
+    """``(device, why)``: CUDA when asked for (or ``auto``) and present, else CPU."""
+    import torch
+
+    requested = (requested or "auto").lower()
+    has_cuda = torch.cuda.is_available()
+    if requested.startswith("cuda"):
+        return (requested, "cuda requested") if has_cuda else ("cpu", "cuda requested but not available")
+    if requested == "auto":
+        return ("cuda", "cuda available") if has_cuda else ("cpu", "no cuda device")
+    return requested, f"{requested} requested"
+
+
+def load_model(name: str, device: str, model_dir: str | None) -> tuple[Any, bool]:
+    """The cached model for ``(name, device)``; loads it from local files on first use."""
+
+    def loader() -> Any:
+        location = model_locator.locate(name, model_dir)
+        if location is None:
+            raise WeightsMissing(f"no local weights for demucs model {name!r} (looked in "
+                                 f"{model_locator.searched_places(model_dir)})")
+        return model_locator.load(location).to(device)
+
+    return model_cache.get_or_load(name, device, loader)
+
+
+def _submodels(model: Any) -> list[Any]:
+    return list(getattr(model, "models", [model]))
+
+
+def max_segment(model: Any) -> float | None:
+    """The longest segment (s) the model accepts: HTDemucs cannot run past its training length."""
+    from demucs.htdemucs import HTDemucs
+
+    limits = [float(m.segment) for m in _submodels(model) if isinstance(m, HTDemucs)]
+    return min(limits) if limits else None
+
+
+def count_segments(model: Any, frames: int, segment: float | None, overlap: float, shifts: int) -> int:
+    """How many segment passes ``apply_model`` makes (an upper bound when shifts pad the input)."""
+    total = 0
+    for sub in _submodels(model):
+        seg_len = int(sub.samplerate * float(segment if segment is not None else sub.segment))
+        stride = max(1, int((1 - overlap) * seg_len))
+        length = frames + (int(0.5 * sub.samplerate) if shifts else 0)
+        total += max(1, shifts) * math.ceil(length / stride)
+    return max(1, total)
+
+
+class DemucsSeparator:
+    """Separate ``(channels, frames)`` arrays with a Demucs model; returns one array per source."""
+
+    def __init__(self, model: str = "htdemucs", *, device: str = "cpu", segment: float | None = None,
+                 overlap: float = 0.25, shifts: int = 1, model_dir: str | None = None) -> None:
+        self.model_name = model
+        self.device = device
+        self.segment = segment
+        self.overlap = overlap
+        self.shifts = shifts
+        self.model_dir = model_dir or None
+        self.loaded_now = False
+        self.used_segment: float | None = None
+
+    @property
+    def model(self) -> Any:
+        model, loaded = load_model(self.model_name, self.device, self.model_dir)
+        self.loaded_now = self.loaded_now or loaded
+        return model
+
+    @property
+    def sources(self) -> list[str]:
+        return list(self.model.sources)
+
+    def separate(self, audio: np.ndarray, sr: int, progress: Progress | None = None) -> dict[str, np.ndarray]:
+        """Sources at the input's sample rate and channel count, each ``(channels, frames)``."""
+        import torch
+        from demucs.apply import apply_model
+
+        model = self.model
+        channels, frames = audio.shape
+        if not np.any(audio):
+            return {name: np.zeros_like(audio) for name in model.sources}
+        mix = resample(to_channels(audio, model.audio_channels), sr, model.samplerate)
+        ref = mix.mean(axis=0)
+        mean, std = float(ref.mean()), float(ref.std()) or 1.0
+        segment = self.segment
+        limit = max_segment(model)
+        if segment is not None and limit is not None and segment > limit:
+            segment = limit
+        self.used_segment = segment
+        total = count_segments(model, mix.shape[-1], segment, self.overlap, self.shifts)
+        done = 0
+
+        def on_segment(info: dict) -> None:
+            nonlocal done
+            if info.get("state") == "end":
+                done += 1
+                if progress is not None:
+                    progress(min(done / total, 1.0), f"demucs segment {min(done, total)}/{total}")
+
+        tensor = torch.from_numpy((mix - mean) / std).unsqueeze(0)
+        with torch.inference_mode():
+            out = apply_model(model, tensor, shifts=self.shifts, split=True, overlap=self.overlap,
+                              segment=segment, device=self.device, progress=False, num_workers=0,
+                              callback=on_segment)
+        estimates = (out[0].cpu().numpy() * std + mean).astype(np.float32)
+        result: dict[str, np.ndarray] = {}
+        for name, source in zip(model.sources, estimates, strict=True):
+            back = resample(source, model.samplerate, sr)
+            back = back[:, :frames] if back.shape[1] >= frames else np.pad(back, ((0, 0), (0, frames - back.shape[1])))
+            result[name] = to_channels(back, channels).astype(np.float32)
+        return result

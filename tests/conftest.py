@@ -1,0 +1,162 @@
+"""Shared fixtures: settings per configuration, an API client, audio files, job polling.
+
+Two configurations run the same API tests:
+- ``embedded``: SQLite + taskiq's in-process broker (jobs run inside the app);
+- ``production``: Postgres + Redis stream broker + a separate ``moodmix worker`` process.
+Set ``MOODMIX_TEST_CONFIGS=embedded`` to run only one; CI runs both and sets
+``MOODMIX_REQUIRE_SERVICES=1`` so a missing Postgres/Redis fails instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+PG_URL = os.environ.get("MOODMIX_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("MOODMIX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+CONFIGS = [c for c in os.environ.get("MOODMIX_TEST_CONFIGS", "embedded,production").split(",") if c]
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def services_up() -> bool:
+    return _port_open("127.0.0.1", 5432) and _port_open("127.0.0.1", 6379)
+
+
+def require_services() -> None:
+    if services_up():
+        return
+    if os.environ.get("MOODMIX_REQUIRE_SERVICES") == "1":
+        pytest.fail("Postgres (5432) and Redis (6379) must be running for the production configuration")
+    pytest.skip("Postgres/Redis not running (set MOODMIX_REQUIRE_SERVICES=1 to make this a failure)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def reset_postgres() -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+def base_env(data_dir: Path, config: str, **extra: str) -> dict[str, str]:
+    env = {
+        "MOODMIX_DATA_DIR": str(data_dir),
+        "MOODMIX_SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+        "MOODMIX_RATE_LIMIT": "100000",
+        "MOODMIX_LOG_LEVEL": "WARNING",
+        "MOODMIX_RETRY_BACKOFF_S": "0.2",
+    }
+    if config == "production":
+        env["MOODMIX_DATABASE_URL"] = PG_URL
+        env["MOODMIX_REDIS_URL"] = REDIS_URL
+        env["MOODMIX_QUEUE_NAME"] = f"moodmix-test-{uuid.uuid4().hex[:8]}"
+    env.update(extra)
+    return env
+
+
+class WorkerProcess:
+    """A real ``moodmix worker`` in its own process (production configuration)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> WorkerProcess:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "moodmix", "worker"], env=self.env,
+                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(params=CONFIGS)
+def config_name(request) -> str:
+    if request.param == "production":
+        require_services()
+    return request.param
+
+
+@pytest.fixture
+def env_for(tmp_path):
+    def make(config: str, **extra: str) -> dict[str, str]:
+        return base_env(tmp_path / "data", config, **extra)
+
+    return make
+
+
+@pytest.fixture
+async def api(config_name, env_for, tmp_path, monkeypatch):
+    """An API client on the chosen configuration (with a worker process for production)."""
+    from litestar.testing import AsyncTestClient
+
+    from moodmix.engine.config import load_settings
+    from moodmix.web.app import create_app
+
+    env = env_for(config_name)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    worker = None
+    if config_name == "production":
+        await reset_postgres()
+        from moodmix.engine.db.database import close_database, open_database
+        from moodmix.engine.db.migrate import migrate
+
+        engine = await open_database(PG_URL, pool=False)
+        await migrate(engine)
+        await close_database(engine)
+        worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    settings = load_settings()
+    app = create_app(settings)
+    try:
+        async with AsyncTestClient(app=app, timeout=60) as client:
+            client.config_name = config_name
+            client.worker = worker
+            yield client
+    finally:
+        if worker:
+            worker.stop()
+
+
+@pytest.fixture
+def demo_wav(tmp_path) -> Path:
+    from moodmix.engine.demo import write_demo_track
+
+    return write_demo_track(tmp_path / "demo.wav", seconds=6.0)

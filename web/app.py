@@ -1,0 +1,86 @@
+"""Build the Litestar application around one :class:`~moodmix.engine.runtime.Runtime`."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar, MediaType, Request, get
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from moodmix import __version__
+from moodmix.engine.config import Settings, load_settings
+from moodmix.engine.runtime import Runtime
+from moodmix.engine.service import Service
+from moodmix.web.errors import HANDLERS
+from moodmix.web.rate_limit import make_rate_limit
+from moodmix.web.routes.auth import AuthController
+from moodmix.web.routes.capabilities import CapabilitiesController
+from moodmix.web.routes.files import FilesController
+from moodmix.web.routes.health import health, ready
+from moodmix.web.routes.jobs import JobsController
+
+STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger("moodmix.web")
+
+
+@get("/", media_type=MediaType.HTML, include_in_schema=False)
+async def index(request: Request) -> str:
+    page = STATIC_DIR / "index.html"
+    if page.is_file():
+        return page.read_text(encoding="utf-8")
+    return "<!doctype html><title>moodmix</title><h1>moodmix</h1><p>API at <a href='/schema'>/schema</a></p>"
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, pm=None) -> Litestar:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        rt = runtime or await Runtime.start(settings, pm=pm, role="api")
+        app.state.runtime = rt
+        app.state.service = Service(rt)
+        log.info("moodmix %s ready: capabilities %s", __version__, ", ".join(sorted(rt.registry.capabilities)))
+        try:
+            yield
+        finally:
+            if runtime is None:
+                await rt.stop()
+
+    stores = {}
+    if settings.redis_url:
+        from litestar.stores.redis import RedisStore
+
+        stores["rate_limit"] = RedisStore.with_client(url=settings.redis_url, namespace="moodmix-ratelimit")
+    return Litestar(
+        route_handlers=[AuthController, FilesController, CapabilitiesController, JobsController, health, ready,
+                        index, create_static_files_router(path="/static", directories=[STATIC_DIR],
+                                                          include_in_schema=False)],
+        lifespan=[lifespan],
+        exception_handlers=HANDLERS,
+        cors_config=CORSConfig(allow_origins=settings.cors_origins, allow_headers=["*"],
+                               allow_methods=["GET", "POST", "DELETE", "OPTIONS"]),
+        middleware=[make_rate_limit(settings.rate_limit, settings.rate_limit_window_s).middleware],
+        stores=stores,
+        openapi_config=OpenAPIConfig(
+            title="moodmix", version=__version__, path="/schema",
+            description="Stems, mood, genre remixes and text-to-music. Responses use the envelope "
+                        "{success, message, data, error}.",
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer",
+                                                                             bearer_format="JWT")}),
+            security=[{"bearer": []}],
+        ),
+        request_max_body_size=int(settings.max_upload_bytes + 1024 * 1024),
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Factory for ASGI servers (``granian --factory moodmix.web.app:app_from_env``)."""
+    logging.basicConfig(level=load_settings().log_level,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return create_app()

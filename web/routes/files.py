@@ -1,0 +1,52 @@
+"""Uploads (streamed), listing, metadata, deletion and Range downloads of audio files."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from moodmix.engine.service import Service
+from moodmix.web.envelope import ok
+from moodmix.web.ranges import file_response
+from moodmix.web.security import current_user
+from moodmix.web.uploads import UploadStream
+
+
+class FilesController(Controller):
+    path = "/api/v1/files"
+    tags = ["files"]
+    dependencies = {"user": Provide(current_user)}
+
+    @post("/", status_code=201, request_max_body_size=None)
+    async def upload(self, request: Request, user: dict) -> Response:
+        """Upload audio as multipart/form-data (field ``file``) or a raw body (``?filename=``).
+
+        The type is sniffed from the content; the file is decoded completely before it is accepted.
+        """
+        service: Service = request.app.state.service
+        stream = UploadStream(request)
+        record = await service.upload(user["id"], lambda: stream.filename, stream)
+        return ok(record, "uploaded", 201)
+
+    @get("/")
+    async def list_files(self, request: Request, user: dict,
+                         page: int = Parameter(default=1, ge=1),
+                         per_page: int = Parameter(default=20, ge=1, le=100)) -> Response:
+        return ok(await request.app.state.service.list_files(user["id"], page=page, per_page=per_page))
+
+    @get("/{file_id:uuid}")
+    async def get_file(self, request: Request, user: dict, file_id: UUID) -> Response:
+        return ok(await request.app.state.service.get_file(user["id"], str(file_id)))
+
+    @delete("/{file_id:uuid}", status_code=200)
+    async def delete_file(self, request: Request, user: dict, file_id: UUID) -> Response:
+        await request.app.state.service.delete_file(user["id"], str(file_id))
+        return ok(None, "deleted")
+
+    @get("/{file_id:uuid}/download")
+    async def download(self, request: Request, user: dict, file_id: UUID) -> Response:
+        path, name, ctype = await request.app.state.service.file_download(user["id"], str(file_id))
+        return file_response(request, path, name, ctype)
