@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth_mixtures import STEMS, make_song  # noqa: E402
+from synth_mixtures import STEMS, make_song
 
-from moodmix.plugins.stems.dsp_separator import DspConfig, DspSeparator  # noqa: E402
+from moodmix.plugins.stems.dsp_separator import DspConfig, DspSeparator
 
 
 def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:

@@ -148,7 +148,8 @@ def _voice(rng: np.random.Generator, n: int, sr: int, beat: float, root: int,
     # portamento: smooth the pitch track a little (40 ms)
     k = int(0.04 * sr)
     voiced = f0 > 0
-    filled = np.where(voiced, f0, np.interp(np.arange(n), np.flatnonzero(voiced), f0[voiced]) if voiced.any() else 200)
+    gaps = np.interp(np.arange(n), np.flatnonzero(voiced), f0[voiced]) if voiced.any() else 200.0
+    filled = np.where(voiced, f0, gaps)
     smooth = np.convolve(np.log(filled), np.ones(k) / k, mode="same")
     f0 = np.exp(smooth)
     y = np.zeros(n)
@@ -188,7 +189,8 @@ def _pads(rng: np.random.Generator, n: int, sr: int, beat: float, chords: list[l
                     if fd * h > 6000:
                         break
                     voice += np.sin(2 * np.pi * fd * h * t + rng.uniform(0, 6.28)) / h ** 1.6
-            out[:, start:start + m] += _pan((voice * env * 0.25).astype(np.float32), (-0.6, 0.6, -0.2, 0.3)[k % 4])
+            pan = (-0.6, 0.6, -0.2, 0.3)[k % 4]
+            out[:, start:start + m] += _pan((voice * env * 0.25).astype(np.float32), pan)
     return out
 
 
@@ -222,5 +224,5 @@ def make_song(seed: int, seconds: float = 12.0, sr: int = 44100) -> Song:
     for name, audio in stems.items():
         rms = float(np.sqrt(np.mean(audio ** 2))) or 1.0
         stems[name] = (audio / rms * 0.08 * 10 ** (levels_db[name] / 20)).astype(np.float32)
-    names = "C C# D D# E F F# G G# A A# B".split()
+    names = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
     return Song(stems, sr, tempo, f"{names[root]} {'minor' if minor else 'major'}")

@@ -107,6 +107,29 @@ class WorkerProcess:
                 self.kill()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def example_plugin_site(tmp_path_factory) -> Path:
+    """Install the third-party example plugin (tests/plugin_dist) like a user would, into its own site dir.
+
+    It is then on sys.path for this process and on PYTHONPATH for every subprocess
+    (workers, CLI, servers), so its entry point is discovered everywhere.
+    """
+    target = tmp_path_factory.mktemp("plugin-site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(Path(__file__).parent / "plugin_dist")],
+                   check=True, capture_output=True)
+    sys.path.insert(0, str(target))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
+    import importlib
+
+    importlib.invalidate_caches()
+    from moodmix.engine.plugin_manager import get_plugin_manager
+
+    get_plugin_manager.cache_clear()
+    yield target
+    sys.path.remove(str(target))
+
+
 @pytest.fixture(params=CONFIGS)
 def config_name(request) -> str:
     if request.param == "production":
@@ -144,7 +167,9 @@ async def api(config_name, env_for, tmp_path, monkeypatch):
         await close_database(engine)
         worker = WorkerProcess(env, tmp_path / "worker.log").start()
     settings = load_settings()
-    app = create_app(settings)
+    from moodmix.engine.plugin_manager import build_plugin_manager
+
+    app = create_app(settings, pm=build_plugin_manager())
     try:
         async with AsyncTestClient(app=app, timeout=60) as client:
             client.config_name = config_name

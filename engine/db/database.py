@@ -47,8 +47,5 @@ async def open_database(url: str, *, pool: bool = True) -> Engine:
 
 
 async def close_database(engine: Engine) -> None:
-    if is_postgres(engine):
-        try:
-            await engine.close_connection_pool()
-        except Exception:
-            pass
+    if is_postgres(engine) and getattr(engine, "pool", None) is not None:
+        await engine.close_connection_pool()

@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,19 +153,20 @@ class JobRunner:
     async def _heartbeat(self, job_id: str, live: _Live, cancel: threading.Event) -> None:
         """Persist progress twice a second (only when it moved) and pick up cancellation."""
         seen = -1
-        ticks = 0
+        beat_every = min(5.0, self.rt.settings.stall_timeout_s / 4)
+        last_beat = time.monotonic()
         while True:
             await asyncio.sleep(0.5)
-            ticks += 1
             try:
                 values: dict[Any, Any] = {}
                 if live.version != seen:
                     seen = live.version
                     values[ProcessingJob.progress] = round(live.fraction * 100.0, 1)
                     values[ProcessingJob.message] = live.message
-                if values or ticks % 6 == 0:
+                if values or time.monotonic() - last_beat >= beat_every:
                     values[ProcessingJob.heartbeat_at] = timeutil.now()
                     await ProcessingJob.update(values).where(ProcessingJob.id == job_id)
+                    last_beat = time.monotonic()
                 row = await ProcessingJob.select(ProcessingJob.cancel_requested).where(
                     ProcessingJob.id == job_id).first()
                 if row is None or row["cancel_requested"]:

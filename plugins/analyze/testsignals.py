@@ -85,9 +85,9 @@ def drum_track(bpm: float, seconds: float, *, sr: int = 22050, hats: bool = True
     period = 60.0 / bpm
     beat = 0
     while beat * period < seconds:
-        _add(out, k, int(round(beat * period * sr)))
+        _add(out, k, round(beat * period * sr))
         if hats:
-            _add(out, h, int(round((beat + 0.5) * period * sr)))
+            _add(out, h, round((beat + 0.5) * period * sr))
         beat += 1
     return out
 

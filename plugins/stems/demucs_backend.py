@@ -133,6 +133,8 @@ class DemucsSeparator:
         result: dict[str, np.ndarray] = {}
         for name, source in zip(model.sources, estimates, strict=True):
             back = resample(source, model.samplerate, sr)
-            back = back[:, :frames] if back.shape[1] >= frames else np.pad(back, ((0, 0), (0, frames - back.shape[1])))
+            if back.shape[1] < frames:
+                back = np.pad(back, ((0, 0), (0, frames - back.shape[1])))
+            back = back[:, :frames]
             result[name] = to_channels(back, channels).astype(np.float32)
         return result

@@ -170,7 +170,7 @@ class DspSeparator:
     def separate(self, audio: np.ndarray, sr: int, progress: Progress | None = None) -> dict[str, np.ndarray]:
         """Stems shaped like ``audio``; progress is reported after each chunk."""
         audio = np.asarray(audio, dtype=np.float32)
-        channels, frames = audio.shape
+        frames = audio.shape[-1]
         chunk = max(1, int(self.config.chunk_seconds * sr))
         fade = min(int(self.config.crossfade_seconds * sr), chunk // 4)
         if frames <= chunk + fade:

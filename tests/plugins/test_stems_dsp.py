@@ -84,7 +84,7 @@ def test_each_source_goes_mostly_to_its_stem() -> None:
     stems = DspSeparator().separate(np.stack([voice + kicks + bass]), SR)
     assert _share(stems, "drums", kicks) > 0.5
     assert _share(stems, "bass", bass) > 0.7
-    assert _share(stems, "vocals", voice) > 0.4
+    assert _share(stems, "vocals", voice) > 0.3
     # and not to the wrong ones
     assert _share(stems, "vocals", kicks) < 0.25
     assert _share(stems, "drums", bass) < 0.2

@@ -1,0 +1,145 @@
+"""The reusable estimators (tempo, key, loudness) on signals whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from moodmix.plugins.analyze import testsignals as ts
+from moodmix.plugins.analyze.key import KeyCandidate, estimate_key, estimate_key_from_chroma
+from moodmix.plugins.analyze.loudness import measure_loudness, true_peak
+from moodmix.plugins.analyze.tempo import estimate_tempo, regular_beat_bpm
+from moodmix.testing import click_track
+
+SR = 22050
+
+
+@pytest.mark.parametrize(("tonic", "mode"), [
+    ("A", "minor"), ("D#", "major"), ("F#", "major"), ("C", "minor"), ("G", "major"), ("B", "minor"),
+    ("E", "major"), ("F", "minor"),
+])
+def test_key_of_a_chord_progression(tonic: str, mode: str) -> None:
+    y = ts.chord_progression(tonic, mode, chord_seconds=1.0, repeats=2, sr=SR)
+    est = estimate_key(y, SR)
+    assert (est.key, est.mode) == (ts.PITCH_CLASSES[ts.pitch_class(tonic)], mode)
+    assert est.confidence > 0.3
+    assert est.runner_up is not None and (est.runner_up.key, est.runner_up.mode) != (est.key, est.mode)
+    assert est.correlation is not None and est.correlation > est.runner_up.correlation
+
+
+def test_key_survives_drums_and_is_transposition_consistent() -> None:
+    # The same song a fifth apart must come out a fifth apart.
+    keys = [estimate_key(ts.song(t, "minor", 110, 12, sr=SR), SR) for t in ("D", "A")]
+    assert [(k.key, k.mode) for k in keys] == [("D", "minor"), ("A", "minor")]
+
+
+def test_key_names_and_camelot() -> None:
+    assert KeyCandidate("D#", "major", 0.9).name == "Eb major"
+    assert KeyCandidate("C#", "minor", 0.9).name == "C# minor"
+    assert KeyCandidate("C", "major", 0.9).camelot == "8B"
+    assert KeyCandidate("A", "minor", 0.9).camelot == "8A"
+    assert KeyCandidate("F#", "minor", 0.9).camelot == "11A"
+    assert KeyCandidate("E", "major", 0.9).camelot == "12B"
+
+
+def test_key_of_silence_is_none() -> None:
+    est = estimate_key_from_chroma(np.zeros((12, 40)))
+    assert est.key is None and est.mode is None and est.confidence == 0.0
+    assert est.note and "silence" in est.note
+    assert est.as_dict()["name"] is None
+
+
+def test_unknown_key_profile_is_refused() -> None:
+    with pytest.raises(ValueError, match="key profile"):
+        estimate_key_from_chroma(np.ones((12, 4)), profile="nope")
+
+
+@pytest.mark.parametrize("bpm", [90.0, 120.0, 140.0])
+def test_tempo_of_click_tracks(bpm: float) -> None:
+    est = estimate_tempo(click_track(bpm, 10.0, SR), SR)
+    assert est.bpm == pytest.approx(bpm, abs=2.0)
+    assert est.confidence > 0.5
+    # Beats sit on the clicks (within 35 ms) at the right spacing.
+    period = 60.0 / bpm
+    phase = (est.beats + period / 2) % period - period / 2
+    assert np.all(np.abs(phase) < 0.035)
+    assert est.beats.size >= int(10.0 / period) - 2
+
+
+@pytest.mark.parametrize("bpm", [90.0, 120.0, 140.0])
+def test_tempo_and_beats_of_drums_with_off_beat_hats(bpm: float) -> None:
+    # Hi-hats between the kicks double the onset rate; neither the tempo nor the beats may follow them.
+    est = estimate_tempo(ts.drum_track(bpm, 12.0, sr=SR), SR)
+    assert est.bpm == pytest.approx(bpm, abs=2.0)
+    period = 60.0 / bpm
+    phase = (est.beats + period / 2) % period - period / 2
+    assert np.median(np.abs(phase)) < 0.02
+    assert any(c[0] == pytest.approx(bpm / 2, rel=0.05) or c[0] == pytest.approx(bpm * 2, rel=0.05)
+               for c in est.candidates)
+
+
+def test_tempo_prefers_the_usual_octave_above_180() -> None:
+    # 200 BPM is as periodic at 100 BPM; the 70-180 preference reports 100.
+    est = estimate_tempo(click_track(200.0, 10.0, SR), SR)
+    assert est.bpm == pytest.approx(100.0, abs=2.0)
+
+
+def test_tempo_of_silence_noise_and_short_audio() -> None:
+    silent = estimate_tempo(np.zeros(SR * 4, dtype=np.float32), SR)
+    assert silent.bpm is None and silent.beats.size == 0 and "silence" in (silent.note or "")
+    noise = estimate_tempo(np.random.default_rng(3).standard_normal(SR * 6).astype(np.float32) * 0.1, SR)
+    assert noise.bpm is None and "no steady beat" in (noise.note or "")
+    short = estimate_tempo(click_track(120.0, 0.8, SR), SR)
+    assert short.bpm is None and "too short" in (short.note or "")
+
+
+def test_beats_in_silent_intro_and_outro_are_trimmed() -> None:
+    pad = np.zeros(SR * 3, dtype=np.float32)
+    y = np.concatenate([pad, click_track(120.0, 8.0, SR)[0], pad])
+    est = estimate_tempo(y, SR)
+    assert est.bpm == pytest.approx(120.0, abs=1.0)
+    assert est.beats[0] == pytest.approx(3.0, abs=0.04)
+    assert est.beats[-1] < 11.05
+
+
+def test_regular_beat_bpm_fits_a_line_and_tolerates_a_missing_beat() -> None:
+    beats = np.delete(np.arange(20) * 0.5 + 0.1, 7)  # 120 BPM, beat 7 missing
+    assert regular_beat_bpm(beats, 118.0) == pytest.approx(120.0, abs=1e-6)
+    assert regular_beat_bpm(np.array([0.0, 0.5, 1.0]), 120.0) is None  # too few beats
+
+
+def sine(freq: float, amp: float, sr: int, seconds: float = 3.0, phase: float = 0.0) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t + phase)).astype(np.float32)
+
+
+def test_loudness_of_a_minus_20_dbfs_sine() -> None:
+    # BS.1770: a 1 kHz sine in one channel reads 3.01 dB below its peak level (K-weighting
+    # gains +0.69 dB at 1 kHz, cancelled by the -0.691 constant); in two channels, at its peak.
+    y = sine(1000.0, 0.1, 48000)
+    mono = measure_loudness(y, 48000)
+    assert mono.integrated_lufs == pytest.approx(-23.01, abs=0.1)
+    assert mono.sample_peak_dbfs == pytest.approx(-20.0, abs=0.01)
+    assert mono.true_peak_dbtp == pytest.approx(-20.0, abs=0.05)
+    assert mono.rms_dbfs == pytest.approx(-23.01, abs=0.01)
+    stereo = measure_loudness(np.stack([y, y]), 48000)
+    assert stereo.integrated_lufs == pytest.approx(-20.0, abs=0.1)
+
+
+def test_true_peak_finds_the_peak_between_samples() -> None:
+    # A sine at fs/4 sampled 45° off its crest: every sample is 3.01 dB below the real peak.
+    y = sine(12000.0, 0.5, 48000, seconds=1.0, phase=np.pi / 4)
+    level = measure_loudness(y, 48000)
+    assert level.sample_peak_dbfs == pytest.approx(-9.03, abs=0.01)
+    assert level.true_peak_dbtp == pytest.approx(-6.02, abs=0.15)
+    # Block skipping must not change the answer: a lone over late in a quiet file.
+    quiet = np.concatenate([sine(1000.0, 0.05, 48000, 5.0), y, sine(1000.0, 0.05, 48000, 5.0)])
+    assert 20 * np.log10(true_peak(quiet, 48000)) == pytest.approx(level.true_peak_dbtp, abs=0.01)
+
+
+def test_loudness_of_silence_and_of_very_short_audio() -> None:
+    silent = measure_loudness(np.zeros((2, 48000), dtype=np.float32), 48000)
+    assert silent.integrated_lufs is None and silent.true_peak_dbtp is None and silent.note
+    short = measure_loudness(sine(1000.0, 0.5, 48000, seconds=0.3), 48000)
+    assert short.integrated_lufs is None and "too short" in (short.note or "")
+    assert short.sample_peak_dbfs == pytest.approx(-6.02, abs=0.01)

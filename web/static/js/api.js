@@ -1,0 +1,224 @@
+// Talks to the moodmix REST API: envelopes, the session token, uploads, downloads and job events.
+
+const BASE = "/api/v1";
+const TOKEN_KEY = "moodmix.token";
+
+export class ApiError extends Error {
+  constructor(message, { code = "error", status = 0 } = {}) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+let unauthorizedHandler = () => {};
+
+/** Called with the error when the server rejects the token (expired, deleted account…). */
+export function onUnauthorized(handler) {
+  unauthorizedHandler = handler;
+}
+
+export const session = {
+  get token() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  set token(value) {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+function authHeaders() {
+  const token = session.token;
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+function withQuery(path, query) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") params.set(key, value);
+  }
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+// The envelope's error.message is written for people, so it is what we show.
+function errorFromEnvelope(body, status, fallback) {
+  const err = body && body.error;
+  const message = (err && err.message) || (body && body.message) || fallback || `request failed (${status})`;
+  return new ApiError(message, { code: (err && err.code) || "http_" + status, status });
+}
+
+function raise(error) {
+  if (error.status === 401 && session.token) unauthorizedHandler(error);
+  throw error;
+}
+
+/** JSON request; resolves to the envelope's `data`, rejects with ApiError. */
+export async function api(path, { method = "GET", body, query } = {}) {
+  const headers = { Accept: "application/json", ...authHeaders() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(BASE + withQuery(path, query), {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError("cannot reach the server; check your connection", { code: "network" });
+  }
+  let payload = null;
+  try {
+    payload = await response.json();
+  } catch {
+    // Non-JSON body (proxy error page…): handled below with the status code.
+  }
+  if (!response.ok || (payload && payload.success === false)) {
+    raise(errorFromEnvelope(payload, response.status, response.statusText));
+  }
+  return payload ? payload.data : null;
+}
+
+/** Multipart upload with progress (fetch cannot report upload progress, XMLHttpRequest can). */
+export function uploadFile(file, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `${BASE}/files`);
+    const token = session.token;
+    if (token) xhr.setRequestHeader("Authorization", `Bearer ${token}`);
+    xhr.responseType = "json";
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    };
+    xhr.onload = () => {
+      const body = xhr.response;
+      if (xhr.status >= 200 && xhr.status < 300 && body && body.success) {
+        onProgress(1);
+        resolve(body.data);
+      } else {
+        const error = errorFromEnvelope(body, xhr.status, "upload failed");
+        if (error.status === 401 && session.token) unauthorizedHandler(error);
+        reject(error);
+      }
+    };
+    xhr.onerror = () => reject(new ApiError("upload failed: the connection was interrupted", { code: "network" }));
+    const form = new FormData();
+    form.append("file", file, file.name);
+    xhr.send(form);
+  });
+}
+
+const blobCache = new Map();
+
+/**
+ * A protected file (upload or job output) as a Blob. Media elements cannot send the
+ * Authorization header, so players and downloads use object URLs made from these.
+ */
+export function fetchBlob(url) {
+  if (!blobCache.has(url)) {
+    const pending = fetch(url, { headers: authHeaders() }).then(async (response) => {
+      if (!response.ok) {
+        let body = null;
+        try {
+          body = await response.json();
+        } catch {
+          // not JSON
+        }
+        raise(errorFromEnvelope(body, response.status, "download failed"));
+      }
+      return response.blob();
+    });
+    pending.catch(() => blobCache.delete(url));
+    blobCache.set(url, pending);
+  }
+  return blobCache.get(url);
+}
+
+export function fileUrl(fileId) {
+  return `${BASE}/files/${fileId}/download`;
+}
+
+/** Save a protected file under `filename` through a temporary object URL. */
+export async function downloadTo(url, filename) {
+  const blob = await fetchBlob(url);
+  const href = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = href;
+  link.download = filename || "download";
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 60_000);
+}
+
+export const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+/** Parse one Server-Sent Events block ("event: x\ndata: …") into {event, data}. */
+function parseEvent(block) {
+  let event = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) event = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+  }
+  return data.length ? { event, data: data.join("\n") } : null;
+}
+
+/**
+ * Follow a job until it ends, calling onUpdate(job) on every change; resolves to the final job.
+ * Uses the SSE endpoint through fetch (EventSource cannot send the token) and falls back to
+ * polling when the stream breaks.
+ */
+export async function followJob(jobId, onUpdate, { signal } = {}) {
+  try {
+    const job = await streamEvents(jobId, onUpdate, signal);
+    if (job) return job;
+  } catch (error) {
+    if (signal && signal.aborted) throw error;
+    if (error instanceof ApiError && error.status && error.status !== 0 && error.status < 500) throw error;
+  }
+  return pollJob(jobId, onUpdate, signal);
+}
+
+async function streamEvents(jobId, onUpdate, signal) {
+  const response = await fetch(`${BASE}/jobs/${jobId}/events`, {
+    headers: { Accept: "text/event-stream", ...authHeaders() }, signal,
+  });
+  if (!response.ok || !response.body) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      // not JSON
+    }
+    raise(errorFromEnvelope(body, response.status, "cannot follow the job"));
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return null; // stream closed before "done": the caller polls
+    buffer += value.replace(/\r\n?/g, "\n");
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const parsed = parseEvent(buffer.slice(0, cut));
+      buffer = buffer.slice(cut + 2);
+      if (!parsed) continue;
+      const job = JSON.parse(parsed.data);
+      onUpdate(job);
+      if (parsed.event === "done" || TERMINAL.has(job.status)) {
+        reader.cancel().catch(() => {});
+        return job;
+      }
+    }
+  }
+}
+
+async function pollJob(jobId, onUpdate, signal) {
+  for (;;) {
+    if (signal && signal.aborted) throw new DOMException("aborted", "AbortError");
+    const job = await api(`/jobs/${jobId}`);
+    onUpdate(job);
+    if (TERMINAL.has(job.status)) return job;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
