@@ -15,7 +15,8 @@ def report(settings: Settings) -> list[str]:
         import torch
 
         cuda = torch.cuda.is_available()
-        lines.append(f"torch {torch.__version__}; CUDA {'available: ' + torch.cuda.get_device_name(0) if cuda else 'not available'}")
+        gpu = f"available: {torch.cuda.get_device_name(0)}" if cuda else "not available"
+        lines.append(f"torch {torch.__version__}; CUDA {gpu}")
     except Exception as exc:
         cuda = False
         lines.append(f"torch not importable: {exc}")
@@ -27,7 +28,8 @@ def report(settings: Settings) -> list[str]:
     lines.append(f"database: {settings.effective_database_url.split('@')[-1]}")
     lines.append(f"queue: {'redis ' + settings.redis_url.split('@')[-1] if settings.redis_url else 'in-process'}")
     model_dir = settings.model_dir or "(none)"
-    lines.append(f"model folder: {model_dir}{'' if not settings.model_dir or Path(model_dir).is_dir() else ' — missing!'}")
+    missing = settings.model_dir and not Path(model_dir).is_dir()
+    lines.append(f"model folder: {model_dir}{' — missing!' if missing else ''}")
     lines.append(f"HF hub offline: {os.environ.get('HF_HUB_OFFLINE', '0')}")
     from moodmix.engine.plugin_manager import get_plugin_manager
     from moodmix.engine.registry import Registry

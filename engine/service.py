@@ -381,7 +381,8 @@ class Service:
             "progress": float(row["progress"] or 0.0), "message": row.get("message"),
             "params": row.get("params") or {}, "inputs": row.get("inputs") or {},
             "result": result, "backend": row.get("backend"), "error": error,
-            "attempts": row.get("attempts", 0), "depends_on": str(row["depends_on"]) if row.get("depends_on") else None,
+            "attempts": row.get("attempts", 0), "worker": row.get("worker"),
+            "depends_on": str(row["depends_on"]) if row.get("depends_on") else None,
             "created_at": timeutil.iso(row.get("created_at")), "started_at": timeutil.iso(row.get("started_at")),
             "finished_at": timeutil.iso(row.get("finished_at")),
         }

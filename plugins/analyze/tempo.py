@@ -93,16 +93,13 @@ def estimate_tempo_from_onsets(onset_envelope: np.ndarray, sr: int, *, hop_lengt
     lags, acf = periodicity(env, fps)
     if acf.size == 0:
         return TempoEstimate(None, 0.0, note="too short for a tempo")
-    bpms = 60.0 * fps / lags
-    score = acf * tempo_prior(bpms)
-    peaks = _peaks(score)
-    best = peaks[0] if peaks else int(np.argmax(score))
-    confidence = float(np.clip(acf[best], 0.0, 1.0))
+    ranked = ranked_tempi(lags, acf, fps)
+    bpm, height, _ = ranked[0]
+    confidence = float(np.clip(height, 0.0, 1.0))
     if confidence < MIN_PERIODICITY:
         return TempoEstimate(None, confidence, note="no steady beat found, so no tempo")
     note = "weak beat: the tempo is uncertain" if confidence < WEAK_PERIODICITY else None
-    bpm = 60.0 * fps / _refine_lag(lags, acf, best)
-    candidates = tuple((60.0 * fps / _refine_lag(lags, acf, i), float(score[i])) for i in peaks[1:4])
+    candidates = tuple((b, s) for b, _, s in ranked[1:4])
     if not with_beats:
         return TempoEstimate(bpm, confidence, candidates=candidates, note=note)
     placing = env if beat_envelope is None else np.asarray(beat_envelope, dtype=np.float64)
@@ -130,6 +127,9 @@ def periodicity(env: np.ndarray, fps: float, *, window_seconds: float = WINDOW_S
     if max_lag <= min_lag:
         return np.zeros(0), np.zeros(0)
     step = max(1, width // 4)
+    # A light [1, 2, 1] smoothing widens one-frame onset spikes, so that autocorrelation
+    # peaks span several lags and survive a period that falls between two frames.
+    env = np.convolve(env, [0.25, 0.5, 0.25], mode="same")
     windows = np.lib.stride_tricks.sliding_window_view(env, width)[::step]
     windows = windows - windows.mean(axis=1, keepdims=True)
     spectrum = np.fft.rfft(windows, n=2 * width, axis=1)
@@ -218,17 +218,38 @@ def regular_beat_bpm(beats: np.ndarray, bpm: float, *, min_beats: int = 6) -> fl
     return float(60.0 / slope)
 
 
-def _peaks(score: np.ndarray) -> list[int]:
-    """Indices of local maxima, highest first."""
-    inner = np.flatnonzero((score[1:-1] > score[:-2]) & (score[1:-1] >= score[2:])) + 1
-    return sorted(inner.tolist(), key=lambda i: -score[i])
+def ranked_tempi(lags: np.ndarray, acf: np.ndarray, fps: float) -> list[tuple[float, float, float]]:
+    """Autocorrelation peaks as (bpm, height, prior-weighted score), best score first.
+
+    Peak lag and height are interpolated between frames: a beat period rarely is a
+    whole number of frames, and comparing whole-frame heights would favour
+    whichever metrical level happens to land on one (e.g. 3/2 of the period).
+    """
+    inner = np.flatnonzero((acf[1:-1] > acf[:-2]) & (acf[1:-1] >= acf[2:])) + 1
+    ranked = []
+    for i in inner if inner.size else [int(np.argmax(acf))]:
+        lag, height = _parabolic_peak(lags, acf, int(i))
+        bpm = 60.0 * fps / lag
+        ranked.append((bpm, height, height * float(tempo_prior(np.array(bpm)))))
+    ranked.sort(key=lambda r: -r[2])
+    # The prior settles octave (2:1) ambiguity only. With loud off-beats, 3/2 (or 2/3) of
+    # the tempo also correlates; there the plainly stronger periodicity is the beat.
+    best = ranked[0]
+    for other in ranked[1:]:
+        ratio = other[0] / best[0]
+        if other[1] > best[1] and any(abs(ratio / r - 1.0) < 0.03 for r in (1.5, 2.0 / 3.0)):
+            ranked.remove(other)
+            ranked.insert(0, other)
+            break
+    return ranked
 
 
-def _refine_lag(lags: np.ndarray, values: np.ndarray, i: int) -> float:
-    """Sub-frame lag of the peak at ``i`` by parabolic interpolation."""
+def _parabolic_peak(lags: np.ndarray, values: np.ndarray, i: int) -> tuple[float, float]:
+    """Sub-frame (lag, height) of the peak at index ``i`` from a parabola through 3 points."""
     if 0 < i < values.size - 1:
         a, b, c = values[i - 1], values[i], values[i + 1]
         denom = a - 2 * b + c
         if denom < 0:
-            return float(lags[i] + 0.5 * (a - c) / denom)
-    return float(lags[i])
+            offset = 0.5 * (a - c) / denom
+            return float(lags[i] + offset), float(b - 0.25 * (a - c) * offset)
+    return float(lags[i]), float(values[i])

@@ -59,7 +59,10 @@ def _pan_gains(pan: float) -> tuple[float, float]:
 def _place(bus: np.ndarray, start: int, audio: np.ndarray, gain: float, pan: float) -> None:
     """Add ``audio`` (mono or stereo) into ``bus`` at sample ``start``."""
     n = bus.shape[1]
-    if start >= n:
+    if start < 0:
+        audio = audio[..., -start:]
+        start = 0
+    if start >= n or audio.shape[-1] == 0:
         return
     length = min(audio.shape[-1], n - start)
     if audio.ndim == 2:
@@ -160,8 +163,8 @@ def _sidechain(spec: MusicSpec, score: Score, n: int, depth: float) -> np.ndarra
 
 
 def _bus_chain(spec: MusicSpec, role: str) -> Pedalboard:
+    """Channel strip of one bus (reverb is shared, see :data:`REVERB_SENDS`)."""
     beat = 60.0 / spec.tempo
-    wet = spec.style.reverb
     if role == "drums":
         chain = [HighpassFilter(30), Compressor(threshold_db=-14, ratio=3, attack_ms=6, release_ms=120)]
         if spec.style.lofi:
@@ -171,34 +174,40 @@ def _bus_chain(spec: MusicSpec, role: str) -> Pedalboard:
         return Pedalboard([HighpassFilter(32), Compressor(threshold_db=-16, ratio=4, attack_ms=5, release_ms=90),
                            LowpassFilter(3500)])
     if role == "chords":
-        return Pedalboard([HighpassFilter(110), PeakFilter(400, -2.0, 0.9),
-                           Reverb(room_size=0.55, damping=0.5, wet_level=0.08 + 0.3 * wet, dry_level=0.85,
-                                  width=1.0)])
+        return Pedalboard([HighpassFilter(110), PeakFilter(400, -2.0, 0.9)])
     if role == "pad":
-        return Pedalboard([HighpassFilter(180), Chorus(rate_hz=0.3, depth=0.25, mix=0.4),
-                           Reverb(room_size=0.8, damping=0.6, wet_level=0.2 + 0.3 * wet, dry_level=0.8)])
-    return Pedalboard([HighpassFilter(150),
-                       Delay(delay_seconds=0.75 * beat, feedback=0.28, mix=0.12 + 0.1 * wet),
-                       Reverb(room_size=0.6, damping=0.5, wet_level=0.1 + 0.25 * wet, dry_level=0.85)])
+        return Pedalboard([HighpassFilter(180), Chorus(rate_hz=0.3, depth=0.25, mix=0.4)])
+    return Pedalboard([HighpassFilter(150), Delay(delay_seconds=0.75 * beat, feedback=0.28, mix=0.15)])
+
+
+#: How much of each bus feeds the shared reverb (scaled by the style's reverb amount).
+REVERB_SENDS = {"drums": 0.08, "bass": 0.0, "chords": 0.55, "pad": 0.9, "melody": 0.6}
 
 
 def mix(spec: MusicSpec, score: Score, parts: dict[str, np.ndarray]) -> np.ndarray:
-    """Process each bus, balance the buses by level, sum them to one stereo track."""
+    """Process each bus, balance the buses by level, add one shared reverb, sum to stereo."""
     sr = spec.sample_rate
     n = next(iter(parts.values())).shape[1]
     offsets = GENRE_BUS_OFFSETS.get(spec.genre, {})
     duck = _sidechain(spec, score, n, 0.45) if spec.style.sidechain and "drums" in parts else None
     total = np.zeros((2, n), dtype=np.float32)
+    send = np.zeros((2, n), dtype=np.float32)
     for role, bus in parts.items():
         processed = _bus_chain(spec, role)(bus, sr)
         level = _active_rms_db(processed, sr)
         if level <= -100:
             continue
-        target = BUS_LEVELS[role] + offsets.get(role, 0.0)
-        gain = 10 ** ((target - level) / 20)
+        gain = np.float32(10 ** ((BUS_LEVELS[role] + offsets.get(role, 0.0) - level) / 20))
         if duck is not None and role in ("chords", "pad", "bass"):
             processed = processed * (duck if role != "bass" else 1.0 - 0.5 * (1.0 - duck))
         total += gain * processed
+        if REVERB_SENDS[role]:
+            send += (gain * REVERB_SENDS[role]) * processed
+    wet = 0.25 + 0.6 * spec.style.reverb
+    room = 0.45 + 0.45 * spec.style.reverb
+    reverb = Pedalboard([HighpassFilter(200), Reverb(room_size=room, damping=0.55, wet_level=1.0, dry_level=0.0,
+                                                     width=1.0), LowpassFilter(7000)])
+    total += np.float32(wet) * reverb(send, sr)
     if spec.style.lofi:
         total += _vinyl_noise(spec, n)
     return total
@@ -217,6 +226,18 @@ def _vinyl_noise(spec: MusicSpec, n: int) -> np.ndarray:
     return np.stack([mono, mono])
 
 
+def brickwall(audio: np.ndarray, sr: int, ceiling_db: float = TRUE_PEAK_DB) -> np.ndarray:
+    """Peak-limit to ``ceiling_db`` at unity gain below it.
+
+    pedalboard's (JUCE's) Limiter adds ``-threshold`` dB of make-up gain, so the
+    signal is scaled down to the threshold first and the ceiling applied after.
+    """
+    threshold = -12.0
+    pre = 10 ** (threshold / 20) / 10 ** (ceiling_db / 20)
+    limited = Pedalboard([Limiter(threshold_db=threshold, release_ms=60)])(audio * np.float32(pre), sr)
+    return limited * np.float32(10 ** (ceiling_db / 20))
+
+
 def master(spec: MusicSpec, audio: np.ndarray, target_lufs: float = TARGET_LUFS) -> tuple[np.ndarray, float]:
     """EQ, glue compression, loudness to ``target_lufs`` and a peak limiter; returns (audio, LUFS)."""
     sr = spec.sample_rate
@@ -225,26 +246,22 @@ def master(spec: MusicSpec, audio: np.ndarray, target_lufs: float = TARGET_LUFS)
              HighShelfFilter(9000, tone, 0.7), Compressor(threshold_db=-16, ratio=2, attack_ms=20, release_ms=200)]
     if spec.style.lofi:
         chain.insert(1, LowpassFilter(7500))
-    audio = Pedalboard(chain)(audio, sr)
+    processed = Pedalboard(chain)(audio, sr)
     meter = pyloudnorm.Meter(sr)
-    limiter = Pedalboard([Limiter(threshold_db=TRUE_PEAK_DB - 0.3, release_ms=80)])
-    loudness = float("-inf")
-    gain_db = 0.0
-    for _ in range(3):  # the limiter shaves a little loudness: measure again and correct
-        loudness = meter.integrated_loudness(audio.T.astype(np.float64))
-        if not np.isfinite(loudness):
-            return audio, loudness
-        step = target_lufs - loudness
-        if abs(step) < 0.3 and gain_db != 0.0:
-            break
-        gain_db = step
-        audio = limiter(audio * np.float32(10 ** (gain_db / 20)), sr)
-    loudness = meter.integrated_loudness(audio.T.astype(np.float64))
-    peak = float(np.max(np.abs(audio)))
-    ceiling = 10 ** (TRUE_PEAK_DB / 20)
-    if peak > ceiling:
-        audio = audio * np.float32(ceiling / peak)
-    return np.ascontiguousarray(audio, dtype=np.float32), loudness
+    loudness = meter.integrated_loudness(processed.T.astype(np.float64))
+    if not np.isfinite(loudness):
+        return np.ascontiguousarray(processed, dtype=np.float32), float(loudness)
+    gain_db = target_lufs - loudness
+    out = processed
+    out = brickwall(processed * np.float32(10 ** (gain_db / 20)), sr)
+    loudness = meter.integrated_loudness(out.T.astype(np.float64))
+    if abs(target_lufs - loudness) > 0.25:  # limiting shaved some loudness: push once more
+        gain_db += target_lufs - loudness
+        out = brickwall(processed * np.float32(10 ** (gain_db / 20)), sr)
+        loudness = meter.integrated_loudness(out.T.astype(np.float64))
+    peak = 10 ** (TRUE_PEAK_DB / 20)
+    out = np.clip(out, -peak, peak)
+    return np.ascontiguousarray(out, dtype=np.float32), float(loudness)
 
 
 def fade_out(audio: np.ndarray, sr: int, seconds: float) -> np.ndarray:

@@ -26,7 +26,8 @@ def _rng(*key: float) -> np.random.Generator:
 
 
 def _time(n: int, sr: int) -> np.ndarray:
-    return np.arange(n, dtype=np.float64) / sr
+    """Sample times as float32: numpy's SIMD sin/exp are ~10x faster in single precision."""
+    return np.arange(n, dtype=np.float32) / np.float32(sr)
 
 
 def polyblep_saw(freq: float | np.ndarray, n: int, sr: int, phase0: float = 0.0) -> np.ndarray:
@@ -108,35 +109,35 @@ def karplus_strong(freq: float, seconds: float, sr: int, brightness: float, t60:
     return np.interp(read, np.arange(len(y)), y)
 
 
-def pluck_tone(midi: int, velocity: float, sr: int) -> np.ndarray:
+def pluck_tone(midi: int, velocity: float, sr: int, seconds: float) -> np.ndarray:
     freq = midi_to_hz(midi)
     t60 = float(np.clip(3.5 * (196.0 / freq) ** 0.5, 0.8, 5.0))
-    seconds = min(4.0, t60 * 0.8 + 0.2)
+    seconds = min(seconds, t60 * 0.8 + 0.2)
     y = karplus_strong(freq, seconds, sr, 0.45 + 0.5 * velocity, t60, _rng(midi, 1))
     y = lowpass(y, 2500 + 5000 * velocity, sr, 1)
     return _attack(y, sr, 0.002) * 0.9
 
 
-def electric_bass_tone(midi: int, velocity: float, sr: int) -> np.ndarray:
+def electric_bass_tone(midi: int, velocity: float, sr: int, seconds: float) -> np.ndarray:
     freq = midi_to_hz(midi)
-    y = karplus_strong(freq, 3.0, sr, 0.5, 2.0, _rng(midi, 2))
+    y = karplus_strong(freq, min(seconds, 3.0), sr, 0.5, 2.0, _rng(midi, 2))
     t = _time(len(y), sr)
     y = lowpass(y, 900 + 700 * velocity, sr) * 1.4 + 0.6 * np.sin(TAU * freq * t) * np.exp(-t / 1.5)
     return _attack(y, sr, 0.003) * 0.8
 
 
-def upright_bass_tone(midi: int, velocity: float, sr: int) -> np.ndarray:
+def upright_bass_tone(midi: int, velocity: float, sr: int, seconds: float) -> np.ndarray:
     freq = midi_to_hz(midi)
-    y = karplus_strong(freq, 2.0, sr, 0.3, 0.9, _rng(midi, 3))
+    y = karplus_strong(freq, min(seconds, 2.0), sr, 0.3, 0.9, _rng(midi, 3))
     t = _time(len(y), sr)
     thump = np.sin(TAU * freq * t) * np.exp(-t / 0.6)
     return _attack(lowpass(y, 700, sr) * 1.6 + 0.7 * thump, sr, 0.004) * 0.8
 
 
-def sub_tone(midi: int, velocity: float, sr: int) -> np.ndarray:
+def sub_tone(midi: int, velocity: float, sr: int, seconds: float) -> np.ndarray:
     """808-style sub: a sine with a short pitch drop, lightly saturated so small speakers hear it."""
     freq = midi_to_hz(midi)
-    n = int(2.5 * sr)
+    n = int(min(seconds, 2.5) * sr)
     t = _time(n, sr)
     f = freq * (1.0 + 0.6 * np.exp(-t / 0.018))
     phase = TAU * np.cumsum(f) / sr
@@ -144,14 +145,14 @@ def sub_tone(midi: int, velocity: float, sr: int) -> np.ndarray:
     return _attack(np.tanh(1.8 * y) / np.tanh(1.8), sr, 0.002) * 0.85
 
 
-def piano_tone(midi: int, velocity: float, sr: int) -> np.ndarray:
+def piano_tone(midi: int, velocity: float, sr: int, seconds: float) -> np.ndarray:
     """Additive piano: stretched partials that fade faster the higher they are, a hammer thump."""
     freq = midi_to_hz(midi)
     tau = 1.7 * 2.0 ** (-(midi - 60) / 22.0)
-    n = int(min(5.0, 3.0 * tau + 0.4) * sr)
+    n = int(min(seconds, 5.0, 3.0 * tau + 0.4) * sr)
     t = _time(n, sr)
-    y = np.zeros(n)
-    partials = max(1, min(14, int(0.45 * sr / freq)))
+    y = np.zeros(n, dtype=np.float32)
+    partials = max(1, min(12, int(0.45 * sr / freq)))
     tilt = 0.38 - 0.22 * velocity
     for k in range(1, partials + 1):
         fk = k * freq * np.sqrt(1.0 + 0.00025 * k * k)
@@ -168,11 +169,11 @@ def piano_tone(midi: int, velocity: float, sr: int) -> np.ndarray:
     return _attack(y / (partials ** 0.35 + 1.0), sr, 0.002)
 
 
-def epiano_tone(midi: int, velocity: float, sr: int) -> np.ndarray:
+def epiano_tone(midi: int, velocity: float, sr: int, seconds: float) -> np.ndarray:
     """FM electric piano (Rhodes-like): modulation index falls after the strike, plus a tine ping."""
     freq = midi_to_hz(midi)
     tau = 1.6 * 2.0 ** (-(midi - 60) / 24.0)
-    n = int(min(4.5, 3.0 * tau + 0.3) * sr)
+    n = int(min(seconds, 4.5, 3.0 * tau + 0.3) * sr)
     t = _time(n, sr)
     index = (0.6 + 1.6 * velocity) * np.exp(-t / 0.4) + 0.15
     y = np.sin(TAU * freq * t + index * np.sin(TAU * freq * t)) * np.exp(-t / tau)
@@ -182,10 +183,10 @@ def epiano_tone(midi: int, velocity: float, sr: int) -> np.ndarray:
     return _attack(y * 0.6, sr, 0.002)
 
 
-def bell_tone(midi: int, velocity: float, sr: int) -> np.ndarray:
+def bell_tone(midi: int, velocity: float, sr: int, seconds: float) -> np.ndarray:
     """Music-box / glockenspiel: harmonic FM (ratio 2) with a quickly fading index."""
     freq = midi_to_hz(midi)
-    n = int(2.5 * sr)
+    n = int(min(seconds, 2.5) * sr)
     t = _time(n, sr)
     index = 2.2 * velocity * np.exp(-t / 0.15) + 0.2
     y = np.sin(TAU * freq * t + index * np.sin(TAU * 2.0 * freq * t)) * np.exp(-t / 0.9)
@@ -251,10 +252,11 @@ def _attack(y: np.ndarray, sr: int, seconds: float) -> np.ndarray:
     return y
 
 
-DECAYING: dict[str, Callable[[int, float, int], np.ndarray]] = {
+DECAYING: dict[str, Callable[[int, float, int, float], np.ndarray]] = {
     "piano": piano_tone, "epiano": epiano_tone, "bell": bell_tone, "pluck": pluck_tone,
     "electric": electric_bass_tone, "upright": upright_bass_tone, "sub": sub_tone,
 }
+VELOCITY_LAYERS = (0.35, 0.6, 0.8, 1.0)
 VOICES = (*DECAYING, "lead", "square", "flute", "synth", "pad")
 
 
@@ -265,11 +267,16 @@ class NoteCache:
         self.sr = sr
         self.brightness = brightness
         self._tones: dict[tuple, np.ndarray] = {}
+        self._complete: dict[tuple, bool] = {}  # tone rendered to its natural end
         self._notes: dict[tuple, np.ndarray] = {}
 
     def note(self, voice: str, midi: int, velocity: float, seconds: float) -> np.ndarray:
-        """One note, release tail included: shape ``(n,)`` or ``(2, n)`` for the pad."""
-        vel = round(float(np.clip(velocity, 0.05, 1.0)) * 8) / 8
+        """One note, release tail included: shape ``(n,)`` or ``(2, n)`` for the pad.
+
+        The caller scales by the exact velocity; here velocity only picks a timbre
+        layer (brighter when harder), as sampled instruments do.
+        """
+        vel = min(VELOCITY_LAYERS, key=lambda layer: abs(layer - velocity))
         n_note = max(1, int(round(seconds * self.sr / 64)) * 64)  # 64-sample grid keeps the cache small
         key = (voice, midi, vel, n_note)
         cached = self._notes.get(key)
@@ -281,12 +288,15 @@ class NoteCache:
     def _render(self, voice: str, midi: int, vel: float, n_note: int) -> np.ndarray:
         sr = self.sr
         if voice in DECAYING:
+            release = int(RELEASE_S * sr)
             tone_key = (voice, midi, vel)
             tone = self._tones.get(tone_key)
-            if tone is None:
-                tone = DECAYING[voice](midi, vel, sr) * (0.35 + 0.65 * vel)
+            if tone is None or (len(tone) < n_note + release and not self._complete.get(tone_key)):
+                # render only as much ring as notes need so far; a longer note re-renders once
+                want = max((n_note + release) / sr, 0.6, 0.0 if tone is None else 2.0 * len(tone) / sr)
+                tone = DECAYING[voice](midi, vel, sr, want).astype(np.float32)
+                self._complete[tone_key] = len(tone) < int(want * sr) - 1
                 self._tones[tone_key] = tone
-            release = int(RELEASE_S * sr)
             n = min(len(tone), n_note + release)
             out = tone[:n].copy()
             if n > n_note:

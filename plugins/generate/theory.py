@@ -136,7 +136,8 @@ def roman_chord(key: Key, numeral: str) -> Chord:
         quality = ext
     elif ext in ("7", "9"):
         seventh = (pcs[3] - root) % 12
-        quality = {(4, 11): "maj7", (3, 10): "m7", (4, 10): "7", (3, 6): "m7b5"}.get((third, seventh), quality + "7")
+        quality = {(4, 7, 11): "maj7", (3, 7, 10): "m7", (4, 7, 10): "7", (3, 6, 10): "m7b5",
+                   (3, 6, 9): "dim7", (3, 7, 11): "mMaj7"}.get((third, fifth, seventh), quality + "7")
         if ext == "9":
             quality = quality.replace("7", "9")
     elif ext == "add9":

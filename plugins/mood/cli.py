@@ -55,6 +55,7 @@ def train_command(directory: Path | None, output: Path, folds: int, seed: int, w
     model = MoodModel.fit(data.X, data.labels, trained_on=f"user folders {directory.resolve()}", seed=seed,
                           metrics={"cv_accuracy": round(cv["accuracy"], 4), "cv_confusion": cv["confusion"],
                                    "labels": cv["labels"]})
+    click.echo(f"calibration: {model.meta['calibration']}")
     path = model.save(output)
     click.echo(f"saved {path}; use it with MOODMIX_MOOD_MODEL={path.resolve()}")
 

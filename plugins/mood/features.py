@@ -259,7 +259,7 @@ def track_features(fa: FrameAnalysis, window_seconds: float = 10.0) -> TrackFeat
     whole = summarise(fa, 0, fa.n_frames, whole_tg)
     rms = fa.rms / (fa.rms.sum() + 1e-10)
     key = key_from_chroma(fa.chroma @ rms)["key"]
-    return TrackFeatures(windows, per_window, whole, key, int(len(fa.beats)))
+    return TrackFeatures(windows, per_window, whole, key, len(fa.beats))
 
 
 def as_matrix(rows: list[dict[str, float]]) -> np.ndarray:

@@ -171,9 +171,9 @@ def render_pattern(pattern: DrumPattern, grid: BeatGrid, *, sr: int, frames: int
         sound = synth_voice(getattr(kit, name), sr, rng) * VOICE_LEVEL[name]
         for i, t in zip(steps, times, strict=True):
             velocity = VELOCITY.get(steps_text[i % len(steps_text)], 0.0)
-            if velocity <= 0.0 or t < 0.0:
+            if velocity <= 0.0 or not grid.start - step / 2 <= t < grid.end:
                 continue
-            start = int(round(t * sr))
+            start = round(t * sr)
             end = min(frames, start + sound.size)
             if start >= end:
                 continue
@@ -194,7 +194,7 @@ def duck_envelope(kick_times: np.ndarray, sidechain: Sidechain, *, sr: int, fram
     shape = np.where(t < attack, t / attack, np.exp(-(t - attack) / max(1.0, release / 3)))
     reduction = np.zeros(frames, dtype=np.float32)
     for kt in kick_times:
-        start = int(round(kt * sr))
+        start = round(float(kt) * sr)
         end = min(frames, start + shape.size)
         if 0 <= start < end:
             seg = reduction[start:end]

@@ -19,10 +19,12 @@ from moodmix.plugins.remix.recipe import Recipe
 
 @dataclass(frozen=True)
 class BeatGrid:
-    """A steady beat: ``first_beat + i * 60 / tempo`` seconds."""
+    """A steady beat: ``first_beat + i * 60 / tempo`` seconds, heard from ``start`` to ``end``."""
 
     tempo: float
     first_beat: float
+    start: float = 0.0  # the first detected beat: added drums come in here
+    end: float = math.inf  # a beat after the last detected one: added drums stop here
 
     @property
     def period(self) -> float:
@@ -39,33 +41,54 @@ class TempoPlan:
     grid: BeatGrid  # beat grid of the output
 
 
-def fit_beat_grid(beats: Sequence[float], fallback_tempo: float | None) -> BeatGrid:
-    """Fit a steady grid to beat times; tolerates missed or extra beats.
+def fit_beat_grid(beats: Sequence[float], tempo: float | None) -> BeatGrid:
+    """A steady grid through beat times; tolerates missed, extra and misplaced beats.
 
-    Each beat gets an index from the median inter-beat interval (so a skipped beat
-    keeps later indices right), then a line is fitted twice, dropping beats more
-    than a tenth of a period off the first fit.
+    A ``tempo`` from the analyzer is kept when the beats agree with it (it refines its
+    BPM over the whole track); otherwise each beat gets an index from the median
+    inter-beat interval (so a skipped beat keeps later indices right) and a line is
+    fitted twice, dropping beats more than 20 ms off the first fit. The phase is a
+    circular mean of the beats against that period, again without outliers.
     """
     times = np.asarray([b for b in beats if math.isfinite(b) and b >= 0], dtype=float)
     times.sort()
-    fallback = float(fallback_tempo) if fallback_tempo and fallback_tempo > 0 else 120.0
+    fallback = float(tempo) if tempo and tempo > 0 else 120.0
     if times.size < 4:
         return BeatGrid(fallback, float(times[0]) if times.size else 0.0)
-    period = float(np.median(np.diff(times)))
-    if period <= 0:
+    median_ioi = float(np.median(np.diff(times)))
+    if median_ioi <= 0:
         return BeatGrid(fallback, float(times[0]))
-    index = np.round((times - times[0]) / period)
+    if tempo and abs(60.0 / tempo / median_ioi - 1.0) <= 0.08:
+        period = 60.0 / float(tempo)
+    else:
+        period = _regression_period(times, median_ioi)
+    phase = _phase(times, period)
+    start = phase + period * math.floor((times[0] - phase) / period + 0.5)
+    end = phase + period * (math.floor((times[-1] - phase) / period + 0.5) + 1)
+    return BeatGrid(60.0 / period, phase, max(0.0, start), end)
+
+
+def _regression_period(times: np.ndarray, median_ioi: float) -> float:
+    index = np.round((times - times[0]) / median_ioi)
     keep = np.ones(times.size, dtype=bool)
-    slope, intercept = period, float(times[0])
+    slope = median_ioi
     for _ in range(2):
         if keep.sum() < 4 or np.ptp(index[keep]) == 0:
             break
         slope, intercept = np.polyfit(index[keep], times[keep], 1)
-        residual = np.abs(times - (intercept + slope * index))
-        keep = residual <= 0.1 * slope
-    tempo = 60.0 / float(slope)
-    first = float(intercept) % float(slope)
-    return BeatGrid(tempo, first)
+        keep = np.abs(times - (intercept + slope * index)) <= 0.02
+    return float(slope)
+
+
+def _phase(times: np.ndarray, period: float) -> float:
+    """Where the beat falls within a period (seconds, 0 ≤ phase < period)."""
+    angles = 2 * np.pi * (times % period) / period
+    mean = math.atan2(np.sin(angles).mean(), np.cos(angles).mean())
+    off = np.abs(np.angle(np.exp(1j * (angles - mean))))
+    near = off <= 2 * np.pi * 0.1
+    if near.sum() >= 2:
+        mean = math.atan2(np.sin(angles[near]).mean(), np.cos(angles[near]).mean())
+    return (mean % (2 * np.pi)) / (2 * np.pi) * period
 
 
 def plan_tempo(recipe: Recipe, source: BeatGrid) -> TempoPlan:
@@ -85,5 +108,5 @@ def plan_tempo(recipe: Recipe, source: BeatGrid) -> TempoPlan:
     pitch = float(recipe.pitch_semitones)
     if recipe.varispeed:
         pitch += 12.0 * math.log2(ratio)
-    grid = BeatGrid(target_tempo, source.first_beat / ratio)
+    grid = BeatGrid(target_tempo, source.first_beat / ratio, source.start / ratio, source.end / ratio)
     return TempoPlan(ratio=ratio, target_tempo=target_tempo, pitch_semitones=pitch, grid=grid)

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from moodmix.engine.config import load_settings
 from moodmix.engine.errors import BadInput, MoodmixError
 from moodmix.plugins.mood import synth
 from moodmix.plugins.mood.analysis import analyse_audio
 from moodmix.plugins.mood.model import load_cached
 from moodmix.plugins.mood.taxonomy import MOOD_NAMES
-from moodmix.testing import load_settings, run_local, write_wav
+from moodmix.testing import run_local, write_wav
 
 SR = 22050
 
@@ -32,7 +33,7 @@ def test_bright_fast_major_and_slow_dark_minor_land_apart() -> None:
     assert gloomy["mood"] in {"sad", "dark", "calm", "romantic"}
     assert bright["arousal"] > 0 > gloomy["arousal"]
     assert bright["valence"] > gloomy["valence"]
-    assert bright["features"]["tempo_bpm"] > gloomy["features"]["tempo_bpm"]
+    assert bright["features"]["onset_rate"] > gloomy["features"]["onset_rate"]
 
 
 def test_run_writes_result_picture_and_json(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import msgspec
 
 from moodmix import hookimpl
 from moodmix.engine.audio_io import load_audio, save_audio
-from moodmix.engine.capability import Capability, Genre, InputSpec, OutputSpec, RunContext, RunResult
+from moodmix.engine.capability import Capability, Genre, OutputSpec, RunContext, RunResult
 
 
 class ReverseParams(msgspec.Struct, forbid_unknown_fields=True):

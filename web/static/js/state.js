@@ -7,6 +7,7 @@ export const state = {
   currentFile: null, // the file shown in the track panel
   analysis: null, // analyze result data of currentFile, when known
   jobOutputs: [], // audio outputs of jobs finished in this session: usable as inputs
+  fileNames: new Map(), // file id → filename, for labelling jobs
 };
 
 const bus = new EventTarget();
@@ -20,7 +21,12 @@ export function emit(name, detail) {
   bus.dispatchEvent(new CustomEvent(name, { detail }));
 }
 
+export function rememberFile(file) {
+  state.fileNames.set(file.id, file.filename);
+}
+
 export function setCurrentFile(file, analysis = null) {
+  if (file) rememberFile(file);
   state.currentFile = file;
   state.analysis = analysis;
   emit("file", file);

@@ -1,0 +1,129 @@
+"""What the engine offers right now, seen from a chat: actions on a track, actions on a prompt, genres.
+
+Read from the backend at runtime (and refreshed now and then) so new capabilities and
+genres show up in the bots without a code change.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from moodmix.bots.backend import BotBackend
+from moodmix.engine.errors import BadInput, NotFound
+
+COMMAND_NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+REFRESH_S = 300.0
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_-]+", "", name.strip().lower())
+
+
+@dataclass
+class Catalog:
+    """Capabilities by name and the genre list, as the engine describes them."""
+
+    capabilities: dict[str, dict] = field(default_factory=dict)
+    genres: list[dict] = field(default_factory=list)
+
+    @classmethod
+    async def load(cls, backend: BotBackend) -> Catalog:
+        caps = await backend.capabilities()
+        genres = await backend.genres()
+        return cls(capabilities={c["name"]: c for c in caps}, genres=list(genres))
+
+    # ---- classification ------------------------------------------------------------------------
+    def capability(self, name: str) -> dict:
+        try:
+            return self.capabilities[name]
+        except KeyError:
+            known = ", ".join(sorted(self.capabilities)) or "none"
+            raise NotFound(f"unknown action {name!r}; available: {known}", code="unknown_capability") from None
+
+    @staticmethod
+    def _required(cap: dict, kind: str) -> list[dict]:
+        return [i for i in cap.get("inputs", []) if i.get("kind") == kind and i.get("required", True)]
+
+    def track_actions(self) -> list[dict]:
+        """Capabilities that work on exactly one track and need nothing else (usable after an upload)."""
+        return [c for c in self.capabilities.values()
+                if len(self._required(c, "audio")) == 1 and not self._required(c, "text")
+                and COMMAND_NAME_RE.match(c["name"])]
+
+    def prompt_actions(self) -> list[dict]:
+        """Capabilities driven by a text prompt alone (e.g. generating music)."""
+        return [c for c in self.capabilities.values()
+                if self._required(c, "text") and not self._required(c, "audio")
+                and COMMAND_NAME_RE.match(c["name"])]
+
+    @staticmethod
+    def param_names(cap: dict) -> set[str]:
+        return set((cap.get("params_schema") or {}).get("properties", {}))
+
+    def takes_genre(self, cap: dict) -> bool:
+        return "genre" in self.param_names(cap)
+
+    @staticmethod
+    def audio_input(cap: dict) -> str | None:
+        return next((i["name"] for i in cap.get("inputs", []) if i.get("kind") == "audio"), None)
+
+    @staticmethod
+    def text_input(cap: dict) -> str | None:
+        return next((i["name"] for i in cap.get("inputs", []) if i.get("kind") == "text"), None)
+
+    @staticmethod
+    def audio_outputs(cap: dict) -> list[str]:
+        return [o["name"] for o in cap.get("outputs", []) if o.get("kind") == "audio"]
+
+    @staticmethod
+    def short_description(cap: dict, limit: int = 100) -> str:
+        text = (cap.get("description") or cap["name"]).strip().splitlines()[0]
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    # ---- genres --------------------------------------------------------------------------------
+    def genre_names(self) -> list[str]:
+        return [g["name"] for g in self.genres]
+
+    def resolve_genre(self, text: str) -> str:
+        """The canonical genre name for ``text`` (name or alias, case and separators ignored)."""
+        key = _norm(text or "")
+        for genre in self.genres:
+            if key and any(_norm(n) == key for n in (genre["name"], *genre.get("aliases", []))):
+                return genre["name"]
+        known = ", ".join(self.genre_names()) or "none yet"
+        raise BadInput(f"unknown genre {text!r}; choose one of: {known}", code="unknown_genre")
+
+    def match_genres(self, prefix: str, limit: int = 25) -> list[str]:
+        """Genre names for autocomplete: those whose name or alias contains what was typed."""
+        key = _norm(prefix or "")
+        hits = [g["name"] for g in self.genres
+                if not key or any(key in _norm(n) for n in (g["name"], *g.get("aliases", [])))]
+        return hits[:limit]
+
+
+class CatalogCache:
+    """Keeps a :class:`Catalog`, reloading it when older than ``max_age``."""
+
+    def __init__(self, backend: BotBackend, max_age: float = REFRESH_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.backend = backend
+        self.max_age = max_age
+        self.clock = clock
+        self._catalog: Catalog | None = None
+        self._loaded_at = 0.0
+
+    async def get(self) -> Catalog:
+        if self._catalog is None or self.clock() - self._loaded_at > self.max_age:
+            self._catalog = await Catalog.load(self.backend)
+            self._loaded_at = self.clock()
+        return self._catalog
+
+    @property
+    def current(self) -> Catalog:
+        """The last loaded catalog (call :meth:`get` once at start-up)."""
+        if self._catalog is None:
+            raise RuntimeError("the catalog has not been loaded yet")
+        return self._catalog

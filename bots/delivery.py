@@ -1,0 +1,158 @@
+"""Choosing what to send back for a finished job: a short summary, files that fit, links for the rest.
+
+Platform code only posts what :func:`prepare_delivery` decided, so both bots answer alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from moodmix.bots.backend import BotBackend, ChatRef
+from moodmix.bots.transcode import fit_audio_async
+from moodmix.engine.errors import MoodmixError
+
+FileKind = Literal["audio", "image", "document"]
+#: Result fields worth a line in chat, in this order, with how to show them.
+SUMMARY_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("label", "mood", "{}"),
+    ("confidence", "confidence", "{:.0%}"),
+    ("genre", "genre", "{}"),
+    ("prompt", "prompt", "“{}”"),
+    ("tempo", "tempo", "{:.1f} BPM"),
+    ("key_name", "key", "{}"),
+    ("integrated_lufs", "loudness", "{:.1f} LUFS"),
+    ("stems", "stems", "{}"),
+    ("duration", "length", "{:.1f} s"),
+)
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    path: Path
+    filename: str
+    kind: FileKind
+    title: str
+
+
+@dataclass
+class Delivery:
+    """The answer to post: ``text`` first, then ``files``; ``links`` for outputs too big for chat."""
+
+    text: str
+    files: list[OutgoingFile] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+    def full_text(self) -> str:
+        lines = [self.text]
+        if self.links:
+            lines.append("Too large for this chat — download (sign in on the web page; /link connects "
+                         "this chat to your account):")
+            lines += [f"• {label}: {url}" for label, url in self.links]
+        return "\n".join(lines)
+
+    def by_kind(self, kind: FileKind) -> list[OutgoingFile]:
+        return [f for f in self.files if f.kind == kind]
+
+
+def _flat(data: dict, depth: int = 1) -> dict:
+    flat: dict = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and depth > 0:
+            for k, v in _flat(value, depth - 1).items():
+                flat.setdefault(k, v)
+        else:
+            flat.setdefault(key, value)
+    return flat
+
+
+def summarize(job: dict) -> str:
+    """One line from the job's result data, e.g. ``tempo 120.0 BPM · key A minor``."""
+    data = _flat((job.get("result") or {}).get("data") or {})
+    parts = []
+    for key, label, fmt in SUMMARY_FIELDS:
+        value = data.get(key)
+        if value is None or isinstance(value, dict):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        try:
+            parts.append(f"{label} {fmt.format(value)}")
+        except (ValueError, TypeError):
+            parts.append(f"{label} {value}")
+    title = f"✅ {job.get('capability', 'job')} finished"
+    return f"{title}: " + " · ".join(parts) if parts else title
+
+
+def output_url(public_url: str, job: dict, output: dict) -> str:
+    path = output.get("url") or f"/api/v1/jobs/{job['id']}/outputs/{output['name']}"
+    return public_url.rstrip("/") + path
+
+
+def _zip(paths: list[tuple[Path, str]], target: Path) -> Path:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path, arcname in paths:
+            zf.write(path, arcname)
+    return target
+
+
+async def _bundle(files: list[OutgoingFile], limit: int, workdir: Path, name: str) -> OutgoingFile | None:
+    """All audio in one zip; re-encoded smaller when the plain zip is over ``limit``."""
+    target = workdir / f"{name}.zip"
+    await asyncio.to_thread(_zip, [(f.path, f.filename) for f in files], target)
+    if target.stat().st_size > limit:
+        share = max(1, (limit - 64 * 1024) // len(files))
+        smaller = []
+        for f in files:
+            fitted = await fit_audio_async(f.path, share, workdir / "bundle" / f.title, keep_formats=())
+            if fitted is None:
+                return None
+            smaller.append((fitted, Path(f.filename).with_suffix(".mp3").name))
+        await asyncio.to_thread(_zip, smaller, target)
+        if target.stat().st_size > limit:
+            return None
+    return OutgoingFile(target, target.name, "document", name)
+
+
+async def prepare_delivery(backend: BotBackend, chat: ChatRef, job: dict, workdir: Path, *,
+                           limit_bytes: int, public_url: str,
+                           audio_formats: tuple[str, ...] = ("mp3", "wav", "flac", "ogg", "m4a"),
+                           bundle_audio: bool = False, max_files: int = 10) -> Delivery:
+    """Fetch the job's outputs and decide, per output, attach / transcode / bundle / link."""
+    delivery = Delivery(text=summarize(job))
+    outputs = (job.get("result") or {}).get("outputs") or []
+    audio: list[tuple[dict, OutgoingFile]] = []
+    for out in outputs:
+        kind = out.get("kind")
+        if kind == "json":
+            continue  # already summarised from the result data
+        try:
+            fetched = await backend.fetch_output(chat, job["id"], out["name"], workdir / "fetched")
+        except MoodmixError:
+            delivery.links.append((out["name"], output_url(public_url, job, out)))
+            continue
+        if kind == "audio":
+            audio.append((out, OutgoingFile(fetched.path, fetched.filename, "audio", out["name"])))
+        elif fetched.path.stat().st_size <= limit_bytes:
+            delivery.files.append(OutgoingFile(fetched.path, fetched.filename,
+                                               "image" if kind == "image" else "document", out["name"]))
+        else:
+            delivery.links.append((out["name"], output_url(public_url, job, out)))
+    room = max_files - len(delivery.files)
+    if audio and (bundle_audio or len(audio) > room):
+        bundle = await _bundle([f for _, f in audio], limit_bytes, workdir, f"{job['capability']}-{job['id'][:8]}")
+        if bundle is not None:
+            delivery.files.append(bundle)
+            return delivery
+    for out, original in audio:
+        fitted = await fit_audio_async(original.path, limit_bytes, workdir / "fit" / out["name"],
+                                       keep_formats=audio_formats)
+        if fitted is None or len(delivery.files) >= max_files:
+            delivery.links.append((out["name"], output_url(public_url, job, out)))
+            continue
+        name = original.filename if fitted == original.path else f"{Path(original.filename).stem}.mp3"
+        delivery.files.append(OutgoingFile(fitted, name, "audio", original.title))
+    return delivery

@@ -1,0 +1,37 @@
+"""The ``remix`` capability descriptor; the work itself lives in :mod:`.pipeline`, imported on first run.
+
+Building the descriptor needs only msgspec structs, so listing capabilities (server start,
+``moodmix --help``) never imports numpy, scipy, pedalboard or matplotlib.
+"""
+
+from __future__ import annotations
+
+from moodmix.engine.capability import Capability, InputSpec, OutputSpec, RunContext, RunResult
+from moodmix.plugins.remix.params import RemixParams
+
+
+def run(ctx: RunContext) -> RunResult:
+    from moodmix.plugins.remix.pipeline import run as run_pipeline
+
+    return run_pipeline(ctx)
+
+
+def _stem_input(name: str) -> InputSpec:
+    return InputSpec(name, "audio", f"The {name} stem (give all four stems to skip separation).",
+                     required=False)
+
+
+REMIX = Capability(
+    name="remix",
+    description=("Remix a track in a genre (or by a custom recipe): stems, effects, tempo and key "
+                 "changes, synthesised drums, loudness-normalised master."),
+    run=run,
+    params=RemixParams,
+    inputs=(InputSpec("audio", "audio", "The track to remix."),
+            *(_stem_input(n) for n in ("drums", "bass", "vocals", "other"))),
+    outputs=(OutputSpec("remix", "audio", "The remixed track."),
+             OutputSpec("recipe", "json", "The recipe actually applied (re-usable as a custom recipe)."),
+             OutputSpec("waveform", "image", "Waveforms of the original and the remix (PNG).")),
+    version="1",
+    ui={"emoji": "🎛"},
+)

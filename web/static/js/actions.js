@@ -1,0 +1,141 @@
+// The "Create" panel: pick a capability (as listed by the API), fill its inputs and parameters, run it.
+
+import { api } from "./api.js";
+import { startJob } from "./jobs.js";
+import { createParamsForm } from "./params.js";
+import { emit, on, rememberFile, state } from "./state.js";
+import { $, h, humanize, setFormError, uid } from "./ui.js";
+
+let selected = null; // capability name
+let files = []; // the user's files, for audio input pickers
+
+export function initActions() {
+  renderPicker();
+  on("file", refreshSources);
+  on("outputs", refreshSources);
+  on("files-changed", loadFiles);
+  loadFiles();
+}
+
+function renderPicker() {
+  const view = $("#action-view");
+  if (!state.capabilities.length) {
+    view.replaceChildren(h("p", { class: "muted" }, "This server has no capabilities installed yet."));
+    return;
+  }
+  const options = state.capabilities.map((cap) => {
+    const id = uid(`cap-${cap.name}`);
+    const radio = h("input", { type: "radio", name: "capability", id, value: cap.name,
+      class: "visually-hidden", "aria-describedby": `${id}-desc` });
+    radio.addEventListener("change", () => selectCapability(cap.name));
+    return h("label", { class: "cap-option", for: id, dataset: { capability: cap.name } }, radio,
+      h("span", { class: "cap-emoji", "aria-hidden": "true" }, (cap.ui && cap.ui.emoji) || "♪"),
+      h("span", { class: "cap-name" }, humanize(cap.name)),
+      h("span", { id: `${id}-desc`, class: "cap-desc" }, cap.description));
+  });
+  view.replaceChildren(
+    h("fieldset", { class: "cap-picker" }, h("legend", {}, "What do you want to do?"), options),
+    h("div", { id: "action-form-host" }));
+  const first = state.capabilities[0].name;
+  const radio = view.querySelector(`input[value="${CSS.escape(selected || first)}"]`) || view.querySelector("input");
+  radio.checked = true;
+  selectCapability(radio.value);
+}
+
+function selectCapability(name) {
+  selected = name;
+  const cap = state.capabilities.find((c) => c.name === name);
+  const host = $("#action-form-host");
+  const params = createParamsForm(cap.params_schema, { genres: state.genres, ui: cap.ui || {} });
+  const inputs = cap.inputs.map(inputField);
+  const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  const run = h("button", { type: "submit", class: "button button-primary" }, `Run ${humanize(cap.name)}`);
+  const form = h("form", { id: "action-form", class: "action-form", novalidate: true,
+    "aria-label": `${humanize(cap.name)} options`, dataset: { capability: cap.name } },
+  inputs.map((i) => i.element), params.element, error, h("div", { class: "form-actions" }, run));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    setFormError(error, "");
+    run.disabled = true;
+    try {
+      const body = { capability: cap.name, inputs: {}, params: params.read() };
+      for (const input of inputs) {
+        const value = input.read();
+        if (value !== undefined) body.inputs[input.name] = value;
+      }
+      const job = await api("/jobs", { method: "POST", body });
+      emit("jobs-changed");
+      startJob(job).catch(() => {});
+    } catch (err) {
+      setFormError(error, err.message);
+    } finally {
+      run.disabled = false;
+    }
+  });
+  host.replaceChildren(form);
+  refreshSources();
+}
+
+function inputField(spec) {
+  const id = uid(`input-${spec.name}`);
+  const label = spec.kind === "audio" ? `Source audio${spec.name !== "audio" ? ` (${humanize(spec.name)})` : ""}`
+    : humanize(spec.name);
+  const help = spec.description ? h("small", { id: `${id}-help`, class: "help" }, spec.description) : null;
+  const describedBy = help ? `${id}-help` : null;
+  if (spec.kind === "text") {
+    const area = h("textarea", { id, rows: "3", maxlength: "2000", "aria-describedby": describedBy,
+      placeholder: "Describe the music: style, mood, instruments, tempo…", required: spec.required });
+    return {
+      name: spec.name, element: h("div", { class: "field field-wide" }, h("label", { for: id }, label), area, help),
+      read: () => {
+        const text = area.value.trim();
+        if (!text && spec.required) throw new Error(`${label} is required`);
+        return text || undefined;
+      },
+    };
+  }
+  const select = h("select", { id, class: "source-select", "aria-describedby": describedBy });
+  select.dataset.input = spec.name;
+  return {
+    name: spec.name, element: h("div", { class: "field field-wide" }, h("label", { for: id }, label), select, help),
+    read: () => {
+      if (!select.value) {
+        if (spec.required) throw new Error("Upload a track first (or pick one from My files)");
+        return undefined;
+      }
+      const ref = JSON.parse(select.value);
+      return ref.file_id ? ref.file_id : ref;
+    },
+  };
+}
+
+async function loadFiles() {
+  try {
+    const page = await api("/files", { query: { per_page: 100 } });
+    files = page.items;
+    files.forEach(rememberFile);
+    refreshSources();
+  } catch {
+    // The file list shows its own error; the picker keeps what it had.
+  }
+}
+
+/** Fill every audio-source select: uploaded files (current first) and this session's job outputs. */
+function refreshSources() {
+  const current = state.currentFile;
+  const list = current ? [current, ...files.filter((f) => f.id !== current.id)] : files;
+  for (const select of document.querySelectorAll(".source-select")) {
+    const previous = select.value;
+    const fileOptions = list.map((f) => h("option", { value: JSON.stringify({ file_id: f.id }) },
+      f.filename + (current && f.id === current.id ? " (current track)" : "")));
+    const outputOptions = state.jobOutputs.map((o) => h("option",
+      { value: JSON.stringify({ job_id: o.job_id, output: o.name }) }, `${humanize(o.capability)} → ${o.name}`));
+    select.replaceChildren(
+      list.length ? h("optgroup", { label: "My files" }, fileOptions) : h("option", { value: "" }, "No files yet"),
+      outputOptions.length ? h("optgroup", { label: "Results of this session" }, outputOptions) : null);
+    const keep = [...select.options].some((o) => o.value === previous);
+    select.value = keep && previous && !(current && select.dataset.current !== current.id) ? previous
+      : select.options[0].value;
+    select.dataset.current = current ? current.id : "";
+  }
+}

@@ -1,0 +1,198 @@
+// A parameter form generated from a capability's JSON schema (inlined by the API):
+// enum → select, boolean → checkbox, integer/number → number input with bounds, string → text.
+// A "genre" parameter becomes a picker over /genres with each genre's description.
+// Anything nested (objects, arrays, unions) goes through an "advanced" JSON box.
+
+import { fmtNumber, h, humanize, uid } from "./ui.js";
+
+const VISIBLE_FIELDS = 6; // the rest fold under "More options"
+
+/** Returns {element, read()}; read() gives the params object or throws Error naming the bad field. */
+export function createParamsForm(schema, { genres = [], ui = {} } = {}) {
+  const properties = (schema && schema.properties) || {};
+  const required = new Set((schema && schema.required) || []);
+  const fields = [];
+  const complex = [];
+  for (const [name, prop] of Object.entries(properties)) {
+    const field = buildField(name, prop, { required: required.has(name), genres });
+    if (field) fields.push(field);
+    else complex.push(name);
+  }
+  // A genre picker is the point of a remix form: show it first.
+  fields.sort((a, b) => (b.name === "genre") - (a.name === "genre"));
+  const main = Array.isArray(ui.main_params) ? fields.filter((f) => ui.main_params.includes(f.name))
+    : fields.slice(0, VISIBLE_FIELDS);
+  const more = fields.filter((f) => !main.includes(f));
+
+  const advancedId = uid("advanced");
+  const advanced = complex.length ? h("textarea", { id: advancedId, class: "mono", rows: "4", spellcheck: "false",
+    placeholder: "{ }", "aria-describedby": `${advancedId}-help` }) : null;
+  const element = h("div", { class: "params" },
+    main.length ? h("div", { class: "field-grid" }, main.map((f) => f.element)) : null,
+    more.length || advanced ? h("details", { class: "more-options" },
+      h("summary", {}, "More options"),
+      h("div", { class: "field-grid" }, more.map((f) => f.element)),
+      advanced ? h("div", { class: "field field-wide" },
+        h("label", { for: advancedId }, "Advanced parameters (JSON)"), advanced,
+        h("small", { id: `${advancedId}-help`, class: "help" },
+          `Optional JSON object for: ${complex.join(", ")}.`)) : null) : null);
+
+  const read = () => {
+    const params = {};
+    for (const f of fields) {
+      const value = f.read();
+      if (value !== undefined) params[f.name] = value;
+    }
+    if (advanced && advanced.value.trim()) {
+      let extra;
+      try {
+        extra = JSON.parse(advanced.value);
+      } catch (error) {
+        throw new Error(`Advanced parameters are not valid JSON: ${error.message}`);
+      }
+      if (!extra || typeof extra !== "object" || Array.isArray(extra)) {
+        throw new Error("Advanced parameters must be a JSON object");
+      }
+      Object.assign(params, extra);
+    }
+    return params;
+  };
+  return { element, read };
+}
+
+/** Unwrap `anyOf: [X, null]` (optional values) into X; other unions are not rendered as a field. */
+function simplify(prop) {
+  if (!Array.isArray(prop.anyOf)) return { schema: prop, nullable: false };
+  const options = prop.anyOf.filter((s) => s.type !== "null");
+  if (options.length !== 1) return null;
+  const { anyOf, ...rest } = prop;
+  return { schema: { ...options[0], ...rest }, nullable: options.length < anyOf.length };
+}
+
+function buildField(name, prop, { required, genres }) {
+  const simple = simplify(prop);
+  if (!simple) return null;
+  const { schema, nullable } = simple;
+  const context = { name, schema, nullable, required, id: uid(`param-${name}`) };
+  if (name === "genre" && genres.length && (schema.type === "string" || schema.enum)) {
+    return genreField(context, genres);
+  }
+  if (Array.isArray(schema.enum)) return enumField(context);
+  if (schema.type === "boolean") return booleanField(context);
+  if (schema.type === "integer" || schema.type === "number") return numberField(context);
+  if (schema.type === "string") return textField(context);
+  return null;
+}
+
+function labelText({ name, schema }) {
+  return schema.title && schema.title !== name ? schema.title : humanize(name);
+}
+
+function wrap(ctx, control, hints = []) {
+  const helpId = `${ctx.id}-help`;
+  const help = [ctx.schema.description, ...hints].filter(Boolean).join(" ");
+  if (help) control.setAttribute("aria-describedby", helpId);
+  return h("div", { class: "field", dataset: { param: ctx.name } },
+    h("label", { for: ctx.id }, labelText(ctx)), control,
+    help ? h("small", { id: helpId, class: "help" }, help) : null);
+}
+
+// Only values the user changed are sent: the capability keeps its own defaults.
+function unlessDefault(ctx, value) {
+  return !ctx.required && value === ctx.schema.default ? undefined : value;
+}
+
+function enumField(ctx) {
+  const { schema } = ctx;
+  const select = h("select", { id: ctx.id },
+    ctx.nullable || (!ctx.required && schema.default === undefined) ? h("option", { value: "" }, "—") : null,
+    schema.enum.map((v) => h("option", { value: JSON.stringify(v), selected: v === schema.default }, String(v))));
+  return {
+    name: ctx.name, element: wrap(ctx, select),
+    read: () => (select.value === "" ? undefined : unlessDefault(ctx, JSON.parse(select.value))),
+  };
+}
+
+function genreField(ctx, genres) {
+  const allowed = Array.isArray(ctx.schema.enum) ? genres.filter((g) => ctx.schema.enum.includes(g.name)) : genres;
+  const optional = !ctx.required || ctx.nullable;
+  const select = h("select", { id: ctx.id, "aria-describedby": `${ctx.id}-help` },
+    optional ? h("option", { value: "" }, "Choose a genre…") : null,
+    allowed.map((g) => h("option", { value: g.name, selected: g.name === ctx.schema.default }, humanize(g.name))));
+  const description = h("small", { id: `${ctx.id}-help`, class: "help genre-help", "aria-live": "polite" });
+  const describe = () => {
+    const genre = allowed.find((g) => g.name === select.value);
+    description.textContent = genre ? genre.description
+      + (genre.aliases && genre.aliases.length ? ` (also: ${genre.aliases.join(", ")})` : "")
+      : "Pick the style to remix into.";
+  };
+  select.addEventListener("change", describe);
+  describe();
+  const element = h("div", { class: "field field-wide", dataset: { param: ctx.name } },
+    h("label", { for: ctx.id }, labelText(ctx)), select, description);
+  return { name: ctx.name, element, read: () => select.value || undefined };
+}
+
+function booleanField(ctx) {
+  const box = h("input", { id: ctx.id, type: "checkbox", checked: ctx.schema.default === true });
+  const helpId = `${ctx.id}-help`;
+  const element = h("div", { class: "field field-check", dataset: { param: ctx.name } },
+    h("div", { class: "check" }, box, h("label", { for: ctx.id }, labelText(ctx))),
+    ctx.schema.description ? h("small", { id: helpId, class: "help" }, ctx.schema.description) : null);
+  if (ctx.schema.description) box.setAttribute("aria-describedby", helpId);
+  return { name: ctx.name, element, read: () => unlessDefault(ctx, box.checked) };
+}
+
+function numberField(ctx) {
+  const { schema } = ctx;
+  const integer = schema.type === "integer";
+  const min = schema.minimum ?? schema.exclusiveMinimum;
+  const max = schema.maximum ?? schema.exclusiveMaximum;
+  const span = min !== undefined && max !== undefined ? max - min : Infinity;
+  const step = integer ? 1 : span <= 2 ? 0.01 : span <= 50 ? 0.1 : "any";
+  const input = h("input", {
+    id: ctx.id, type: "number", inputmode: integer ? "numeric" : "decimal", step: String(step),
+    min: min !== undefined ? String(min) : null, max: max !== undefined ? String(max) : null,
+    value: typeof schema.default === "number" ? String(schema.default) : "",
+    placeholder: schema.default === null || schema.default === undefined ? "automatic" : null,
+  });
+  const hints = [];
+  if (min !== undefined && max !== undefined) hints.push(`${fmtNumber(min)} to ${fmtNumber(max)}.`);
+  else if (min !== undefined) hints.push(`At least ${fmtNumber(min)}.`);
+  else if (max !== undefined) hints.push(`At most ${fmtNumber(max)}.`);
+  const label = labelText(ctx);
+  const read = () => {
+    if (input.value.trim() === "") {
+      if (ctx.required && !ctx.nullable) throw new Error(`${label} is required`);
+      return undefined;
+    }
+    const value = Number(input.value);
+    if (!Number.isFinite(value)) throw new Error(`${label} must be a number`);
+    if (integer && !Number.isInteger(value)) throw new Error(`${label} must be a whole number`);
+    const low = schema.exclusiveMinimum !== undefined ? value <= schema.exclusiveMinimum : value < schema.minimum;
+    const high = schema.exclusiveMaximum !== undefined ? value >= schema.exclusiveMaximum : value > schema.maximum;
+    if (low || high) throw new Error(`${label} must be within ${hints[0] || "its range"}`);
+    return unlessDefault(ctx, value);
+  };
+  return { name: ctx.name, element: wrap(ctx, input, hints), read };
+}
+
+function textField(ctx) {
+  const { schema } = ctx;
+  const long = (schema.maxLength || 0) > 200;
+  const input = h(long ? "textarea" : "input", {
+    id: ctx.id, value: typeof schema.default === "string" ? schema.default : "",
+    maxlength: schema.maxLength ? String(schema.maxLength) : null,
+    placeholder: schema.default === null || schema.default === undefined ? "automatic" : null,
+  });
+  const label = labelText(ctx);
+  const read = () => {
+    const value = input.value.trim();
+    if (!value) {
+      if (ctx.required && !ctx.nullable) throw new Error(`${label} is required`);
+      return undefined;
+    }
+    return unlessDefault(ctx, value);
+  };
+  return { name: ctx.name, element: wrap(ctx, input), read };
+}
