@@ -61,7 +61,8 @@ def baseline(y: np.ndarray) -> dict[str, float]:
     harmonic, percussive = librosa.effects.hpss(y)
     key = key_from_chroma(chroma.mean(axis=1))
     return {
-        "tempo": float(np.atleast_1d(tempo)[0]), "beat_strength": float(onset_env[beats].mean() / onset_env.mean()),
+        "tempo": float(np.atleast_1d(tempo)[0]),
+        "beat_strength": float(onset_env[beats].mean() / onset_env.mean()),
         "onset_rate": len(onsets) / (len(y) / SR), "key_strength": key["strength"],
         "mfcc": float(mfcc.mean()), "centroid": float(centroid.mean()), "rolloff": float(rolloff.mean()),
         "contrast": float(contrast.mean()), "flatness": float(flatness.mean()), "zcr": float(zcr.mean()),

@@ -18,15 +18,19 @@ from moodmix.engine.errors import MoodmixError
 FileKind = Literal["audio", "image", "document"]
 #: Result fields worth a line in chat, in this order, with how to show them.
 SUMMARY_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("mood", "mood", "{}"),
     ("label", "mood", "{}"),
     ("confidence", "confidence", "{:.0%}"),
     ("genre", "genre", "{}"),
     ("prompt", "prompt", "“{}”"),
     ("tempo", "tempo", "{:.1f} BPM"),
+    ("target_tempo", "tempo", "{:.1f} BPM"),
     ("key_name", "key", "{}"),
     ("integrated_lufs", "loudness", "{:.1f} LUFS"),
+    ("loudness_lufs", "loudness", "{:.1f} LUFS"),
     ("stems", "stems", "{}"),
     ("duration", "length", "{:.1f} s"),
+    ("duration_s", "length", "{:.1f} s"),
 )
 
 
@@ -73,10 +77,12 @@ def summarize(job: dict) -> str:
     """One line from the job's result data, e.g. ``tempo 120.0 BPM · key A minor``."""
     data = _flat((job.get("result") or {}).get("data") or {})
     parts = []
+    used: set[str] = set()
     for key, label, fmt in SUMMARY_FIELDS:
         value = data.get(key)
-        if value is None or isinstance(value, dict):
+        if value is None or isinstance(value, dict) or label in used:
             continue
+        used.add(label)
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         try:

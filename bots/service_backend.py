@@ -67,7 +67,11 @@ class ServiceBackend:
         return await self.service.cancel_job(await self._uid(chat), job_id)
 
     async def fetch_output(self, chat: ChatRef, job_id: str, name: str, workdir: Path) -> FetchedOutput:
-        path, filename, ctype = await self.service.output_download(await self._uid(chat), job_id, name)
+        key, filename, ctype = await self.service.output_download(await self._uid(chat), job_id, name)
+        if isinstance(key, Path):  # older storage layer handed out local paths directly
+            return FetchedOutput(path=key, filename=filename, content_type=ctype)
+        workdir.mkdir(parents=True, exist_ok=True)
+        path = await self.service.rt.storage.fetch(key, workdir)  # local storage: no copy is made
         return FetchedOutput(path=Path(path), filename=filename, content_type=ctype)
 
     async def close(self) -> None:

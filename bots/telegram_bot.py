@@ -90,9 +90,9 @@ def keyboard(catalog: Catalog, ticket_key: str) -> InlineKeyboardMarkup:
         name = cap["name"]
         emoji = (cap.get("ui") or {}).get("emoji", "🎵")
         if catalog.takes_genre(cap):
-            buttons = [InlineKeyboardButton(f"{emoji} {genre}", callback_data=data)
-                       for genre in catalog.genre_names()
-                       if len(data := f"g:{ticket_key}:{name}:{genre}".encode()) <= CALLBACK_DATA_MAX]
+            datas = [(genre, f"g:{ticket_key}:{name}:{genre}") for genre in catalog.genre_names()]
+            buttons = [InlineKeyboardButton(f"{emoji} {genre}", callback_data=data) for genre, data in datas
+                       if len(data.encode()) <= CALLBACK_DATA_MAX]
             rows += [buttons[i:i + GENRE_BUTTONS_PER_ROW] for i in range(0, len(buttons), GENRE_BUTTONS_PER_ROW)]
             continue
         plain.append(InlineKeyboardButton(f"{emoji} {name}", callback_data=f"a:{ticket_key}:{name}"))
@@ -333,3 +333,20 @@ def build_application(core: BotCore, token: str, *, base_url: str | None = None,
     bot.install(app)
     app.bot_data["moodmix"] = bot
     return app
+
+
+async def start_application(app: Application, *, poll_timeout: float = 10.0) -> None:
+    """Initialise, run ``post_init``, start handling and poll ``getUpdates`` (without blocking)."""
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    await app.start()
+    await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
+
+
+async def stop_application(app: Application) -> None:
+    if app.updater and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()

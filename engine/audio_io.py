@@ -8,6 +8,7 @@ The container type is sniffed from the bytes, never from the file name.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +27,9 @@ MAX_CHANNELS = 32
 #: Containers soundfile decodes itself; others go through ffmpeg.
 NATIVE_FORMATS = {"wav", "flac", "ogg", "mp3", "aiff"}
 FFMPEG_FORMATS = {"m4a", "webm"}
+#: What libsndfile must report for each sniffed container (anything else is smuggled in).
+SNDFILE_FORMATS = {"wav": {"WAV", "WAVEX", "RF64"}, "flac": {"FLAC"}, "ogg": {"OGG"}, "mp3": {"MP3"},
+                   "aiff": {"AIFF"}}
 ENCODE_FORMATS = ("wav", "flac", "mp3", "ogg")
 CONTENT_TYPES = {
     "wav": "audio/wav",
@@ -107,6 +111,10 @@ def probe(path: str | Path, *, max_seconds: float | None = None) -> AudioInfo:
             raw = sf.info(str(path))
         except Exception as exc:  # libsndfile's message is the useful part
             raise AudioError(f"cannot decode {fmt} file: {_short(exc)}", code="corrupt_audio") from exc
+        if raw.format not in SNDFILE_FORMATS[fmt]:
+            # e.g. an ID3 tag in front of an AU file: libsndfile skips the tag and parses what follows.
+            raise AudioError(f"the file starts like {fmt} but holds {raw.format} audio, which moodmix does not "
+                             "take", code="unsupported_format")
         frames = int(raw.frames)
         info = AudioInfo(fmt, int(raw.samplerate), int(raw.channels), frames,
                          frames / raw.samplerate if raw.samplerate else 0.0, raw.subtype)
@@ -150,12 +158,17 @@ def verify_decodable(path: str | Path, *, max_seconds: float | None = None) -> A
     if info.format in FFMPEG_FORMATS:
         return info  # decoded completely by ffmpeg during the probe
     total = 0
+    # Headers can understate the length (an MP3 without a frame count): stop decoding at the limit.
+    limit = None if max_seconds is None else int(max_seconds * info.sample_rate) + 1
     try:
         with sf.SoundFile(str(path)) as fh:
             for block in fh.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
                 if not np.isfinite(block).all():
                     raise AudioError("the audio contains NaN or infinite samples", code="non_finite_audio")
                 total += len(block)
+                if limit is not None and total > limit:
+                    raise TooLarge(f"the audio is longer than the {max_seconds / 60:.0f}-minute limit",
+                                   code="too_long")
     except AudioError:
         raise
     except Exception as exc:
@@ -242,6 +255,7 @@ def to_channels(audio: np.ndarray, channels: int) -> np.ndarray:
         [audio, np.repeat(audio[-1:], channels - audio.shape[0], axis=0)])
 
 
+WRITE_BLOCK = 1 << 16
 WAV_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT", "32": "PCM_32"}
 
 
@@ -275,8 +289,15 @@ def save_audio(path: str | Path, audio: np.ndarray, sample_rate: int, *, format:
         subtype = "VORBIS"
     if subtype != "FLOAT":
         frames = np.clip(frames, -1.0, 1.0)
-    sf.write(str(path), frames, sample_rate, subtype=subtype, format=fmt.upper())
+    _write_blocks(path, frames, sample_rate, subtype, fmt.upper())
     return path
+
+
+def _write_blocks(path: Path, frames: np.ndarray, sample_rate: int, subtype: str, fmt: str) -> None:
+    """Encode in blocks: libsndfile 1.2 segfaults on a single Vorbis write of ~2.5 M frames or more."""
+    with sf.SoundFile(str(path), "w", sample_rate, frames.shape[1], subtype=subtype, format=fmt) as fh:
+        for start in range(0, len(frames), WRITE_BLOCK):
+            fh.write(frames[start:start + WRITE_BLOCK])
 
 
 def _save_mp3(path: Path, frames: np.ndarray, sample_rate: int, bitrate: int) -> None:
@@ -322,9 +343,17 @@ def _ffmpeg_decode(src: Path, dst: Path) -> None:
     )
     if proc.returncode != 0 or not dst.exists():
         msg = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise AudioError(f"cannot decode file: {msg[-1] if msg else 'ffmpeg failed'}", code="corrupt_audio")
+        reason = msg[-1].replace(str(src), "the file") if msg else "ffmpeg failed"
+        raise AudioError(f"cannot decode file: {reason[:200]}", code="corrupt_audio")
+
+
+_OPENING = re.compile(r"Error opening '[^']*': ")
+_QUOTED_PATH = re.compile(r"'(?:/|[A-Za-z]:\\)[^']*'")
 
 
 def _short(exc: BaseException) -> str:
+    """libsndfile's reason, without the server-side path it quotes (clients must not see temp paths)."""
     text = str(exc).strip().splitlines()
-    return (text[-1] if text else type(exc).__name__)[:200]
+    reason = text[-1] if text else type(exc).__name__
+    reason = _QUOTED_PATH.sub("the file", _OPENING.sub("", reason)).strip()
+    return (reason or type(exc).__name__)[:200]

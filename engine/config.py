@@ -23,6 +23,13 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     data_dir: str = "./data"
     database_url: str = ""  # empty: sqlite:///<data_dir>/moodmix.sqlite
     redis_url: str = ""  # empty: in-process broker
+    storage_url: str = ""  # empty: the data folder; s3://bucket/prefix?endpoint=…&region=…
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_presign_downloads: bool = False
+    share_link_max_days: float = 30.0
     secret_key: str = DEFAULT_SECRET
     jwt_expiry_days: float = 7.0
     # Limits
@@ -93,7 +100,7 @@ def _from_env(environ: dict[str, str]) -> dict[str, Any]:
         raw = environ[key]
         if name == "cors_origins":
             out[name] = [p.strip() for p in raw.split(",") if p.strip()]
-        elif name in ("embedded_worker",):
+        elif name in ("embedded_worker", "s3_presign_downloads"):
             out[name] = raw.strip().lower() in ("1", "true", "yes", "on")
         else:
             out[name] = raw

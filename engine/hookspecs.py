@@ -64,7 +64,7 @@ async def job_succeeded(job: Any, capability: Capability, result: RunResult, aud
 
     :param job: the ``ProcessingJob`` row (already marked succeeded).
     :param capability: the capability that ran.
-    :param result: what ``run`` returned (``files`` now point into storage).
+    :param result: what ``run`` returned; ``files`` now maps output names to storage keys.
     :param audio_id: id of the job's primary audio input file, if any.
     :param user_id: owner of the job.
     """

@@ -25,7 +25,7 @@ from moodmix.engine.jobs.broker import TASK_NAME, make_broker
 from moodmix.engine.jobs.runner import JobRunner
 from moodmix.engine.plugin_manager import get_plugin_manager
 from moodmix.engine.registry import Registry
-from moodmix.engine.storage import LocalStorage, make_storage
+from moodmix.engine.storage import Storage, make_storage
 
 log = logging.getLogger("moodmix")
 
@@ -35,7 +35,7 @@ class Runtime:
     settings: Settings
     pm: pluggy.PluginManager
     registry: Registry
-    storage: LocalStorage
+    storage: Storage
     db: Engine
     broker: AsyncBroker
     runner: JobRunner | None = None
@@ -49,7 +49,7 @@ class Runtime:
         pm = pm or get_plugin_manager()
         pm.hook.startup(settings=settings)
         registry = Registry.from_plugin_manager(pm)
-        storage = make_storage(settings.data_path)
+        storage = make_storage(settings)
         db = await open_database(settings.effective_database_url)
         if auto_migrate:
             await migrate(db)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterable, Callable
 from pathlib import Path
@@ -41,8 +42,12 @@ def _page(page: int, per_page: int) -> tuple[int, int]:
 
 
 class Service:
+    USER_CACHE_S = 10.0
+
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        # Token subject -> (expiry, user): status polling would otherwise query users on every request.
+        self._user_cache: dict[str, tuple[float, dict]] = {}
 
     @property
     def settings(self):
@@ -87,10 +92,17 @@ class Service:
         claims = auth.read_token(self.settings.secret_key, token)
         if claims.kind != "access":
             raise Unauthorized("this token cannot be used as a user token", code="token_invalid")
+        cached = self._user_cache.get(claims.subject)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
         row = await User.select().where(User.id == _uuid(claims.subject, "user")).first()
         if row is None:
             raise Unauthorized("the account behind this token no longer exists", code="token_invalid")
-        return self._user_dict(row)
+        user = self._user_dict(row)
+        if len(self._user_cache) > 10_000:
+            self._user_cache.clear()
+        self._user_cache[claims.subject] = (time.monotonic() + self.USER_CACHE_S, user)
+        return user
 
     def check_service_token(self, token: str) -> None:
         claims = auth.read_token(self.settings.secret_key, token)
@@ -167,7 +179,7 @@ class Service:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        blob = storage.adopt_upload(tmp, sha)
+        blob = await storage.adopt_upload(tmp, sha)
         safe_name = _safe_filename(filename() if callable(filename) else filename, info.format)
         row = AudioFile(user=_uuid(user_id, "user"), filename=safe_name, file_path=blob.key, sha256=sha,
                         size_bytes=size, content_type=audio_io.CONTENT_TYPES.get(info.format, "audio/octet-stream"),
@@ -194,9 +206,10 @@ class Service:
     async def get_file(self, user_id: str, file_id: str) -> dict:
         return self._file_dict(await self._file_row(user_id, file_id))
 
-    async def file_download(self, user_id: str, file_id: str) -> tuple[Path, str, str]:
+    async def file_download(self, user_id: str, file_id: str) -> tuple[str, str, str]:
+        """``(storage key, file name, content type)`` of one of the user's files."""
         row = await self._file_row(user_id, file_id)
-        return self.rt.storage.open_existing(row["file_path"]), row["filename"], row["content_type"]
+        return row["file_path"], row["filename"], row["content_type"]
 
     async def delete_file(self, user_id: str, file_id: str) -> None:
         row = await self._file_row(user_id, file_id)
@@ -211,7 +224,7 @@ class Service:
         await Remix.update({Remix.original: None}).where(Remix.original == row["id"])
         await AudioFile.delete().where(AudioFile.id == row["id"])
         if not await AudioFile.exists().where(AudioFile.file_path == row["file_path"]):
-            self.rt.storage.delete(row["file_path"])  # last reference to these bytes
+            await self.rt.storage.delete(row["file_path"])  # last reference to these bytes
 
     @staticmethod
     def _file_dict(row: dict) -> dict:
@@ -352,12 +365,12 @@ class Service:
         outs = await JobOutput.select().where(JobOutput.job == row["id"]).order_by(JobOutput.name)
         return [self._output_dict(str(row["id"]), o) for o in outs]
 
-    async def output_download(self, user_id: str, job_id: str, name: str) -> tuple[Path, str, str]:
+    async def output_download(self, user_id: str, job_id: str, name: str) -> tuple[str, str, str]:
         row = await self._job_row(user_id, job_id)
         out = await JobOutput.select().where((JobOutput.job == row["id"]) & (JobOutput.name == name)).first()
         if out is None:
             raise NotFound(f"job has no output {name!r}", code="output_not_found")
-        return self.rt.storage.open_existing(out["file_path"]), out["filename"], out["content_type"]
+        return out["file_path"], out["filename"], out["content_type"]
 
     @staticmethod
     def _output_dict(job_id: str, o: dict) -> dict:

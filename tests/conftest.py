@@ -1,8 +1,9 @@
 """Shared fixtures: settings per configuration, an API client, audio files, job polling.
 
-Two configurations run the same API tests:
+Three configurations run the same API tests:
 - ``embedded``: SQLite + taskiq's in-process broker (jobs run inside the app);
-- ``production``: Postgres + Redis stream broker + a separate ``moodmix worker`` process.
+- ``production``: Postgres + Redis stream broker + a separate ``moodmix worker`` process;
+- ``s3``: as production, with S3 storage (moto's server) and no shared disk between API and worker.
 Set ``MOODMIX_TEST_CONFIGS=embedded`` to run only one; CI runs both and sets
 ``MOODMIX_REQUIRE_SERVICES=1`` so a missing Postgres/Redis fails instead of being skipped.
 """
@@ -14,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -24,7 +26,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 PG_URL = os.environ.get("MOODMIX_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("MOODMIX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-CONFIGS = [c for c in os.environ.get("MOODMIX_TEST_CONFIGS", "embedded,production").split(",") if c]
+CONFIGS = [c for c in os.environ.get("MOODMIX_TEST_CONFIGS", "embedded,production,s3").split(",") if c]
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -63,6 +65,46 @@ async def reset_postgres() -> None:
         await conn.close()
 
 
+class MotoServer:
+    """moto's standalone S3-compatible server on a loopback port."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        exe = Path(sys.executable).with_name("moto_server")
+        with open(log_path, "ab") as log:
+            self.proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(self.port)], stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not _port_open("127.0.0.1", self.port):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(f"moto server did not start: {log_path.read_text()[-1000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+
+
+_MOTO: MotoServer | None = None
+
+
+def moto_url() -> str:
+    """Start moto once per test session (on first use)."""
+    global _MOTO
+    if _MOTO is None:
+        import tempfile
+
+        _MOTO = MotoServer(Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log")
+    return _MOTO.url
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _MOTO is not None:
+        _MOTO.stop()
+
+
 def base_env(data_dir: Path, config: str, **extra: str) -> dict[str, str]:
     env = {
         "MOODMIX_DATA_DIR": str(data_dir),
@@ -71,7 +113,11 @@ def base_env(data_dir: Path, config: str, **extra: str) -> dict[str, str]:
         "MOODMIX_LOG_LEVEL": "WARNING",
         "MOODMIX_RETRY_BACKOFF_S": "0.2",
     }
-    if config == "production":
+    if config == "s3":
+        env["MOODMIX_STORAGE_URL"] = f"s3://moodmix-test/{uuid.uuid4().hex[:8]}?endpoint={moto_url()}&create=1"
+        env.update({"MOODMIX_S3_ACCESS_KEY_ID": "test", "MOODMIX_S3_SECRET_ACCESS_KEY": "test",
+                    "MOODMIX_S3_REGION": "us-east-1"})
+    if config in ("production", "s3"):
         env["MOODMIX_DATABASE_URL"] = PG_URL
         env["MOODMIX_REDIS_URL"] = REDIS_URL
         env["MOODMIX_QUEUE_NAME"] = f"moodmix-test-{uuid.uuid4().hex[:8]}"
@@ -132,7 +178,7 @@ def example_plugin_site(tmp_path_factory) -> Path:
 
 @pytest.fixture(params=CONFIGS)
 def config_name(request) -> str:
-    if request.param == "production":
+    if request.param in ("production", "s3"):
         require_services()
     return request.param
 
@@ -157,7 +203,7 @@ async def api(config_name, env_for, tmp_path, monkeypatch):
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     worker = None
-    if config_name == "production":
+    if config_name in ("production", "s3"):
         await reset_postgres()
         from moodmix.engine.db.database import close_database, open_database
         from moodmix.engine.db.migrate import migrate
@@ -165,7 +211,10 @@ async def api(config_name, env_for, tmp_path, monkeypatch):
         engine = await open_database(PG_URL, pool=False)
         await migrate(engine)
         await close_database(engine)
-        worker = WorkerProcess(env, tmp_path / "worker.log").start()
+        worker_env = dict(env)
+        if config_name == "s3":  # no shared disk: the worker has its own, empty data folder
+            worker_env["MOODMIX_DATA_DIR"] = str(tmp_path / "worker-data")
+        worker = WorkerProcess(worker_env, tmp_path / "worker.log").start()
     settings = load_settings()
     from moodmix.engine.plugin_manager import build_plugin_manager
 

@@ -14,9 +14,12 @@ from moodmix.engine.audio_io import save_audio
 
 
 def stored_upload_files(api) -> list:
-    root = api.app.state.runtime.storage.root
-    return sorted(p for p in (root / "uploads").rglob("*") if p.is_file()) + sorted(
-        p for p in (root / "temp").rglob("*") if p.is_file())
+    """Files left in scratch space, plus stored uploads on a local backend."""
+    storage = api.app.state.runtime.storage
+    left = [p for p in storage.temp_root.rglob("*") if p.is_file()]
+    if hasattr(storage, "root"):
+        left += [p for p in (storage.root / "uploads").rglob("*") if p.is_file()]
+    return sorted(left)
 
 
 async def test_bad_uploads_are_refused_and_leave_nothing(api, tmp_path):
@@ -53,7 +56,7 @@ async def test_no_file_field_and_oversize(api, tmp_path, monkeypatch):
     big = save_audio(tmp_path / "big.wav", np.zeros((1, 44100), np.float32), 44100)
     resp = await upload(api, headers, big)
     assert resp.status_code == 413 and resp.json()["error"]["code"] == "too_large"
-    temp_files = [p for p in (api.app.state.runtime.storage.root / "temp").rglob("*") if p.is_file()]
+    temp_files = [p for p in api.app.state.runtime.storage.temp_root.rglob("*") if p.is_file()]
     assert temp_files == []
 
 

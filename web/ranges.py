@@ -1,42 +1,31 @@
 """File downloads with HTTP Range support (206), so browsers can seek in audio.
 
-Litestar's File response serves whole files only; this adds single byte ranges
-(``bytes=a-b``, ``bytes=a-``, ``bytes=-n``) streamed in 256 KiB blocks.
+Litestar's File response serves whole local files only; this adds single byte ranges
+(``bytes=a-b``, ``bytes=a-``, ``bytes=-n``) streamed from any storage backend.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import quote
 
-import anyio
 from litestar import Request, Response
-from litestar.response import Stream
+from litestar.response import Redirect, Stream
+
+from moodmix.engine.storage import Storage
 
 from moodmix.web.envelope import fail
 
-BLOCK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-async def _read(path: Path, start: int, length: int) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as fh:
-        await fh.seek(start)
-        remaining = length
-        while remaining > 0:
-            chunk = await fh.read(min(BLOCK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-
-
-def file_response(request: Request, path: Path, filename: str, content_type: str,
-                  *, inline: bool = True) -> Response | Stream:
-    size = os.stat(path).st_size
+async def file_response(request: Request, storage: Storage, key: str, filename: str, content_type: str,
+                        *, inline: bool = True) -> Response | Stream | Redirect:
+    """Serve ``key`` from storage: a presigned redirect when the backend offers one, else streamed."""
+    url = storage.presigned_url(key, filename, content_type)
+    if url:
+        return Redirect(url, status_code=307)
+    size = await storage.size(key)
     disposition = "inline" if inline else "attachment"
     headers = {
         "Accept-Ranges": "bytes",
@@ -63,4 +52,5 @@ def file_response(request: Request, path: Path, filename: str, content_type: str
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     length = end - start + 1
     headers["Content-Length"] = str(length)
-    return Stream(_read(path, start, length), status_code=status, media_type=content_type, headers=headers)
+    return Stream(storage.read_range(key, start, length), status_code=status, media_type=content_type,
+                  headers=headers)

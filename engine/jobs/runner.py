@@ -110,7 +110,7 @@ class JobRunner:
             live.version += 1
 
         try:
-            inputs = await self.resolve_inputs(job)
+            inputs = await self.resolve_inputs(job, scratch / "in")
         except MoodmixError as exc:
             await self.finish(job_id, states.FAILED, error_code=exc.code, error=exc.message)
             return
@@ -176,7 +176,7 @@ class JobRunner:
             except Exception as exc:  # a DB hiccup must not kill the job; the next beat retries
                 log.warning("heartbeat for job %s failed: %s", job_id, exc)
 
-    async def resolve_inputs(self, job: dict) -> dict[str, Path]:
+    async def resolve_inputs(self, job: dict, dest: Path) -> dict[str, Path]:
         """Map the job's audio inputs (file ids or other jobs' outputs) to local paths."""
         paths: dict[str, Path] = {}
         for name, ref in job["inputs"].get("audio", {}).items():
@@ -185,31 +185,31 @@ class JobRunner:
                     (AudioFile.id == ref["file_id"]) & (AudioFile.user == job["user"])).first()
                 if row is None:
                     raise NotFound(f"input {name!r}: the file no longer exists", code="file_not_found")
-                paths[name] = self.rt.storage.open_existing(row["file_path"])
+                paths[name] = await self.rt.storage.fetch(row["file_path"], dest / name)
             else:
                 row = await JobOutput.select(JobOutput.file_path).where(
                     (JobOutput.job == ref["job_id"]) & (JobOutput.name == ref["output"])).first()
                 if row is None:
                     raise NotFound(f"input {name!r}: job {ref['job_id']} has no output {ref['output']!r}",
                                    code="output_not_found")
-                paths[name] = self.rt.storage.open_existing(row["file_path"])
+                paths[name] = await self.rt.storage.fetch(row["file_path"], dest / name)
         return paths
 
     async def succeed(self, job: dict, result: Any) -> None:
         job_id = str(job["id"])
         cap = self.rt.registry.capability(job["job_type"])
         kinds = {o.name: o.kind for o in cap.outputs}
-        self.rt.storage.delete_job_outputs(job_id)
+        await self.rt.storage.delete_prefix(f"outputs/{job_id}")
         await JobOutput.delete().where(JobOutput.job == job_id)
         outputs = []
         for name, path in result.files.items():
             path = Path(path)
             filename = f"{name}{path.suffix}"
-            blob = self.rt.storage.store_output(job_id, filename, path)
+            blob = await self.rt.storage.put_output(job_id, filename, path)
             row = {"name": name, "kind": kinds.get(name, "other"), "filename": filename,
                    "content_type": content_type_for(path), "size_bytes": blob.size, "sha256": blob.sha256}
             await JobOutput(job=job_id, file_path=blob.key, **row).save()
-            result.files[name] = blob.path
+            result.files[name] = blob.key
             outputs.append(row)
         payload = {"data": _jsonable(result.data), "backend": result.backend, "outputs": outputs}
         rows = await ProcessingJob.update({

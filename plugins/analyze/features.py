@@ -1,4 +1,4 @@
-"""One STFT, two features: the onset envelope (for tempo) and chroma (for key).
+"""One STFT, three features: two onset envelopes (for tempo and beats) and chroma (for key).
 
 Computing both from the same magnitude spectrogram is what keeps a 3-minute
 track within a second or two; librosa is imported lazily so that loading the
@@ -25,8 +25,8 @@ class SpectralFeatures:
 
     sr: int
     hop_length: int
-    onset_envelope: np.ndarray  # (frames,) all bands: what the tempo is estimated from
-    beat_envelope: np.ndarray  # (frames,) low bands emphasised: where the beats are placed
+    onset_envelope: np.ndarray  # (frames,) spectral flux over all mel bands
+    low_onset_envelope: np.ndarray  # (frames,) the same below LOW_BAND_HZ: kick drum and bass
     chroma: np.ndarray  # (12, frames), energy-weighted (not normalised per frame)
     tuning: float  # in fractions of a semitone
 
@@ -60,7 +60,7 @@ def spectral_features(y: np.ndarray, sr: int, *, n_fft: int = N_FFT,
     chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_fft=n_fft, hop_length=hop_length,
                                          tuning=tuning, norm=None)
     return SpectralFeatures(sr=sr, hop_length=hop_length, onset_envelope=onset.astype(np.float32),
-                            beat_envelope=_standardised(onset) + _standardised(low_onset),
+                            low_onset_envelope=low_onset.astype(np.float32),
                             chroma=chroma.astype(np.float32), tuning=tuning)
 
 
@@ -72,9 +72,3 @@ def _tuning(spec: np.ndarray, sr: int, n_fft: int) -> float:
         return 0.0
     value = float(librosa.estimate_tuning(S=sub, sr=sr, n_fft=n_fft))
     return value if np.isfinite(value) else 0.0
-
-
-def _standardised(env: np.ndarray) -> np.ndarray:
-    """``env`` scaled to unit standard deviation (left alone when flat)."""
-    std = float(env.std())
-    return (env / std if std > 0 else env).astype(np.float32)

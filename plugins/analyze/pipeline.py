@@ -40,7 +40,7 @@ def analyze_file(path: str | Path, params: AnalyzeParams | None = None, *,
     features = spectral_features(mono, analysis_sr)
     report(0.65, "finding tempo and beats")
     tempo = estimate_tempo_from_onsets(features.onset_envelope, analysis_sr, hop_length=features.hop_length,
-                                       beat_envelope=features.beat_envelope, with_beats=True,
+                                       low_envelope=features.low_onset_envelope, with_beats=True,
                                        duration=info.duration)
     report(0.85, "estimating the key")
     key = estimate_key_from_chroma(features.chroma, profile=params.key_profile)
@@ -84,6 +84,6 @@ def analyze_signal(y: np.ndarray, sr: int, *, key_profile: str = "combined") -> 
     """Tempo and key of an in-memory mono signal (for benchmarks that never touch disk)."""
     features = spectral_features(y, sr)
     tempo = estimate_tempo_from_onsets(features.onset_envelope, sr, hop_length=features.hop_length,
-                                       beat_envelope=features.beat_envelope)
+                                       low_envelope=features.low_onset_envelope)
     key = estimate_key_from_chroma(features.chroma, profile=key_profile)
     return {"tempo": tempo.as_dict(), "key": key.as_dict()}

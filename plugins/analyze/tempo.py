@@ -26,8 +26,10 @@ PRIOR_OCTAVES = 1.0
 WINDOW_SECONDS = 8.0
 #: Shorter audio holds too few beats for a tempo worth reporting.
 MIN_SECONDS = 2.0
-#: Below this periodicity there is no steady beat to speak of (white noise scores 0.04–0.13).
+#: Below this periodicity there is no steady beat to speak of (white noise scores 0.03–0.16;
+#: short excerpts score higher by chance, hence the floor that grows as frames get fewer).
 MIN_PERIODICITY = 0.15
+NOISE_FLOOR_SCALE = 2.5
 #: Below this the tempo is reported but flagged as uncertain (real music mostly scores 0.3–0.9).
 WEAK_PERIODICITY = 0.3
 #: Inter-beat intervals within this fraction of the median count as regular.
@@ -69,20 +71,23 @@ def estimate_tempo(y: np.ndarray, sr: int, *, with_beats: bool = True) -> TempoE
     y = as_mono(y)
     features = spectral_features(y, sr)
     return estimate_tempo_from_onsets(features.onset_envelope, sr, hop_length=features.hop_length,
-                                      beat_envelope=features.beat_envelope, with_beats=with_beats,
+                                      low_envelope=features.low_onset_envelope, with_beats=with_beats,
                                       duration=y.size / sr)
 
 
 def estimate_tempo_from_onsets(onset_envelope: np.ndarray, sr: int, *, hop_length: int = HOP_LENGTH,
-                               beat_envelope: np.ndarray | None = None, with_beats: bool = True,
+                               low_envelope: np.ndarray | None = None, with_beats: bool = True,
                                duration: float | None = None) -> TempoEstimate:
     """Tempo and beats from an onset-strength envelope at ``sr / hop_length`` frames per second.
 
-    ``beat_envelope`` (same frames), when given, is what beats are placed on; the
-    low-band-weighted one from :func:`spectral_features` puts them on the kick
-    rather than on off-beat hi-hats.
+    ``low_envelope`` (same frames, onsets below ~500 Hz), when given, takes part in
+    both steps: its periodicity is averaged in, which settles the metrical level
+    when off-beat hi-hats are as strong as the kicks in the full band; and beats
+    are placed on both envelopes together, so they land on the kick rather than
+    between kicks.
     """
     env = np.asarray(onset_envelope, dtype=np.float64)
+    low = None if low_envelope is None else np.asarray(low_envelope, dtype=np.float64)
     fps = sr / hop_length
     duration = env.size / fps if duration is None else duration
     if duration < MIN_SECONDS:
@@ -93,16 +98,18 @@ def estimate_tempo_from_onsets(onset_envelope: np.ndarray, sr: int, *, hop_lengt
     lags, acf = periodicity(env, fps)
     if acf.size == 0:
         return TempoEstimate(None, 0.0, note="too short for a tempo")
+    if low is not None and np.any(low > 0):
+        acf = (acf + periodicity(low, fps)[1]) / 2
     ranked = ranked_tempi(lags, acf, fps)
     bpm, height, _ = ranked[0]
     confidence = float(np.clip(height, 0.0, 1.0))
-    if confidence < MIN_PERIODICITY:
+    if confidence < max(MIN_PERIODICITY, NOISE_FLOOR_SCALE / np.sqrt(env.size)):
         return TempoEstimate(None, confidence, note="no steady beat found, so no tempo")
     note = "weak beat: the tempo is uncertain" if confidence < WEAK_PERIODICITY else None
     candidates = tuple((b, s) for b, _, s in ranked[1:4])
     if not with_beats:
         return TempoEstimate(bpm, confidence, candidates=candidates, note=note)
-    placing = env if beat_envelope is None else np.asarray(beat_envelope, dtype=np.float64)
+    placing = env if low is None else _standardised(env) + _standardised(low)
     beat_frames = track_beats(placing, sr, hop_length, bpm)
     beats = beat_times(placing, beat_frames, sr, hop_length)
     refined = regular_beat_bpm(beats, bpm)
@@ -231,17 +238,13 @@ def ranked_tempi(lags: np.ndarray, acf: np.ndarray, fps: float) -> list[tuple[fl
         lag, height = _parabolic_peak(lags, acf, int(i))
         bpm = 60.0 * fps / lag
         ranked.append((bpm, height, height * float(tempo_prior(np.array(bpm)))))
-    ranked.sort(key=lambda r: -r[2])
-    # The prior settles octave (2:1) ambiguity only. With loud off-beats, 3/2 (or 2/3) of
-    # the tempo also correlates; there the plainly stronger periodicity is the beat.
-    best = ranked[0]
-    for other in ranked[1:]:
-        ratio = other[0] / best[0]
-        if other[1] > best[1] and any(abs(ratio / r - 1.0) < 0.03 for r in (1.5, 2.0 / 3.0)):
-            ranked.remove(other)
-            ranked.insert(0, other)
-            break
-    return ranked
+    return sorted(ranked, key=lambda r: -r[2])
+
+
+def _standardised(env: np.ndarray) -> np.ndarray:
+    """``env`` scaled to unit standard deviation (left alone when flat)."""
+    std = float(env.std())
+    return env / std if std > 0 else env
 
 
 def _parabolic_peak(lags: np.ndarray, values: np.ndarray, i: int) -> tuple[float, float]:

@@ -199,7 +199,7 @@ class Composer:
         if self.spec.instruments.get("drums", "none") != "none":
             score.drums += [DrumHit("kick", start, 1.0), DrumHit("crash", start, 0.8)]
         if self.spec.instruments.get("melody", "none") != "none":
-            lo, hi = MELODY_RANGES.get(self.spec.instruments["melody"], (67, 84))
+            lo, _ = MELODY_RANGES.get(self.spec.instruments["melody"], (67, 84))
             tonic = lo + (self.key.tonic - lo) % 12
             score.notes["melody"].append(Note(start, min(length, 2 * self.bar), tonic, 0.7))
 

@@ -83,7 +83,7 @@ def voice_for(spec: MusicSpec, role: str) -> str:
 def render_parts(spec: MusicSpec, score: Score, progress: ProgressFn | None = None) -> dict[str, np.ndarray]:
     """One stereo float32 array per bus, each exactly ``duration`` long."""
     sr = spec.sample_rate
-    n = int(round(spec.duration * sr))
+    n = round(spec.duration * sr)
     cache = NoteCache(sr, spec.brightness)
     parts: dict[str, np.ndarray] = {}
     roles = [r for r in ("bass", "chords", "pad", "melody") if score.notes.get(r) and voice_for(spec, r) != "none"]
@@ -95,7 +95,7 @@ def render_parts(spec: MusicSpec, score: Score, progress: ProgressFn | None = No
         for note in score.notes[role]:
             audio = cache.note(voice, note.midi, note.velocity, note.length)
             pan = centre + spread * ((note.midi - low) / max(1, high - low) - 0.5)
-            _place(bus, int(round(note.start * sr)), audio, note.velocity, pan)
+            _place(bus, round(note.start * sr), audio, note.velocity, pan)
         parts[role] = bus
         if progress:
             progress((i + 1) / (len(roles) + 1), f"rendered {role}")
@@ -124,7 +124,7 @@ def _render_drums(spec: MusicSpec, score: Score, n: int) -> np.ndarray:
     kit = build_kit(sr, _kit_character(spec), spec.seed)
     bus = np.zeros((2, n), dtype=np.float32)
     for hit in score.drums:
-        _place(bus, int(round(hit.start * sr)), kit[hit.kind], DRUM_GAIN[hit.kind] * hit.velocity,
+        _place(bus, round(hit.start * sr), kit[hit.kind], DRUM_GAIN[hit.kind] * hit.velocity,
                DRUM_PAN[hit.kind])
     return bus
 
@@ -151,7 +151,7 @@ def _sidechain(spec: MusicSpec, score: Score, n: int, depth: float) -> np.ndarra
     pulses = np.zeros(n)
     for hit in score.drums:
         if hit.kind == "kick":
-            i = int(round(hit.start * sr))
+            i = round(hit.start * sr)
             if i < n:
                 pulses[i] = 1.0
     release = 0.35 * 60.0 / spec.tempo

@@ -135,7 +135,7 @@ def window_plan(duration: float, window: float, overlap: float) -> list[tuple[fl
     plan = [(0.0, min(duration, window))]
     covered = plan[0][1]
     while covered < duration - 1e-6:
-        new = min(window - overlap, duration - covered)
+        new = round(min(window - overlap, duration - covered), 6)
         plan.append((overlap, new))
         covered += new
     return plan
@@ -163,7 +163,7 @@ def generate_audio(bundle: MusicgenBundle, *, text: str | None = None, input_ids
     plan = window_plan(duration, window, overlap)
     totals = [tokens_for(new, bundle) for _, new in plan]
     sr = bundle.sampling_rate
-    hop = int(round(sr / bundle.frame_rate))  # samples per codec frame
+    hop = round(sr / bundle.frame_rate)  # samples per codec frame
     done_tokens = 0
     audio: np.ndarray | None = None
     devices = [torch.device(bundle.device).index or 0] if bundle.device.startswith("cuda") else []
@@ -179,19 +179,19 @@ def generate_audio(bundle: MusicgenBundle, *, text: str | None = None, input_ids
 
             kwargs = dict(conditioning)
             # a whole number of codec frames, so the re-decoded context lines up sample for sample
-            context = min(int(round(context_s * bundle.frame_rate)) * hop, 0 if audio is None else audio.shape[1])
+            context = min(round(context_s * bundle.frame_rate) * hop, 0 if audio is None else audio.shape[1])
             if audio is not None and context > 0:
                 kwargs["decoder_input_ids"] = _encode_codes(bundle, audio[:, -context:])
             out = bundle.model.generate(**kwargs, **sampling.kwargs(), max_new_tokens=steps,
                                         logits_processor=[_progress_processor(steps, step_report)])
             chunk = out[0].float().cpu().numpy()
             if audio is None:
-                audio = chunk[:, : int(round(new_s * sr))]
+                audio = chunk[:, : round(new_s * sr)]
             else:
-                audio = _join(audio, chunk, context, int(round(new_s * sr)), sr)
+                audio = _join(audio, chunk, context, round(new_s * sr), sr)
             done_tokens += steps
     assert audio is not None
-    return np.ascontiguousarray(audio[:, : int(round(duration * sr))], dtype=np.float32)
+    return np.ascontiguousarray(audio[:, : round(duration * sr)], dtype=np.float32)
 
 
 def _conditioning(bundle: MusicgenBundle, text: str | None, input_ids: Any, attention_mask: Any,

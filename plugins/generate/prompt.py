@@ -59,7 +59,7 @@ _FAST_WORDS = ("fast", "quick", "uptempo", "up-tempo", "rapid", "allegro", "pres
 
 
 def _is_decade(number: str) -> bool:
-    return number in ("20", "30", "40", "50", "60", "70", "80", "90", "00")
+    return number in ("50", "60", "70", "80", "90", "00")  # "30s" is far likelier a length
 
 
 def parse_prompt(text: str) -> PromptFacts:

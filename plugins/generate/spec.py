@@ -21,7 +21,7 @@ DEFAULT_DURATION = 20.0
 #: The mood a genre implies when the prompt names none.
 GENRE_MOODS = {
     "pop": "happy", "lofi": "calm", "hiphop": "dark", "trap": "dark", "house": "energetic",
-    "techno": "energetic", "trance": "uplifting", "edm": "energetic", "dnb": "energetic",
+    "techno": "energetic", "trance": "energetic", "edm": "energetic", "dnb": "energetic",
     "synthwave": "dark", "rock": "energetic", "jazz": "romantic", "funk": "happy", "ambient": "calm",
     "cinematic": "epic", "folk": "happy", "classical": "calm", "chiptune": "happy", "reggae": "happy",
 }

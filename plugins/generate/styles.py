@@ -127,8 +127,10 @@ class Mood:
     genre: str  # default genre when the prompt names none
 
 
+#: Mood names follow the mood plugin's taxonomy, so a generated piece can be checked against its prompt.
 MOODS: dict[str, Mood] = {m.name: m for m in (
-    Mood("happy", ("joyful", "cheerful", "fun", "playful", "bright", "sunny", "summer", "upbeat"), "major",
+    Mood("happy", ("joyful", "cheerful", "fun", "playful", "bright", "sunny", "summer", "upbeat", "uplifting",
+                   "hopeful", "inspiring", "inspirational", "euphoric", "motivational", "positive"), "major",
          1.05, 0.7, 0.75, "pop"),
     Mood("sad", ("melancholy", "melancholic", "sorrowful", "lonely", "heartbreak", "blue", "gloomy", "rainy",
                  "nostalgic", "bittersweet"), "minor", 0.85, 0.3, 0.35, "lofi"),
@@ -137,13 +139,12 @@ MOODS: dict[str, Mood] = {m.name: m for m in (
     Mood("energetic", ("energy", "hype", "powerful", "driving", "intense", "party", "pumping", "workout",
                        "exciting", "fast"), None, 1.08, 0.95, 0.8, "edm"),
     Mood("dark", ("sinister", "ominous", "moody", "mysterious", "haunting", "spooky", "eerie", "creepy",
-                  "brooding", "tense", "suspense", "suspenseful"), "minor", 0.95, 0.6, 0.3, "cinematic"),
+                  "brooding"), "minor", 0.95, 0.6, 0.3, "cinematic"),
     Mood("epic", ("heroic", "triumphant", "majestic", "grand", "cinematic"), "minor", 1.0, 0.9, 0.6, "cinematic"),
-    Mood("romantic", ("love", "tender", "warm", "sweet", "sensual", "intimate"), "major", 0.88, 0.4, 0.5,
-         "jazz"),
-    Mood("angry", ("aggressive", "furious", "heavy", "rage", "hard"), "minor", 1.1, 1.0, 0.7, "rock"),
-    Mood("uplifting", ("hopeful", "inspiring", "inspirational", "euphoric", "motivational", "positive"),
-         "major", 1.03, 0.8, 0.8, "pop"),
+    Mood("romantic", ("love", "tender", "warm", "sweet", "sensual", "intimate", "sentimental"), "major", 0.88,
+         0.4, 0.5, "jazz"),
+    Mood("tense", ("angry", "aggressive", "furious", "heavy", "rage", "hard", "anxious", "suspense",
+                   "suspenseful", "menacing"), "minor", 1.1, 1.0, 0.7, "rock"),
 )}
 
 DEFAULT_GENRE = "pop"

@@ -277,7 +277,7 @@ class NoteCache:
         layer (brighter when harder), as sampled instruments do.
         """
         vel = min(VELOCITY_LAYERS, key=lambda layer: abs(layer - velocity))
-        n_note = max(1, int(round(seconds * self.sr / 64)) * 64)  # 64-sample grid keeps the cache small
+        n_note = max(1, round(seconds * self.sr / 64) * 64)  # 64-sample grid keeps the cache small
         key = (voice, midi, vel, n_note)
         cached = self._notes.get(key)
         if cached is None:

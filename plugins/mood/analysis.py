@@ -37,7 +37,8 @@ def load_mono(path: str | Path) -> np.ndarray:
         return audio[0]
     blocks, offset = [], 0.0
     while offset < info.duration:
-        audio, _ = load_audio(path, sample_rate=F.SAMPLE_RATE, mono=True, offset=offset, duration=BLOCK_SECONDS)
+        audio, _ = load_audio(path, sample_rate=F.SAMPLE_RATE, mono=True, offset=offset,
+                              duration=BLOCK_SECONDS)
         blocks.append(audio[0])
         offset += BLOCK_SECONDS
     return np.concatenate(blocks)
@@ -50,7 +51,8 @@ def validate(y: np.ndarray, sr: int = F.SAMPLE_RATE) -> None:
         raise BadInput(f"the track is {seconds:.1f} s long; mood analysis needs at least {MIN_SECONDS:.0f} s",
                        code="too_short")
     if float(np.max(np.abs(y))) < SILENCE_PEAK:
-        raise BadInput("the track is silent (no sound above -80 dBFS); nothing to analyse", code="silent_audio")
+        raise BadInput("the track is silent (no sound above -80 dBFS); nothing to analyse",
+                       code="silent_audio")
 
 
 def analyse_audio(y: np.ndarray, model: MoodModel, *, sr: int = F.SAMPLE_RATE, window_seconds: float = 10.0,

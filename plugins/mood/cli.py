@@ -20,9 +20,10 @@ def mood() -> None:
 
 @mood.command("train")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), required=False)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("mood_model.joblib"),
-              show_default=True, help="Where to save the trained model.")
-@click.option("--folds", default=5, show_default=True, help="Cross-validation folds (capped by files per mood).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("mood_model.joblib"), show_default=True, help="Where to save the trained model.")
+@click.option("--folds", default=5, show_default=True,
+              help="Cross-validation folds (capped by files per mood).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--window-seconds", default=10.0, show_default=True, help="Timeline window length.")
 @click.option("--synthetic", is_flag=True, help="Ignore DIRECTORY: render the corpus of the shipped model.")

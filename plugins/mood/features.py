@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class FrameAnalysis:
         return int(self.rms.shape[0])
 
     def frame_of(self, seconds: float) -> int:
-        return int(round(seconds * self.sr / HOP))
+        return round(seconds * self.sr / HOP)
 
 
 def analyse(y: np.ndarray, sr: int = SAMPLE_RATE, progress: ProgressFn | None = None) -> FrameAnalysis:
@@ -145,7 +146,7 @@ def window_bounds(duration: float, window_seconds: float = 10.0) -> list[tuple[f
     """
     count = max(1, int(duration / window_seconds + 0.5))
     edges = np.linspace(0.0, duration, count + 1)
-    return [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [(float(a), float(b)) for a, b in pairwise(edges)]
 
 
 def window_tempogram(fa: FrameAnalysis, a: int, b: int) -> np.ndarray:

@@ -159,7 +159,8 @@ def check_compatible(meta: dict[str, Any], path: Path) -> None:
         raise MoodModelError(f"mood model {path} has format {meta.get('format_version')}, this moodmix "
                              f"reads format {FORMAT_VERSION}; {hint}", code="mood_model_incompatible")
     if meta.get("feature_set_version") != FEATURE_SET_VERSION or meta.get("features") != list(FEATURE_NAMES):
-        raise MoodModelError(f"mood model {path} was trained on feature set {meta.get('feature_set_version')}, "
+        raise MoodModelError(f"mood model {path} was trained on feature set "
+                             f"{meta.get('feature_set_version')}, "
                              f"this moodmix computes feature set {FEATURE_SET_VERSION}; {hint}",
                              code="mood_model_incompatible")
     saved = meta.get("versions", {})

@@ -45,7 +45,8 @@ def _plane(ax: Any, result: dict[str, Any]) -> None:
                     fontsize=8, color="#555555")
     points = result["timeline"]
     if len(points) > 1:
-        ax.plot([p["valence"] for p in points], [p["arousal"] for p in points], color="#999999", lw=1, zorder=2)
+        ax.plot([p["valence"] for p in points], [p["arousal"] for p in points], color="#999999", lw=1,
+                zorder=2)
         ax.scatter([p["valence"] for p in points], [p["arousal"] for p in points], s=14,
                    c=range(len(points)), cmap="Greys", zorder=3, edgecolors="#666666", linewidths=0.5)
     ax.scatter(result["valence"], result["arousal"], s=220, color=COLOURS[result["mood"]], edgecolors="black",

@@ -79,12 +79,14 @@ STYLES: dict[str, MoodStyle] = {
         tempo=(125, 175), scales=("major", "minor", "mixolydian", "dorian", "major"),
         progressions=MAJOR_PROGS + MINOR_PROGS, melody_register=(64, 86), bass_register=(33, 48),
         density=(2.0, 4.0), level_db=(-12, -5), brightness=(5000, 11000), attack=(0.001, 0.01),
-        legato=(0.3, 0.7), drums=("four", "rock16", "breakbeat", "four"), comping=("arp16", "stabs8", "power"),
+        legato=(0.3, 0.7), drums=("four", "rock16", "breakbeat", "four"),
+        comping=("arp16", "stabs8", "power"),
         bass=("eighths", "octaves"), drive_db=(0.0, 12.0), reverb=(0.0, 0.2)),
     "calm": MoodStyle(
         tempo=(50, 85), scales=("major", "lydian", "major", "mixolydian"), progressions=MAJOR_PROGS,
         melody_register=(60, 79), bass_register=(36, 50), density=(0.2, 0.8), level_db=(-30, -18),
-        brightness=(800, 3000), attack=(0.08, 0.5), legato=(0.95, 1.3), drums=("none", "none", "none", "soft"),
+        brightness=(800, 3000), attack=(0.08, 0.5), legato=(0.95, 1.3),
+        drums=("none", "none", "none", "soft"),
         comping=("pad", "arp_slow"), bass=("whole", "none"), reverb=(0.3, 0.7), bars_per_chord=(1, 2)),
     "romantic": MoodStyle(
         tempo=(60, 95), scales=("major", "major", "lydian"), progressions=MAJOR_PROGS,
@@ -225,7 +227,7 @@ def _melody(style: MoodStyle, clip: Clip, chords: list, rng: np.random.Generator
     while t < seconds:
         step = float(rng.choice(durations, p=weights)) * beat
         if rng.random() > 0.12:
-            degree += int(round(rng.normal(style.contour, 1.6)))
+            degree += round(rng.normal(style.contour, 1.6))
             midi = _pitch(clip, degree, base)
             while midi > high:
                 degree -= 7
@@ -241,7 +243,8 @@ def _melody(style: MoodStyle, clip: Clip, chords: list, rng: np.random.Generator
     return buf
 
 
-def _voicing(clip: Clip, degrees: list[int], base: int, rng: np.random.Generator, dissonance: float) -> list[int]:
+def _voicing(clip: Clip, degrees: list[int], base: int, rng: np.random.Generator,
+             dissonance: float) -> list[int]:
     notes = [_pitch(clip, d, base) for d in degrees]
     if rng.random() < dissonance:
         notes.append(notes[0] + int(rng.choice((1, 6, 11))))
@@ -272,7 +275,8 @@ def _comping(clip: Clip, chords: list, rng: np.random.Generator, beat: float, le
         t, k = start + offset, 0
         while t < end - 1e-6:
             if mode in ("arp_up", "arp_slow", "arp16"):
-                _note(buf, voice, notes[k % len(notes)] + 12 * ((k // len(notes)) % 2), t, step * legato, 0.5, tone)
+                midi = notes[k % len(notes)] + 12 * ((k // len(notes)) % 2)
+                _note(buf, voice, midi, t, step * legato, 0.5, tone)
             elif mode == "broken":
                 _note(buf, voice, notes[(0, 2, 1, 2)[k % 4] % len(notes)], t, step * legato, 0.5, tone)
             elif mode == "power":
@@ -304,7 +308,8 @@ def _bassline(style: MoodStyle, clip: Clip, chords: list, rng: np.random.Generat
         root = _pitch(clip, degrees[0] % 7, base)
         t, k = start, 0
         while t < end - 1e-6:
-            midi = root + (12 if kind == "octaves" and k % 2 else 0) + (7 if kind == "bounce" and k % 4 == 2 else 0)
+            midi = root + (12 if kind == "octaves" and k % 2 else 0)
+            midi += 7 if kind == "bounce" and k % 4 == 2 else 0
             _note(buf, voice, midi, t, min(step, end - t) * legato, 0.8, tone)
             t += step
             k += 1
@@ -338,16 +343,18 @@ def _effects(x: np.ndarray, sr: int, style: MoodStyle, rng: np.random.Generator,
     drive = float(rng.uniform(*style.drive_db))
     if drive > 1.0:
         chain += [pb.Distortion(drive_db=drive), pb.Gain(gain_db=-drive / 2)]
-    chain.append(pb.Reverb(room_size=float(rng.uniform(0.3, 0.9)), wet_level=float(rng.uniform(*style.reverb)),
-                           dry_level=1.0))
+    chain.append(pb.Reverb(room_size=float(rng.uniform(0.3, 0.9)),
+                           wet_level=float(rng.uniform(*style.reverb)), dry_level=1.0))
     return pb.Pedalboard(chain)(x.astype(np.float32)[None, :], sr)[0]
 
 
-def _master(mix: np.ndarray, style: MoodStyle, rng: np.random.Generator, sr: int, held_out: bool) -> np.ndarray:
+def _master(mix: np.ndarray, style: MoodStyle, rng: np.random.Generator, sr: int,
+            held_out: bool) -> np.ndarray:
     """Crescendo, held-out-only effects, level and a soft limiter."""
     swell = float(rng.uniform(*style.swell_db))
     if swell > 0:
         mix = mix * (10 ** (np.linspace(-swell, 0, len(mix)) / 20)).astype(np.float32)
+    mix = _production_eq(mix, rng, sr)
     if held_out:
         import pedalboard as pb
 
@@ -356,3 +363,20 @@ def _master(mix: np.ndarray, style: MoodStyle, rng: np.random.Generator, sr: int
     level = float(rng.uniform(*style.level_db)) + float(rng.uniform(-3, 3))
     mix = _norm(mix) * 10 ** (level / 20)
     return np.tanh(mix * 1.2).astype(np.float32) / 1.2
+
+
+def _production_eq(mix: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
+    """A random mastering EQ on every clip, so overall spectral tilt is not a mood cue.
+
+    Without it the model tied the training voices' spectra to moods and lost ~25
+    points of accuracy on unseen voices.
+    """
+    import pedalboard as pb
+
+    chain = pb.Pedalboard([
+        pb.LowShelfFilter(cutoff_frequency_hz=float(rng.uniform(120, 400)), gain_db=float(rng.uniform(-6, 6))),
+        pb.PeakFilter(cutoff_frequency_hz=float(np.exp(rng.uniform(np.log(300), np.log(5000)))),
+                      gain_db=float(rng.uniform(-6, 6)), q=float(rng.uniform(0.5, 2))),
+        pb.HighShelfFilter(cutoff_frequency_hz=float(rng.uniform(2500, 7000)), gain_db=float(rng.uniform(-8, 6))),
+    ])
+    return chain(mix.astype(np.float32)[None, :], sr)[0]

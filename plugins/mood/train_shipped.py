@@ -59,7 +59,8 @@ def train(per_mood: int = 60, held_out_per_mood: int = 20, seed: int = 2024, out
           log: Any = print) -> dict[str, Any]:
     """Render, cross-validate, fit on everything, score the held-out set, save. Returns the metrics."""
     started = time.perf_counter()
-    log(f"rendering training corpus: {per_mood} x {len(MOOD_NAMES)} clips of {TRAIN_SECONDS:.0f} s (seed {seed})")
+    log(f"rendering training corpus: {per_mood} x {len(MOOD_NAMES)} clips of {TRAIN_SECONDS:.0f} s "
+        f"(seed {seed})")
     train_set = render_corpus(per_mood, seed, False, TRAIN_SECONDS, log=log)
     cv = cross_validate(train_set, seed=seed)
     log(f"cross-validated accuracy ({cv['folds']} folds, {cv['n_files']} clips): {cv['accuracy']:.3f}")

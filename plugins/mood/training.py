@@ -43,7 +43,8 @@ class Dataset:
         return F.as_matrix(self.rows)
 
 
-def window_rows(y: np.ndarray, sr: int = F.SAMPLE_RATE, window_seconds: float = 10.0) -> list[dict[str, float]]:
+def window_rows(y: np.ndarray, sr: int = F.SAMPLE_RATE,
+                window_seconds: float = 10.0) -> list[dict[str, float]]:
     """Feature rows of every timeline window of mono audio ``y``."""
     return F.track_features(F.analyse(y, sr), window_seconds).per_window
 
@@ -143,7 +144,8 @@ def format_confusion(result: dict[str, Any]) -> str:
     """The confusion matrix as a fixed-width table."""
     labels = result["labels"]
     width = max(9, *(len(label) + 1 for label in labels))
-    lines = ["true \\ predicted".ljust(width + 7) + "".join(label[:width - 1].rjust(width) for label in labels)]
+    header = "".join(label[:width - 1].rjust(width) for label in labels)
+    lines = ["true \\ predicted".ljust(width + 7) + header]
     for label, row in zip(labels, result["confusion"], strict=True):
         lines.append(label.ljust(width + 7) + "".join(str(v).rjust(width) for v in row))
     return "\n".join(lines)

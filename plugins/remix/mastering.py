@@ -34,16 +34,20 @@ def oversampling_factor(sr: int) -> int:
     return max(2, min(16, math.ceil(192_000 / sr)))
 
 
-def _interpolator(factor: int) -> np.ndarray:
-    """Polyphase low-pass (16 taps per phase) for the oversampled peak search."""
-    taps = 16 * factor + 1
-    return (signal.firwin(taps, 0.98 / factor, window=("kaiser", 7.0)) * factor).astype(np.float32)
+def _interpolator(factor: int, taps_per_phase: int) -> np.ndarray:
+    """Polyphase low-pass; 32 taps per phase stay within ~0.1 dB of the true peak even on white noise."""
+    taps = taps_per_phase * factor + 1
+    return (signal.firwin(taps, 1.0 / factor, window=("kaiser", 8.0)) * factor).astype(np.float32)
 
 
-def block_peaks(audio: np.ndarray, sr: int, block: int = BLOCK) -> np.ndarray:
-    """Max of |signal| per block of ``block`` samples, over all channels and oversampled points."""
+def block_peaks(audio: np.ndarray, sr: int, block: int = BLOCK, *, taps_per_phase: int = 32) -> np.ndarray:
+    """Max of |signal| per block of ``block`` samples, over all channels and oversampled points.
+
+    The limiter's envelope can use a shorter filter (``taps_per_phase=16``, twice as fast,
+    up to a few tenths of a dB low near Nyquist): the final check uses the full one.
+    """
     factor = oversampling_factor(sr)
-    h = _interpolator(factor)
+    h = _interpolator(factor, taps_per_phase)
     delay = (h.size - 1) // 2
     frames = audio.shape[1]
     blocks = -(-frames // block)
@@ -169,7 +173,7 @@ def master(audio: np.ndarray, sr: int, *, target_lufs: float = -14.0, ceiling_db
     block_power = np.zeros(blocks * BLOCK)
     block_power[:frames] = power
     block_power = block_power.reshape(blocks, BLOCK).sum(axis=1)
-    peaks = block_peaks(audio, sr)
+    peaks = block_peaks(audio, sr, taps_per_phase=16)
     limit_at = ceiling_dbtp - margin_db
 
     def loudness_at(gain_db: float) -> tuple[np.ndarray, float]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-COLUMNS = 1600
+COLUMNS = 1200
 
 
 def envelope(audio: np.ndarray, columns: int = COLUMNS) -> tuple[np.ndarray, np.ndarray]:
@@ -27,6 +27,7 @@ def plot_before_after(path: Path, before: np.ndarray, before_sr: int, after: np.
     from matplotlib.figure import Figure  # a bare Figure renders with Agg; pyplot's global state stays out
 
     fig = Figure(figsize=(12, 4.5), dpi=100)
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.92, bottom=0.11, hspace=0.08)
     axes = fig.subplots(2, 1, sharex=True)
     longest = max(before.shape[-1] / before_sr, after.shape[-1] / after_sr)
     for ax, audio, sr, label, colour in ((axes[0], before, before_sr, "original", "#5b6b7f"),
@@ -40,6 +41,5 @@ def plot_before_after(path: Path, before: np.ndarray, before_sr: int, after: np.
         ax.grid(alpha=0.25)
     axes[0].set_title(title)
     axes[1].set_xlabel("seconds")
-    fig.tight_layout()
     fig.savefig(path, format="png")
     return path

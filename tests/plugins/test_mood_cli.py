@@ -38,7 +38,8 @@ def labelled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_train_reports_cv_accuracy_and_saves_a_model(cli: click.Group, labelled: Path, tmp_path: Path) -> None:
+def test_train_reports_cv_accuracy_and_saves_a_model(cli: click.Group, labelled: Path,
+                                                      tmp_path: Path) -> None:
     out = tmp_path / "mine.joblib"
     result = CliRunner().invoke(cli, ["mood", "train", str(labelled), "-o", str(out), "--folds", "3"])
     assert result.exit_code == 0, result.output

@@ -48,5 +48,5 @@ class FilesController(Controller):
 
     @get("/{file_id:uuid}/download")
     async def download(self, request: Request, user: dict, file_id: UUID) -> Response:
-        path, name, ctype = await request.app.state.service.file_download(user["id"], str(file_id))
-        return file_response(request, path, name, ctype)
+        key, name, ctype = await request.app.state.service.file_download(user["id"], str(file_id))
+        return await file_response(request, request.app.state.runtime.storage, key, name, ctype)

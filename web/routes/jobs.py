@@ -92,8 +92,8 @@ class JobsController(Controller):
 
     @get("/{job_id:uuid}/outputs/{name:str}")
     async def output(self, request: Request, user: dict, job_id: UUID, name: str) -> Response:
-        path, filename, ctype = await request.app.state.service.output_download(user["id"], str(job_id), name)
-        return file_response(request, path, filename, ctype)
+        key, filename, ctype = await request.app.state.service.output_download(user["id"], str(job_id), name)
+        return await file_response(request, request.app.state.runtime.storage, key, filename, ctype)
 
     @get("/{job_id:uuid}/events")
     async def events(self, request: Request, user: dict, job_id: UUID) -> ServerSentEvent:

@@ -50,9 +50,15 @@ function selectCapability(name) {
   const inputs = cap.inputs.map(inputField);
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
   const run = h("button", { type: "submit", class: "button button-primary" }, `Run ${humanize(cap.name)}`);
+  // Optional audio inputs (e.g. ready-made stems) are rarely needed: fold them away.
+  const optional = inputs.filter((i) => i.optionalAudio);
   const form = h("form", { id: "action-form", class: "action-form", novalidate: true,
     "aria-label": `${humanize(cap.name)} options`, dataset: { capability: cap.name } },
-  inputs.map((i) => i.element), params.element, error, h("div", { class: "form-actions" }, run));
+  h("p", { class: "muted small cap-about" }, cap.description),
+  inputs.filter((i) => !i.optionalAudio).map((i) => i.element),
+  optional.length ? h("details", { class: "more-options" }, h("summary", {}, "Optional inputs"),
+    h("div", { class: "field-grid" }, optional.map((i) => i.element))) : null,
+  params.element, error, h("div", { class: "form-actions" }, run));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     setFormError(error, "");
@@ -96,8 +102,11 @@ function inputField(spec) {
   }
   const select = h("select", { id, class: "source-select", "aria-describedby": describedBy });
   select.dataset.input = spec.name;
+  select.dataset.optional = String(!spec.required);
   return {
-    name: spec.name, element: h("div", { class: "field field-wide" }, h("label", { for: id }, label), select, help),
+    name: spec.name, optionalAudio: !spec.required,
+    element: h("div", { class: `field${spec.required ? " field-wide" : ""}` }, h("label", { for: id }, label),
+      select, help),
     read: () => {
       if (!select.value) {
         if (spec.required) throw new Error("Upload a track first (or pick one from My files)");
@@ -130,12 +139,15 @@ function refreshSources() {
       f.filename + (current && f.id === current.id ? " (current track)" : "")));
     const outputOptions = state.jobOutputs.map((o) => h("option",
       { value: JSON.stringify({ job_id: o.job_id, output: o.name }) }, `${humanize(o.capability)} → ${o.name}`));
+    const optional = select.dataset.optional === "true";
     select.replaceChildren(
-      list.length ? h("optgroup", { label: "My files" }, fileOptions) : h("option", { value: "" }, "No files yet"),
+      optional ? h("option", { value: "" }, "None") : null,
+      list.length ? h("optgroup", { label: "My files" }, fileOptions)
+        : optional ? null : h("option", { value: "" }, "No files yet"),
       outputOptions.length ? h("optgroup", { label: "Results of this session" }, outputOptions) : null);
     const keep = [...select.options].some((o) => o.value === previous);
-    select.value = keep && previous && !(current && select.dataset.current !== current.id) ? previous
-      : select.options[0].value;
+    const currentChanged = current && select.dataset.current !== current.id;
+    select.value = keep && (optional || (previous && !currentChanged)) ? previous : select.options[0].value;
     select.dataset.current = current ? current.id : "";
   }
 }

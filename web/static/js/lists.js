@@ -94,7 +94,7 @@ function fileRow(file, list) {
   return h("tr", { dataset: { fileId: file.id } },
     h("th", { scope: "row", class: "cell-name", title: file.filename }, file.filename),
     h("td", {}, fmtTime(file.duration)), h("td", {}, fmtBytes(file.size_bytes)),
-    h("td", {}, fmtDate(file.created_at)), h("td", { class: "cell-actions" }, open, remove));
+    h("td", {}, fmtDate(file.created_at)), h("td", {}, h("div", { class: "cell-actions" }, open, remove)));
 }
 
 function jobRow(job) {
@@ -108,5 +108,5 @@ function jobRow(job) {
     h("th", { scope: "row" }, humanize(job.capability), source ? h("span", { class: "muted small" }, ` · ${source}`) : ""),
     h("td", {}, h("span", { class: `badge badge-${job.status}` }, job.status)),
     h("td", {}, `${Math.round(job.status === "succeeded" ? 100 : job.progress)}%`),
-    h("td", {}, fmtDate(job.created_at)), h("td", { class: "cell-actions" }, view));
+    h("td", {}, fmtDate(job.created_at)), h("td", {}, view));
 }

@@ -6,6 +6,7 @@
 import { fmtNumber, h, humanize, uid } from "./ui.js";
 
 const VISIBLE_FIELDS = 6; // the rest fold under "More options"
+const OTHER = "__other__"; // the genre picker's "type a name" choice
 
 /** Returns {element, read()}; read() gives the params object or throws Error naming the bad field. */
 export function createParamsForm(schema, { genres = [], ui = {} } = {}) {
@@ -60,13 +61,23 @@ export function createParamsForm(schema, { genres = [], ui = {} } = {}) {
   return { element, read };
 }
 
-/** Unwrap `anyOf: [X, null]` (optional values) into X; other unions are not rendered as a field. */
+/**
+ * Unwrap unions: `anyOf: [X, null]` (optional values) becomes X; a union offering a list of
+ * choices (`{type: array, items: {enum}}`, e.g. "mute") becomes that list. Others stay complex.
+ */
 function simplify(prop) {
   if (!Array.isArray(prop.anyOf)) return { schema: prop, nullable: false };
-  const options = prop.anyOf.filter((s) => s.type !== "null");
-  if (options.length !== 1) return null;
   const { anyOf, ...rest } = prop;
-  return { schema: { ...options[0], ...rest }, nullable: options.length < anyOf.length };
+  const options = anyOf.filter((s) => s.type !== "null");
+  const nullable = options.length < anyOf.length;
+  const choiceList = options.find(isChoiceList);
+  if (choiceList) return { schema: { ...choiceList, ...rest }, nullable };
+  if (options.length !== 1) return null;
+  return { schema: { ...options[0], ...rest }, nullable };
+}
+
+function isChoiceList(schema) {
+  return schema.type === "array" && schema.items && Array.isArray(schema.items.enum);
 }
 
 function buildField(name, prop, { required, genres }) {
@@ -78,6 +89,7 @@ function buildField(name, prop, { required, genres }) {
     return genreField(context, genres);
   }
   if (Array.isArray(schema.enum)) return enumField(context);
+  if (isChoiceList(schema)) return choiceListField(context);
   if (schema.type === "boolean") return booleanField(context);
   if (schema.type === "integer" || schema.type === "number") return numberField(context);
   if (schema.type === "string") return textField(context);
@@ -113,24 +125,59 @@ function enumField(ctx) {
   };
 }
 
+// Genres come from /genres with their descriptions; "Other…" allows a name the list lacks
+// (an alias, or a style only one capability knows — its own error message then says which exist).
 function genreField(ctx, genres) {
   const allowed = Array.isArray(ctx.schema.enum) ? genres.filter((g) => ctx.schema.enum.includes(g.name)) : genres;
   const optional = !ctx.required || ctx.nullable;
-  const select = h("select", { id: ctx.id, "aria-describedby": `${ctx.id}-help` },
-    optional ? h("option", { value: "" }, "Choose a genre…") : null,
-    allowed.map((g) => h("option", { value: g.name, selected: g.name === ctx.schema.default }, humanize(g.name))));
-  const description = h("small", { id: `${ctx.id}-help`, class: "help genre-help", "aria-live": "polite" });
+  const freeText = !Array.isArray(ctx.schema.enum);
+  const helpId = `${ctx.id}-help`;
+  const select = h("select", { id: ctx.id, "aria-describedby": helpId },
+    optional ? h("option", { value: "" }, ctx.schema.description ? "Automatic" : "Choose a genre…") : null,
+    allowed.map((g) => h("option", { value: g.name, selected: g.name === ctx.schema.default }, humanize(g.name))),
+    freeText ? h("option", { value: OTHER }, "Other…") : null);
+  const otherId = `${ctx.id}-other`;
+  const other = h("input", { id: otherId, maxlength: ctx.schema.maxLength ? String(ctx.schema.maxLength) : null });
+  const otherField = h("div", { class: "field", hidden: true },
+    h("label", { for: otherId }, `Other ${labelText(ctx).toLowerCase()}`), other);
+  const description = h("small", { id: helpId, class: "help genre-help", "aria-live": "polite" });
   const describe = () => {
     const genre = allowed.find((g) => g.name === select.value);
-    description.textContent = genre ? genre.description
-      + (genre.aliases && genre.aliases.length ? ` (also: ${genre.aliases.join(", ")})` : "")
-      : "Pick the style to remix into.";
+    otherField.hidden = select.value !== OTHER;
+    const aliases = genre && genre.aliases && genre.aliases.length ? ` (also: ${genre.aliases.join(", ")})` : "";
+    description.textContent = genre ? genre.description + aliases
+      : ctx.schema.description || "Pick the style to remix into.";
   };
   select.addEventListener("change", describe);
   describe();
   const element = h("div", { class: "field field-wide", dataset: { param: ctx.name } },
-    h("label", { for: ctx.id }, labelText(ctx)), select, description);
-  return { name: ctx.name, element, read: () => select.value || undefined };
+    h("label", { for: ctx.id }, labelText(ctx)), select, description, otherField);
+  const read = () => {
+    if (select.value !== OTHER) return select.value || undefined;
+    const value = other.value.trim();
+    if (!value) throw new Error(`Type the ${labelText(ctx).toLowerCase()} to use, or pick one from the list`);
+    return value;
+  };
+  return { name: ctx.name, element, read };
+}
+
+// Several choices at once (e.g. which stems to mute): a group of checkboxes.
+function choiceListField(ctx) {
+  const chosen = new Set(Array.isArray(ctx.schema.default) ? ctx.schema.default : []);
+  const boxes = ctx.schema.items.enum.map((value) => {
+    const id = uid(`${ctx.id}-${value}`);
+    const box = h("input", { id, type: "checkbox", value: JSON.stringify(value), checked: chosen.has(value) });
+    return { box, element: h("span", { class: "check" }, box, h("label", { for: id }, humanize(value))) };
+  });
+  const element = h("fieldset", { class: "field field-wide choice-list", dataset: { param: ctx.name } },
+    h("legend", {}, labelText(ctx)), h("div", { class: "choices" }, boxes.map((b) => b.element)),
+    ctx.schema.description ? h("small", { class: "help" }, ctx.schema.description) : null);
+  const read = () => {
+    const values = boxes.filter((b) => b.box.checked).map((b) => JSON.parse(b.box.value));
+    const same = values.length === chosen.size && values.every((v) => chosen.has(v));
+    return same && !ctx.required ? undefined : values;
+  };
+  return { name: ctx.name, element, read };
 }
 
 function booleanField(ctx) {

@@ -70,11 +70,14 @@ export function createWaveform({ label, onSeek }) {
       return;
     }
     const bars = peaks.length / 2;
+    // Scale to the loudest peak so quiet tracks still show their shape.
+    let loudest = 0.05;
+    for (const v of peaks) loudest = Math.max(loudest, Math.abs(v));
     const barWidth = Math.max(ratio, Math.floor((width / bars) * 0.7));
     for (let x = 0; x < width; x += barWidth + ratio) {
       const b = Math.min(bars - 1, Math.floor((x / width) * bars));
-      const top = Math.max(0.02, peaks[b * 2 + 1]) * mid * 0.95;
-      const bottom = Math.max(0.02, -peaks[b * 2]) * mid * 0.95;
+      const top = Math.max(0.02, peaks[b * 2 + 1] / loudest) * mid * 0.92;
+      const bottom = Math.max(0.02, -peaks[b * 2] / loudest) * mid * 0.92;
       g.fillStyle = x < split ? played : rest;
       g.fillRect(x, mid - top, barWidth, top + bottom);
     }

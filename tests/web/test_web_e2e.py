@@ -1,0 +1,170 @@
+"""The web page end to end, in headless Chromium against the real server.
+
+A new user signs up, uploads a generated song, sees its tempo and key (analyze runs by itself),
+plays and seeks it, remixes it, watches progress reach 100 %, plays and downloads the result,
+and mixes its stems. A screenshot lands in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+JOB_TIMEOUT_MS = 60_000
+
+# Records every value each job card's progress bar shows, so the test sees the live updates.
+RECORD_PROGRESS = """
+window.__progress = {};
+new MutationObserver((records) => {
+  for (const r of records) {
+    const card = r.target.closest && r.target.closest("[data-job-id]");
+    if (!card || r.target.getAttribute("role") !== "progressbar") continue;
+    (window.__progress[card.dataset.capability] ||= []).push(Number(r.target.getAttribute("aria-valuenow")));
+  }
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["aria-valuenow"] });
+"""
+
+
+def sign_up(page, username: str) -> None:
+    page.goto("/")
+    form = page.locator("#signup-form")
+    form.get_by_label("Username").fill(username)
+    form.get_by_label("Password").fill("correct horse battery")
+    form.get_by_role("button", name="Create account").click()
+    expect(page.locator("#account-name")).to_have_text(username)
+    expect(page.get_by_role("heading", name="Create")).to_be_visible()
+
+
+def job_card(page, capability: str):
+    return page.locator(f"article.job-card[data-capability='{capability}']").first
+
+
+def wait_succeeded(page, capability: str):
+    card = job_card(page, capability)
+    expect(card).to_have_attribute("data-status", re.compile("succeeded|failed|cancelled"), timeout=JOB_TIMEOUT_MS)
+    error = card.locator(".job-error")
+    assert card.get_attribute("data-status") == "succeeded", (
+        f"{capability} job ended {card.get_attribute('data-status')}: {error.text_content()}")
+    expect(card.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    seen = page.evaluate("(name) => window.__progress[name] || []", capability)
+    assert seen and seen[-1] == 100 and max(seen) == 100, f"progress of {capability}: {seen}"
+    return card
+
+
+def choose_action(page, capability: str) -> None:
+    page.locator(f"label.cap-option[data-capability='{capability}']").click()
+    expect(page.locator("#action-form")).to_have_attribute("data-capability", capability)
+
+
+def audio_time(player) -> float:
+    return player.locator("audio").evaluate("a => a.currentTime")
+
+
+def play_and_check(page, player) -> None:
+    """Start a player; its audio element's clock must move."""
+    expect(player).to_have_attribute("data-ready", "true")
+    player.locator(".play-button").click()
+    expect(player).to_have_attribute("data-state", "playing")
+    page.wait_for_function("a => a.currentTime > 0.3", arg=player.locator("audio").element_handle())
+    player.locator(".play-button").click()
+    expect(player).to_have_attribute("data-state", "paused")
+
+
+def download(page, button) -> int:
+    with page.expect_download() as info:
+        button.click()
+    path = info.value.path()
+    return path.stat().st_size
+
+
+def test_sign_up_upload_analyze_remix_play_download(page, capabilities, genres, demo_track, artifacts):
+    assert "remix" in capabilities, (
+        "the remix capability is not registered on the server (plugins/remix): this test remixes a track")
+    page.add_init_script(RECORD_PROGRESS)
+    sign_up(page, f"e2e_{uuid.uuid4().hex[:8]}")
+
+    # Upload with the picker; the track's facts appear and analyze runs by itself.
+    page.locator("#file-input").set_input_files(demo_track)
+    expect(page.locator(".track-name")).to_have_text(demo_track.name)
+    expect(page.locator(".facts")).to_contain_text("0:06")
+    wait_succeeded(page, "analyze")
+    expect(page.locator("[data-fact='tempo']")).to_have_text(re.compile(r"Tempo \d+(\.\d)? BPM"))
+    expect(page.locator("[data-fact='key']")).to_have_text(re.compile(r"Key [A-G][#b]? (major|minor)"))
+
+    # The uploaded track plays, and the waveform seeks from the keyboard.
+    track = page.locator("#track-view .player")
+    play_and_check(page, track)
+    wave = track.get_by_role("slider")
+    wave.focus()
+    page.keyboard.press("End")
+    assert audio_time(track) > 5.5
+    page.keyboard.press("Home")
+    assert audio_time(track) < 0.5
+
+    # Remix into a genre from the list the server offers; its description is shown.
+    assert genres, "the server offers no remix genres"
+    choose_action(page, "remix")
+    genre = genres[0]
+    page.locator("[data-param='genre'] select").select_option(genre["name"])
+    expect(page.locator("[data-param='genre'] .genre-help")).to_contain_text(genre["description"])
+    page.get_by_role("button", name="Run Remix").click()
+    card = wait_succeeded(page, "remix")
+
+    # Play the remix and download it.
+    player = card.locator(".player").first
+    play_and_check(page, player)
+    size = download(page, player.get_by_role("button", name=re.compile("^Download")))
+    assert size > 1000
+    page.screenshot(path=str(artifacts / "web-e2e.png"), full_page=True)
+
+    # The jobs list shows both jobs as succeeded.
+    jobs = page.locator("#jobs-view tbody tr")
+    expect(jobs).to_have_count(2)
+    expect(page.locator("#jobs-view .badge-succeeded")).to_have_count(2)
+
+
+def test_stems_mixer_solo_mute_and_sync_playback(page, capabilities, demo_track):
+    if "stems" not in capabilities:
+        pytest.fail("the stems capability is not registered on the server")
+    page.add_init_script(RECORD_PROGRESS)
+    sign_up(page, f"mix_{uuid.uuid4().hex[:8]}")
+    page.locator("#file-input").set_input_files(demo_track)
+    expect(page.locator(".track-name")).to_have_text(demo_track.name)
+
+    choose_action(page, "stems")
+    page.get_by_role("button", name="Run Stems").click()
+    card = wait_succeeded(page, "stems")
+    mixer = card.get_by_role("group", name=re.compile("stem mixer"))
+    expect(mixer).to_have_attribute("data-state", "ready", timeout=20_000)
+    rows = mixer.locator(".mixer-row")
+    assert rows.count() >= 2
+
+    solo = mixer.get_by_role("button", name="Solo Vocals")
+    solo.click()
+    expect(solo).to_have_attribute("aria-pressed", "true")
+    mute = mixer.get_by_role("button", name="Mute Vocals")
+    mute.click()
+    expect(mute).to_have_attribute("aria-pressed", "true")
+    mixer.get_by_label("Vocals volume").fill("0.5")
+
+    mixer.get_by_role("button", name=re.compile("^Play all")).click()
+    expect(mixer).to_have_attribute("data-state", "playing")
+    handle = mixer.element_handle()
+    page.wait_for_function("m => m.mixer.ctx.state === 'running' && m.mixer.position > 0.3", arg=handle)
+    mixer.get_by_role("button", name=re.compile("^Pause")).click()
+    expect(mixer).to_have_attribute("data-state", "paused")
+
+    size = download(page, mixer.get_by_role("button", name=re.compile("^Download .* vocals")))
+    assert size > 1000
+
+
+def test_errors_from_the_api_are_shown(page):
+    page.goto("/")
+    form = page.locator("#signin-form")
+    form.get_by_label("Username or email").fill("nobody_here")
+    form.get_by_label("Password").fill("wrong password")
+    form.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#signin-form .form-error")).to_have_text("wrong username or password")

@@ -1,0 +1,57 @@
+// moodmix web client: boots the page, switches between the sign-in view and the workspace.
+
+import { initActions } from "./js/actions.js";
+import { api, onUnauthorized } from "./js/api.js";
+import { initAuth, restoreSession, signOut } from "./js/auth.js";
+import { initLists } from "./js/lists.js";
+import { emit, state } from "./js/state.js";
+import { initTrackPanel } from "./js/track.js";
+import { $, notify, showError } from "./js/ui.js";
+
+async function showWorkspace(user) {
+  state.user = user;
+  $("#auth-view").hidden = true;
+  $("#account").hidden = false;
+  $("#account-name").textContent = user.username;
+  try {
+    // What this server can do comes from the API: the page never lists capabilities itself.
+    [state.capabilities, state.genres] = await Promise.all([api("/capabilities"), api("/genres")]);
+  } catch (error) {
+    showError(error, "Could not load the capabilities");
+  }
+  $("#app-view").hidden = false;
+  initTrackPanel();
+  initActions();
+  initLists();
+  emit("user", user);
+}
+
+function showSignIn() {
+  $("#app-view").hidden = true;
+  $("#account").hidden = true;
+  $("#auth-view").hidden = false;
+}
+
+async function boot() {
+  initAuth((user) => {
+    // A fresh workspace per sign-in keeps one account's data out of another's page.
+    if (state.user) return window.location.reload();
+    showWorkspace(user);
+    $("#main").focus();
+  });
+  $("#sign-out").addEventListener("click", () => {
+    signOut();
+    window.location.reload();
+  });
+  onUnauthorized((error) => {
+    signOut();
+    showSignIn();
+    notify(`${error.message} — please sign in again.`, "error");
+  });
+  const user = await restoreSession();
+  $("#boot-status").remove();
+  if (user) await showWorkspace(user);
+  else showSignIn();
+}
+
+boot();
