@@ -8,9 +8,12 @@ own copy of any capability.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+TERMINAL_STATES = ("succeeded", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ class BotBackend(Protocol):
                          params: dict[str, Any]) -> dict: ...
 
     async def get_job(self, chat: ChatRef, job_id: str) -> dict: ...
+
+    def job_updates(self, chat: ChatRef, job: dict, *, poll_interval: float = 0.5) -> AsyncIterator[dict]:
+        """Snapshots of ``job`` as it changes, starting with ``job`` itself and ending with its final state."""
+        ...
 
     async def list_jobs(self, chat: ChatRef, *, page: int = 1, per_page: int = 10) -> dict: ...
 

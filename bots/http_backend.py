@@ -6,17 +6,25 @@ Every request carries ``Authorization: Bearer <service token>`` and
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 
-from moodmix.bots.backend import ChatRef, FetchedOutput
+from moodmix.bots.backend import TERMINAL_STATES, ChatRef, FetchedOutput
 from moodmix.engine.errors import BadInput, Conflict, MoodmixError, NotFound, TooLarge, Unauthorized
 
+log = logging.getLogger("moodmix.bots.http")
+
 LINK_PATH = "/api/v1/auth/link-chat"
+#: Polling is the fallback only: the API's rate limit counts every request of a chat user.
+FALLBACK_POLL_S = 3.0
 _ERRORS_BY_STATUS: dict[int, type[MoodmixError]] = {
     401: Unauthorized, 404: NotFound, 409: Conflict, 413: TooLarge, 422: BadInput,
 }
@@ -91,6 +99,29 @@ class HttpBackend:
     async def get_job(self, chat: ChatRef, job_id: str) -> dict:
         return await self._call("GET", f"/api/v1/jobs/{job_id}", chat)
 
+    async def job_updates(self, chat: ChatRef, job: dict, *, poll_interval: float = 0.5) -> AsyncIterator[dict]:
+        """Follows the job's Server-Sent Events (one request for the whole job); polls if the stream drops."""
+        yield job
+        if job["status"] in TERMINAL_STATES:
+            return
+        try:
+            async with self.client.stream("GET", f"/api/v1/jobs/{job['id']}/events", headers=self._headers(chat),
+                                          timeout=httpx.Timeout(30.0, read=None)) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    raise _error_from(resp)
+                async for event, data in _sse_events(resp.aiter_lines()):
+                    job = json.loads(data)
+                    yield job
+                    if event == "done" or job["status"] in TERMINAL_STATES:
+                        return
+        except httpx.HTTPError as exc:
+            log.info("event stream for job %s dropped (%s); polling instead", job["id"], exc)
+        while job["status"] not in TERMINAL_STATES:
+            await asyncio.sleep(max(poll_interval, FALLBACK_POLL_S))
+            job = await self.get_job(chat, job["id"])
+            yield job
+
     async def list_jobs(self, chat: ChatRef, *, page: int = 1, per_page: int = 10) -> dict:
         return await self._call("GET", "/api/v1/jobs", chat, params={"page": page, "per_page": per_page})
 
@@ -132,3 +163,19 @@ def _filename_from(disposition: str) -> str | None:
         if key == "filename" and value:
             return Path(value.strip('"')).name or None
     return None
+
+
+async def _sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
+    """``(event, data)`` pairs from a text/event-stream body."""
+    event, data = "message", []
+    async for line in lines:
+        if not line:
+            if data:
+                yield event, "\n".join(data)
+            event, data = "message", []
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+    if data:
+        yield event, "\n".join(data)

@@ -11,8 +11,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from moodmix.bots.backend import BotBackend, ChatRef
+from moodmix.engine.errors import MoodmixError
 
-TERMINAL = ("succeeded", "failed", "cancelled")
 BAR_CELLS = 10
 
 
@@ -69,13 +69,13 @@ class ThrottledText:
 async def follow_job(backend: BotBackend, chat: ChatRef, job: dict,
                      on_update: Callable[[dict], Awaitable[object]], *, poll_interval: float = 0.5,
                      timeout: float = 3600.0) -> dict:
-    """Poll ``job`` until it ends, calling ``on_update`` with each snapshot; returns the final job."""
-    deadline = time.monotonic() + timeout
-    while True:
-        await on_update(job)
-        if job["status"] in TERMINAL:
-            return job
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"job {job['id']} did not finish within {timeout:.0f} s")
-        await asyncio.sleep(poll_interval)
-        job = await backend.get_job(chat, job["id"])
+    """Pass each snapshot of ``job`` to ``on_update`` until it ends; returns the final job."""
+    try:
+        async with asyncio.timeout(timeout):
+            async for snapshot in backend.job_updates(chat, job, poll_interval=poll_interval):
+                job = snapshot
+                await on_update(job)
+    except TimeoutError:
+        raise MoodmixError(f"the job is still running after {timeout / 60:.0f} minutes; check /jobs later",
+                           code="job_slow", status=504) from None
+    return job

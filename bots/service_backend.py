@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from moodmix.bots.backend import ChatRef, FetchedOutput
+from moodmix.bots.backend import TERMINAL_STATES, ChatRef, FetchedOutput
 from moodmix.engine.config import Settings
 from moodmix.engine.runtime import Runtime
 from moodmix.engine.service import Service
@@ -59,6 +60,16 @@ class ServiceBackend:
 
     async def get_job(self, chat: ChatRef, job_id: str) -> dict:
         return await self.service.get_job(await self._uid(chat), job_id)
+
+    async def job_updates(self, chat: ChatRef, job: dict, *, poll_interval: float = 0.5) -> AsyncIterator[dict]:
+        """Polls the database: cheap in-process, and there is no API rate limit to respect."""
+        uid = await self._uid(chat)
+        while True:
+            yield job
+            if job["status"] in TERMINAL_STATES:
+                return
+            await asyncio.sleep(poll_interval)
+            job = await self.service.get_job(uid, job["id"])
 
     async def list_jobs(self, chat: ChatRef, *, page: int = 1, per_page: int = 10) -> dict:
         return await self.service.list_jobs(await self._uid(chat), page=page, per_page=per_page)

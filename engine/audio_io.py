@@ -23,6 +23,7 @@ from moodmix.engine.errors import AudioError, BadInput, MissingTool, TooLarge
 MIN_SAMPLE_RATE = 4_000
 MAX_SAMPLE_RATE = 384_000
 MAX_CHANNELS = 32
+MAX_ABS_SAMPLE = 1e4  # float formats may exceed ±1.0; beyond +80 dBFS it is garbage, not audio
 
 #: Containers soundfile decodes itself; others go through ffmpeg.
 NATIVE_FORMATS = {"wav", "flac", "ogg", "mp3", "aiff"}
@@ -163,8 +164,7 @@ def verify_decodable(path: str | Path, *, max_seconds: float | None = None) -> A
     try:
         with sf.SoundFile(str(path)) as fh:
             for block in fh.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
-                if not np.isfinite(block).all():
-                    raise AudioError("the audio contains NaN or infinite samples", code="non_finite_audio")
+                check_samples(block)
                 total += len(block)
                 if limit is not None and total > limit:
                     raise TooLarge(f"the audio is longer than the {max_seconds / 60:.0f}-minute limit",
@@ -180,6 +180,16 @@ def verify_decodable(path: str | Path, *, max_seconds: float | None = None) -> A
                          info.subtype)
         _check_info(info, max_seconds)
     return info
+
+
+def check_samples(block: np.ndarray) -> None:
+    """NaN/inf, or float samples so large (3e38 is a valid float WAV) that DSP overflows to inf."""
+    if not np.isfinite(block).all():
+        raise AudioError("the audio contains NaN or infinite samples", code="non_finite_audio")
+    peak = float(np.abs(block).max()) if block.size else 0.0
+    if peak > MAX_ABS_SAMPLE:
+        raise AudioError(f"the audio has samples of magnitude {peak:.3g} (more than {MAX_ABS_SAMPLE:g}, "
+                         f"i.e. +80 dB over full scale): it is not usable audio", code="bad_levels")
 
 
 def _check_info(info: AudioInfo, max_seconds: float | None) -> None:
@@ -221,8 +231,7 @@ def load_audio(path: str | Path, *, sample_rate: int | None = None, mono: bool =
     audio = np.ascontiguousarray(data.T)
     if audio.size == 0:
         raise AudioError("the file holds no audio samples", code="empty_audio")
-    if not np.isfinite(audio).all():
-        raise AudioError("the audio contains NaN or infinite samples", code="non_finite_audio")
+    check_samples(audio)
     if mono and audio.shape[0] > 1:
         audio = audio.mean(axis=0, keepdims=True)
     if sample_rate and sample_rate != sr:

@@ -62,6 +62,9 @@ class Capability:
     inputs: tuple[InputSpec, ...] = (InputSpec("audio", "audio", "The track to process."),)
     outputs: tuple[OutputSpec, ...] = ()
     version: str = "1"
+    #: Whether identical inputs + parameters give identical outputs, so a finished job's outputs can be
+    #: reused. A callable receives the validated parameters (e.g. not cacheable when no seed is given).
+    cacheable: bool | Callable[[Any], bool] = True
     #: Free-form hints for front ends (e.g. ``{"emoji": "🎚"}``); never required.
     ui: dict[str, Any] = field(default_factory=dict)
 
@@ -79,6 +82,9 @@ class Capability:
             return msgspec.convert(raw or {}, type=self.params, strict=False)
         except msgspec.ValidationError as exc:
             raise BadInput(f"invalid parameters for {self.name!r}: {exc}", code="bad_params") from exc
+
+    def is_cacheable(self, params: Any) -> bool:
+        return bool(self.cacheable(params)) if callable(self.cacheable) else bool(self.cacheable)
 
     def params_schema(self) -> dict[str, Any]:
         """The parameter struct as JSON schema (inlined, so a client needs no ``$ref`` resolver)."""

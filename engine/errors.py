@@ -58,6 +58,11 @@ class Forbidden(MoodmixError):
     status = 403
 
 
+class Gone(MoodmixError):
+    code = "gone"
+    status = 410
+
+
 class Conflict(MoodmixError):
     code = "conflict"
     status = 409

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from moodmix.engine import audio_io, auth, timeutil
-from moodmix.engine.db.tables import AudioFile, ChatIdentity, JobOutput, LinkCode, ProcessingJob, User
-from moodmix.engine.errors import BadInput, Conflict, NotFound, Unauthorized
+from moodmix.engine.db.tables import AudioFile, ChatIdentity, JobOutput, LinkCode, ProcessingJob, ShareLink, User
+from moodmix.engine.errors import BadInput, Conflict, Forbidden, Gone, NotFound, Unauthorized
 from moodmix.engine.jobs import states
 from moodmix.engine.runtime import Runtime
 
@@ -245,11 +245,13 @@ class Service:
 
     # ---- jobs -----------------------------------------------------------------------------------
     async def create_job(self, user_id: str, capability: str, *, inputs: dict[str, Any] | None = None,
-                         params: dict[str, Any] | None = None) -> dict:
+                         params: dict[str, Any] | None = None, reuse: bool = True) -> dict:
         """Validate and queue a job.
 
         ``inputs`` maps input names to a file id (``"…"`` or ``{"file_id": …}``), another job's
-        output (``{"job_id": …, "output": "vocals"}``) or, for text inputs, a string.
+        output (``{"job_id": …, "output": "vocals"}``) or, for text inputs, a string. With ``reuse``,
+        a finished job with the same input bytes, capability, parameters and plugin version answers
+        at once (recorded as a cache hit).
         """
         cap = self.rt.registry.capability(capability)
         if params is not None and not isinstance(params, dict):
@@ -267,6 +269,7 @@ class Service:
                                code="bad_input_name")
         audio: dict[str, dict] = {}
         texts: dict[str, str] = {}
+        content: dict[str, str] = {}  # input name -> sha256 of its bytes (for result reuse)
         depends_on = None
         primary_file = None
         for spec in cap.inputs:
@@ -290,6 +293,7 @@ class Service:
             if "file_id" in ref:
                 row = await self._file_row(user_id, ref["file_id"])
                 audio[spec.name] = {"file_id": str(row["id"])}
+                content[spec.name] = row["sha256"]
                 primary_file = primary_file or row["id"]
             elif "job_id" in ref:
                 parent = await self._job_row(user_id, ref["job_id"])
@@ -307,18 +311,49 @@ class Service:
                         raise BadInput("a job can wait for only one unfinished job", code="bad_input")
                     depends_on = parent["id"]
                 audio[spec.name] = {"job_id": str(parent["id"]), "output": out}
+                if parent["status"] == states.SUCCEEDED:
+                    out_row = await JobOutput.select(JobOutput.sha256).where(
+                        (JobOutput.job == parent["id"]) & (JobOutput.name == out)).first()
+                    if out_row:
+                        content[spec.name] = out_row["sha256"]
             else:
                 raise BadInput(f"input {spec.name!r} must be a file id or {{job_id, output}}", code="bad_input")
+        cache_key = None
+        if depends_on is None and cap.is_cacheable(parsed) and len(content) == len(audio):
+            cache_key = result_cache_key(cap.name, cap.version, normalised_params, content, texts)
         job = ProcessingJob(
             user=uid, audio=primary_file, job_type=cap.name, status=states.QUEUED, progress=0.0,
             params=normalised_params, inputs={"audio": audio, "texts": texts},
             max_attempts=max(1, self.settings.job_retries), time_limit_s=self.settings.job_time_limit_s,
-            depends_on=depends_on, plugin_version=cap.version, message="queued",
+            depends_on=depends_on, plugin_version=cap.version, message="queued", cache_key=cache_key,
         )
         await job.save()
+        if reuse and cache_key and await self._reuse_finished(job, cache_key):
+            return await self.get_job(user_id, str(job.id))
         if depends_on is None:
             await self.rt.enqueue(str(job.id))
         return await self.get_job(user_id, str(job.id))
+
+    async def _reuse_finished(self, job: ProcessingJob, cache_key: str) -> bool:
+        """Answer ``job`` with a finished twin's outputs (the stored bytes are shared, not copied)."""
+        twin = await ProcessingJob.select().where(
+            (ProcessingJob.cache_key == cache_key) & (ProcessingJob.status == states.SUCCEEDED)
+            & (ProcessingJob.id != job.id)).order_by(ProcessingJob.finished_at, ascending=False).first()
+        if twin is None:
+            return False
+        outputs = await JobOutput.select().where(JobOutput.job == twin["id"])
+        for out in outputs:
+            await JobOutput(job=job.id, name=out["name"], kind=out["kind"], file_path=out["file_path"],
+                            filename=out["filename"], content_type=out["content_type"],
+                            size_bytes=out["size_bytes"], sha256=out["sha256"]).save()
+        await ProcessingJob.update({
+            ProcessingJob.status: states.SUCCEEDED, ProcessingJob.progress: 100.0,
+            ProcessingJob.message: "reused a finished identical job", ProcessingJob.result: twin["result"],
+            ProcessingJob.backend: twin["backend"], ProcessingJob.cache_hit: True,
+            ProcessingJob.reused_from: twin["id"], ProcessingJob.result_path: twin["result_path"],
+            ProcessingJob.started_at: timeutil.now(), ProcessingJob.finished_at: timeutil.now(),
+        }).where(ProcessingJob.id == job.id)
+        return True
 
     async def _job_row(self, user_id: str, job_id: str) -> dict:
         row = await ProcessingJob.select().where(
@@ -372,6 +407,67 @@ class Service:
             raise NotFound(f"job has no output {name!r}", code="output_not_found")
         return out["file_path"], out["filename"], out["content_type"]
 
+    # ---- share links ------------------------------------------------------------------------------
+    async def create_share(self, user_id: str, job_id: str, output: str, expires_in_s: float) -> dict:
+        """A signed public link to one output; valid until it expires or is revoked."""
+        max_s = self.settings.share_link_max_days * 86400
+        if not 60 <= expires_in_s <= max_s:
+            raise BadInput(f"expires_in_s must be between 60 and {int(max_s)}", code="bad_expiry")
+        row = await self._job_row(user_id, job_id)
+        if not await JobOutput.exists().where((JobOutput.job == row["id"]) & (JobOutput.name == output)):
+            raise NotFound(f"job has no output {output!r}", code="output_not_found")
+        from datetime import timedelta
+
+        expires = timeutil.now() + timedelta(seconds=expires_in_s)
+        link = ShareLink(user=_uuid(user_id, "user"), job=row["id"], output=output, expires_at=expires)
+        await link.save()
+        token = auth.issue_token(self.settings.secret_key, str(link.id), kind="share", ttl_s=expires_in_s)
+        return self._share_dict(link.to_dict(), token)
+
+    def _share_dict(self, row: dict, token: str | None = None) -> dict:
+        d = {"id": str(row["id"]), "job_id": str(row["job"]), "output": row["output"],
+             "expires_at": timeutil.iso(row["expires_at"]), "revoked": bool(row["revoked"])}
+        if token:
+            d["token"] = token
+            d["path"] = f"/s/{token}"
+            d["url"] = self.settings.public_url.rstrip("/") + d["path"]
+        return d
+
+    async def list_shares(self, user_id: str) -> list[dict]:
+        rows = await ShareLink.select().where(ShareLink.user == _uuid(user_id, "user")).order_by(
+            ShareLink.created_at, ascending=False).limit(200)
+        return [self._share_dict(r) for r in rows]
+
+    async def revoke_share(self, user_id: str, share_id: str) -> None:
+        rows = await ShareLink.update({ShareLink.revoked: True}).where(
+            (ShareLink.id == _uuid(share_id, "share")) & (ShareLink.user == _uuid(user_id, "user"))
+        ).returning(ShareLink.id)
+        if not rows:
+            raise NotFound("share link not found", code="share_not_found")
+
+    async def open_share(self, token: str) -> tuple[str, str, str]:
+        """``(storage key, file name, content type)`` behind a public token; 403 tampered, 410 gone."""
+        try:
+            claims = auth.read_token(self.settings.secret_key, token)
+        except Unauthorized as exc:
+            if exc.code == "token_expired":
+                raise Gone("this share link has expired", code="share_expired") from None
+            raise Forbidden("this share link is not valid", code="share_invalid") from None
+        if claims.kind != "share":
+            raise Forbidden("this share link is not valid", code="share_invalid")
+        row = await ShareLink.select().where(ShareLink.id == _uuid(claims.subject, "share")).first()
+        if row is None:
+            raise Forbidden("this share link is not valid", code="share_invalid")
+        if row["revoked"]:
+            raise Gone("this share link was revoked by its owner", code="share_revoked")
+        if row["expires_at"] < timeutil.now():
+            raise Gone("this share link has expired", code="share_expired")
+        out = await JobOutput.select().where((JobOutput.job == row["job"]) & (JobOutput.name == row["output"])
+                                             ).first()
+        if out is None:
+            raise Gone("the shared file no longer exists", code="share_gone")
+        return out["file_path"], out["filename"], out["content_type"]
+
     @staticmethod
     def _output_dict(job_id: str, o: dict) -> dict:
         return {"name": o["name"], "kind": o["kind"], "filename": o["filename"],
@@ -396,9 +492,22 @@ class Service:
             "result": result, "backend": row.get("backend"), "error": error,
             "attempts": row.get("attempts", 0), "worker": row.get("worker"),
             "depends_on": str(row["depends_on"]) if row.get("depends_on") else None,
+            "cache_hit": bool(row.get("cache_hit")),
+            "reused_from": str(row["reused_from"]) if row.get("reused_from") else None,
             "created_at": timeutil.iso(row.get("created_at")), "started_at": timeutil.iso(row.get("started_at")),
             "finished_at": timeutil.iso(row.get("finished_at")),
         }
+
+
+def result_cache_key(capability: str, version: str, params: Any, content: dict[str, str],
+                     texts: dict[str, str]) -> str:
+    """Hash of everything that determines a capability's outputs."""
+    import hashlib
+    import json
+
+    blob = json.dumps({"c": capability, "v": version, "p": params, "in": content, "t": texts},
+                      sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _safe_filename(name: str | None, fmt: str) -> str:

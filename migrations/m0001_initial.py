@@ -13,6 +13,7 @@ INDEXES = (
     "CREATE UNIQUE INDEX IF NOT EXISTS chat_identities_platform_user "
     "ON chat_identities (platform, platform_user_id)",
     "CREATE INDEX IF NOT EXISTS job_outputs_job_name ON job_outputs (job, name)",
+    "CREATE INDEX IF NOT EXISTS processing_jobs_cache ON processing_jobs (cache_key, status)",
 )
 
 

@@ -93,10 +93,14 @@ _MOTO: MotoServer | None = None
 def moto_url() -> str:
     """Start moto once per test session (on first use)."""
     global _MOTO
+    known = os.environ.get("MOODMIX_TEST_MOTO_URL")  # conftest may be imported twice (importlib mode)
+    if known:
+        return known
     if _MOTO is None:
         import tempfile
 
         _MOTO = MotoServer(Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log")
+        os.environ["MOODMIX_TEST_MOTO_URL"] = _MOTO.url
     return _MOTO.url
 
 

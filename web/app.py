@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar, MediaType, Request, get
+from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -23,6 +24,8 @@ from moodmix.web.routes.capabilities import CapabilitiesController
 from moodmix.web.routes.files import FilesController
 from moodmix.web.routes.health import health, ready
 from moodmix.web.routes.jobs import JobsController
+from moodmix.web.routes.shares import SharesController, open_share
+from moodmix.web.security_headers import security_headers_middleware
 
 STATIC_DIR = Path(__file__).parent / "static"
 log = logging.getLogger("moodmix.web")
@@ -57,14 +60,20 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
         stores["rate_limit"] = RedisStore.with_client(url=settings.redis_url, namespace="moodmix-ratelimit")
     return Litestar(
-        route_handlers=[AuthController, FilesController, CapabilitiesController, JobsController, health, ready,
+        route_handlers=[AuthController, FilesController, CapabilitiesController, JobsController, SharesController,
+                        open_share, health, ready,
                         index, create_static_files_router(path="/static", directories=[STATIC_DIR],
                                                           include_in_schema=False)],
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
         cors_config=CORSConfig(allow_origins=settings.cors_origins, allow_headers=["*"],
                                allow_methods=["GET", "POST", "DELETE", "OPTIONS"]),
-        middleware=[make_rate_limit(settings.rate_limit, settings.rate_limit_window_s).middleware],
+        middleware=[security_headers_middleware,
+                    make_rate_limit(settings.rate_limit, settings.rate_limit_window_s).middleware],
+        # JSON and the page compress well; audio is already compressed and is served with Range.
+        compression_config=CompressionConfig(
+            backend="brotli", brotli_gzip_fallback=True, minimum_size=500,
+            exclude=[r"/download$", r"/outputs/[^/]+$", r"^/s/", r"/events$"]),
         stores=stores,
         openapi_config=OpenAPIConfig(
             title="moodmix", version=__version__, path="/schema",

@@ -92,6 +92,9 @@ class ProcessingJob(Table, tablename="processing_jobs", db=_UNBOUND):
     cancel_requested = Boolean(default=False)
     worker = Varchar(length=128, null=True, default=None)
     plugin_version = Varchar(length=32, null=True, default=None)
+    cache_key = Varchar(length=64, null=True, default=None, index=True)
+    cache_hit = Boolean(default=False)
+    reused_from = UUID(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     started_at = Timestamptz(null=True, default=None)
     heartbeat_at = Timestamptz(null=True, default=None)
@@ -108,6 +111,18 @@ class JobOutput(Table, tablename="job_outputs", db=_UNBOUND):
     content_type = Varchar(length=64)
     size_bytes = Integer()
     sha256 = Varchar(length=64)
+
+
+class ShareLink(Table, tablename="share_links", db=_UNBOUND):
+    """A public, expiring, revocable link to one job output."""
+
+    id = UUID(primary_key=True)
+    user = ForeignKey(references=User, null=False, index=True)
+    job = ForeignKey(references=ProcessingJob, null=False)
+    output = Varchar(length=64)
+    expires_at = Timestamptz()
+    revoked = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class Mood(Table, tablename="moods", db=_UNBOUND):
@@ -133,4 +148,4 @@ class Remix(Table, tablename="remixes", db=_UNBOUND):
 
 
 ALL_TABLES: tuple[type[Table], ...] = (User, ChatIdentity, LinkCode, AudioFile, ProcessingJob, JobOutput,
-                                       Mood, Remix)
+                                       ShareLink, Mood, Remix)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from moodmix.plugins.analyze.beats import beat_times, track_beats, trim_silent_beats
 from moodmix.plugins.analyze.features import HOP_LENGTH, as_mono, spectral_features
 
 MIN_BPM, MAX_BPM = 30.0, 300.0
@@ -36,8 +37,6 @@ WEAK_PERIODICITY = 0.3
 REGULAR_TOLERANCE = 0.08
 #: Beats further than this from the fitted grid are left out of the BPM refit.
 OUTLIER_SECONDS = 0.015
-#: Edge beats weaker than this fraction of the median beat are silence, not music.
-EDGE_BEAT_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ def estimate_tempo_from_onsets(onset_envelope: np.ndarray, sr: int, *, hop_lengt
     if not with_beats:
         return TempoEstimate(bpm, confidence, candidates=candidates, note=note)
     placing = env if low is None else _standardised(env) + _standardised(low)
-    beat_frames = track_beats(placing, sr, hop_length, bpm)
+    beat_frames = trim_silent_beats(placing, track_beats(placing, 60.0 * fps / bpm))
     beats = beat_times(placing, beat_frames, sr, hop_length)
     refined = regular_beat_bpm(beats, bpm)
     return TempoEstimate(refined or bpm, confidence, beats, candidates, note)
@@ -147,56 +146,6 @@ def periodicity(env: np.ndarray, fps: float, *, window_seconds: float = WINDOW_S
     mean_acf = acf.sum(axis=0) / total
     lags = np.arange(min_lag, max_lag + 1, dtype=np.float64)
     return lags, mean_acf[min_lag:]
-
-
-def track_beats(env: np.ndarray, sr: int, hop_length: int, bpm: float) -> np.ndarray:
-    """Beat frame indices from librosa's dynamic-programming tracker at a fixed tempo.
-
-    librosa's own trimming drops the first bars whenever they are quieter than the
-    rest (common in intros), so we trim ourselves: only beats in silence go.
-    """
-    import librosa
-
-    _, frames = librosa.beat.beat_track(onset_envelope=env, sr=sr, hop_length=hop_length, bpm=bpm,
-                                        units="frames", trim=False)
-    return trim_silent_beats(env, np.asarray(frames, dtype=np.int64))
-
-
-def trim_silent_beats(env: np.ndarray, frames: np.ndarray, *,
-                      fraction: float = EDGE_BEAT_FRACTION) -> np.ndarray:
-    """Drop leading and trailing beats with (almost) no onset strength near them.
-
-    The tracker extrapolates its beat grid into silent intros and outros; a beat
-    there is kept only if the envelope within one frame of it reaches ``fraction``
-    of the median beat's strength.
-    """
-    if frames.size == 0:
-        return frames
-    padded = np.pad(env, 1)
-    strength = np.maximum(np.maximum(padded[frames], padded[frames + 1]), padded[frames + 2])
-    strong = strength >= fraction * float(np.median(strength))
-    if not strong.any():
-        return frames[:0]
-    first, last = np.flatnonzero(strong)[[0, -1]]
-    return frames[first:last + 1]
-
-
-def beat_times(env: np.ndarray, frames: np.ndarray, sr: int, hop_length: int) -> np.ndarray:
-    """Beat frames to seconds, with sub-frame precision and the envelope's latency removed.
-
-    Each beat moves to the centroid of the envelope over its frame and the two
-    neighbours (timing jitter drops from ~±7 ms to ~±3 ms). The dB spectral flux
-    peaks roughly one hop after the physical onset, so one hop is subtracted;
-    on clicks, kicks and full mixes the result lands within ±5 ms of the onset.
-    """
-    if frames.size == 0:
-        return np.zeros(0)
-    padded = np.pad(env, 1)
-    left, mid, right = padded[frames], padded[frames + 1], padded[frames + 2]
-    total = left + mid + right
-    shift = np.divide(right - left, total, out=np.zeros_like(total), where=total > 0)
-    times = (frames + shift - 1.0) * hop_length / sr
-    return np.maximum(times, 0.0)
 
 
 def regular_beat_bpm(beats: np.ndarray, bpm: float, *, min_beats: int = 6) -> float | None:

@@ -139,6 +139,13 @@ class Composer:
         self.bar = self.beat * 4
         self.chords: list[Chord] = [roman_chord(self.key, n) for n in spec.progression]
         self.tonic_chord = roman_chord(self.key, "i" if self.key.mode == "minor" else "I")
+        #: Below ~95 BPM loud off-beat eighths make a slow groove read (and feel) twice as fast,
+        #: so slow pieces keep the quarter-note pulse on top and the eighths underneath.
+        self.slow = spec.tempo < 95
+
+    def _offbeat_weight(self, step: float) -> float:
+        """Velocity factor for a step: off-beat eighths are softer in slow pieces."""
+        return 0.6 if self.slow and int(step) % 4 != 0 else 1.0
 
     # -- timing -------------------------------------------------------------------------------------
     def time_of(self, bar: int, step: float) -> float:
@@ -171,7 +178,7 @@ class Composer:
                 chord = self.chords[bar % len(self.chords)]
                 voicing = self._voicing(chord, prev_voicing)
                 prev_voicing = voicing
-                score.notes["chords"] += self._comp(bar, voicing, section)
+                score.notes["chords"] += self._comp(bar, chord, voicing, section)
                 if section.pad and "pad" in self.spec.instruments:
                     score.notes["pad"] += [Note(self.time_of(bar, 0), self.bar, n, 0.5) for n in voicing]
                 if section.bass and self.spec.instruments.get("bass", "none") != "none":
@@ -208,7 +215,14 @@ class Composer:
         pcs = chord.pcs if len(chord.pcs) <= 4 else (chord.pcs[0], chord.pcs[1], chord.pcs[3], chord.pcs[4])
         return voice_chord(tuple(pcs), 55, 76, prev)
 
-    def _comp(self, bar: int, voicing: list[int], section: Section) -> list[Note]:
+    def _arp_pattern(self, chord: Chord) -> list[int]:
+        """Root-position arpeggio that leans on root and fifth, so the harmony's centre is clear."""
+        root = 48 + (chord.root - 48) % 12
+        third = root + (chord.pcs[1] - chord.root) % 12
+        fifth = root + (chord.pcs[2] - chord.root) % 12
+        return [root, fifth, root + 12, third + 12, fifth + 12, root + 12, fifth, third + 12]
+
+    def _comp(self, bar: int, chord: Chord, voicing: list[int], section: Section) -> list[Note]:
         """The harmony instrument's part for one bar, following the style's comping pattern."""
         comp = self.style.comp if self.spec.instruments.get("chords") != "pad" else "sustain"
         energy = self.spec.energy * (0.7 if section.name in ("intro", "outro", "breakdown") else 1.0)
@@ -218,7 +232,7 @@ class Composer:
         def chord_at(step: float, length_steps: float, v: float, spread: float = 0.0) -> None:
             for i, n in enumerate(voicing):
                 notes.append(Note(self.time_of(bar, step) + spread * i, length_steps * self.step, n,
-                                  self._humanise(v)))
+                                  self._humanise(v * self._offbeat_weight(step))))
 
         if comp == "sustain":
             chord_at(0, STEPS, vel * 0.9, 0.004)
@@ -227,26 +241,32 @@ class Composer:
             for s in steps:
                 chord_at(s, 16 / len(steps) - 0.5, vel * (1.0 if s in (0, 8) else 0.8))
         elif comp == "stabs":
-            for s in (2, 6, 10, 14) if energy > 0.5 else (0, 6, 10):
-                chord_at(s, 1.5, vel)
+            steps = (4, 12) if self.slow else ((2, 6, 10, 14) if energy > 0.5 else (0, 6, 10))
+            for s in steps:
+                chord_at(s, 2.0 if self.slow else 1.5, vel)
         elif comp == "strum":
-            for s, down in ((0, True), (4, True), (6, False), (10, False), (12, True), (14, False)):
+            strokes = ((0, True), (4, True), (8, True), (12, True), (14, False)) if self.slow else \
+                ((0, True), (4, True), (6, False), (10, False), (12, True), (14, False))
+            for s, down in strokes:
                 order = voicing if down else voicing[::-1]
                 for i, n in enumerate(order):
                     notes.append(Note(self.time_of(bar, s) + 0.011 * i, 2.5 * self.step, n,
-                                      self._humanise(vel * (1.0 if down else 0.7))))
+                                      self._humanise(vel * (1.0 if down else 0.7) * self._offbeat_weight(s))))
         elif comp == "arp":
-            rate = 1 if energy > 0.6 else 2
-            pattern = [*voicing, voicing[0] + 12, *voicing[::-1][1:-1]]
+            rate = 1 if energy > 0.6 and not self.slow else 2
+            pattern = self._arp_pattern(chord)
             for k, s in enumerate(range(0, STEPS, rate)):
                 notes.append(Note(self.time_of(bar, s), rate * self.step * 0.9, pattern[k % len(pattern)],
-                                  self._humanise(vel * (1.0 if s % 4 == 0 else 0.8))))
+                                  self._humanise(vel * (1.0 if s % 4 == 0 else 0.75) * self._offbeat_weight(s))))
         elif comp == "ballad":
-            root = voicing[0] - 12
-            for k, s in enumerate(range(0, STEPS, 2)):
-                pool = [root, root + 7, voicing[1], voicing[-1], voicing[0] + 12, voicing[-1], voicing[1], root + 7]
-                notes.append(Note(self.time_of(bar, s), 4 * self.step, pool[k % len(pool)],
-                                  self._humanise(vel * (1.0 if s % 8 == 0 else 0.75))))
+            root = self._bass_root(chord.root) + 12
+            third = root + (chord.pcs[1] - chord.root) % 12
+            fifth = root + (chord.pcs[2] - chord.root) % 12
+            pool = [root, fifth, root + 12, third + 12, fifth + 12, third + 12, root + 12, fifth]
+            rate = 4 if self.slow else 2
+            for k, s in enumerate(range(0, STEPS, rate)):
+                notes.append(Note(self.time_of(bar, s), 2 * rate * self.step, pool[(k * rate // 2) % len(pool)],
+                                  self._humanise(vel * (1.0 if s % 8 == 0 else 0.8))))
         else:  # jazz comping: a long chord on one, pushed hits later in the bar
             chord_at(0, 6, vel, 0.006)
             for s in (6, 10, 14):
@@ -275,7 +295,7 @@ class Composer:
             else:  # approach the next root from a semitone below or above
                 target = self._bass_root(next_chord.root)
                 midi = target - 1 if self.rng.random() < 0.5 else target + 1
-            accent = 1.0 if step % 4 == 0 else 0.85
+            accent = (1.0 if step % 4 == 0 else 0.85) * self._offbeat_weight(step)
             notes.append(Note(self.time_of(bar, step), length * self.step * 0.92, midi,
                               self._humanise(vel * accent, 0.04)))
         return notes
@@ -297,8 +317,12 @@ class Composer:
                     continue
                 if last_in_phrase and not light and step >= 12 and kind in ("snare", "clap", "hat", "open_hat"):
                     continue  # leave room for the fill
+                if self.slow and kind == "kick" and step % 4 != 0:
+                    continue  # a slow groove keeps its kicks on the beat
                 jitter = 0.0 if kind == "kick" else float(self.rng.normal(0, 0.002))
                 vel = level * (0.75 + 0.25 * self.spec.energy) * (0.8 if light else 1.0)
+                if kind in ("hat", "open_hat", "shaker", "ride"):
+                    vel *= self._offbeat_weight(step)
                 hits.append(DrumHit(kind, max(0.0, self.time_of(bar, step) + jitter), self._humanise(vel, 0.05)))
         if self.spec.energy > 0.75 and name in ("four_on_floor", "backbeat") and not light:
             hits += [DrumHit("hat", self.time_of(bar, s), self._humanise(0.3, 0.05)) for s in range(1, 16, 2)]
@@ -320,7 +344,8 @@ class Composer:
         rhythm = [a, b, a, "x...x...x......."] if variant == 0 else [b, a, b, "x.....x.x......."]
         low_deg = self._degree_at_or_above(lo)
         high_deg = self._degree_at_or_above(hi) - 1
-        degree = self._degree_at_or_above(lo + 5) + (2 if variant else 0)
+        degree = self._degree_at_or_above(lo + 5)
+        degree += (-degree) % 7 if variant == 0 else (4 - degree) % 7  # open on the tonic / the fifth
         events = []
         for bar_off, cell in enumerate(rhythm):
             chord = self.chords[bar_off % len(self.chords)]
@@ -331,12 +356,24 @@ class Composer:
                 if last:
                     degree = self._nearest_degree(degree, self._cadence_pcs(chord), low_deg, high_deg)
                 elif step % 8 == 0:
-                    degree = self._nearest_degree(degree, chord.pcs, low_deg, high_deg)
+                    degree = self._nearest_degree(degree, self._anchor_pcs(chord), low_deg, high_deg)
                 else:
                     move = int(self.rng.choice([-2, -1, -1, 1, 1, 2, 0]))
                     degree = int(np.clip(degree + move, low_deg, high_deg))
                 events.append((bar_off, float(step), degree, float(end - step)))
         return events
+
+    def _fit_to_chord(self, midi: int, chord: Chord) -> int:
+        """Raise the minor seventh degree to the leading tone over a harmonic-minor dominant."""
+        if self.key.mode == "minor" and (midi - self.key.tonic) % 12 == 10 \
+                and (self.key.tonic + 11) % 12 in chord.pcs:
+            return midi + 1
+        return midi
+
+    def _anchor_pcs(self, chord: Chord) -> tuple[int, ...]:
+        """Chord tones for a strong beat, narrowed to the key's tonic/fifth when the chord has them."""
+        anchors = tuple(pc for pc in chord.pcs if pc in (self.key.tonic, self.key.degree_pc(4)))
+        return anchors if anchors and self.rng.random() < 0.7 else chord.pcs
 
     def _cadence_pcs(self, chord: Chord) -> tuple[int, ...]:
         tonic, fifth = self.key.tonic, self.key.degree_pc(4)
@@ -366,7 +403,7 @@ class Composer:
                 continue
             if density < 1.0 and step % 4 != 0 and self.rng.random() > density:
                 continue
-            midi = self.key.degree_midi(degree, -1)
+            midi = self._fit_to_chord(self.key.degree_midi(degree, -1), self.chords[bar % len(self.chords)])
             accent = 1.0 if step % 4 == 0 else 0.85
             notes.append(Note(self.time_of(bar, step) + float(self.rng.normal(0, 0.003)),
                               length * self.step * 0.92, midi, self._humanise(0.7 * accent)))

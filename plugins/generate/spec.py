@@ -54,7 +54,7 @@ class MusicSpec(msgspec.Struct, kw_only=True):
 
     @property
     def key_obj(self) -> Key:
-        return Key(self.tonic, self.mode, flats="b" in self.key.split()[0])
+        return Key(self.tonic, self.mode, flats=any(c in self.key.split()[0] for c in "b♭")).spelled()
 
     @property
     def style(self) -> Style:
@@ -91,7 +91,7 @@ def build_spec(facts: PromptFacts, overrides: SpecOverrides, seed: int, sample_r
         sources["mood"] = "default"
     style, mood_preset = STYLES[genre], MOODS[mood]
 
-    key = _pick_key(overrides.key, facts, style, mood_preset.mode, rng, sources)
+    key = _pick_key(overrides.key, facts, style, mood_preset.mode, rng, sources).spelled()
     tempo = _pick_tempo(overrides.tempo, facts, style, mood_preset.tempo_factor, rng, sources, notes)
     duration = _pick_duration(overrides.duration, facts.duration, max_duration, sources, notes)
     instruments = _pick_instruments(facts, style, sources)

@@ -37,6 +37,17 @@ def note_name(pc: int, prefer_flats: bool = False) -> str:
     return (FLAT_NAMES if prefer_flats else NOTE_NAMES)[pc % 12]
 
 
+#: White-key tonics whose key signature has flats (F major; D, G, C, F minor).
+_FLAT_SIGNATURES = {"major": {5}, "minor": {2, 7, 0, 5}}
+
+
+def spell_with_flats(tonic: int, mode: str, wrote_flat: bool) -> bool:
+    """Whether chord names in this key read better with flats ("Bb", not "A#")."""
+    if NOTE_NAMES[tonic % 12].endswith("#"):  # a black-key tonic: spell it as the user did
+        return wrote_flat
+    return tonic in _FLAT_SIGNATURES.get(mode, set())
+
+
 def midi_to_hz(midi: float) -> float:
     return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
 
@@ -52,6 +63,10 @@ class Key:
     @property
     def name(self) -> str:
         return f"{note_name(self.tonic, self.flats)} {self.mode}"
+
+    def spelled(self) -> Key:
+        """The same key with the conventional flat/sharp spelling for its chords."""
+        return Key(self.tonic, self.mode, spell_with_flats(self.tonic, self.mode, self.flats))
 
     @property
     def scale(self) -> tuple[int, ...]:
@@ -104,7 +119,8 @@ def roman_chord(key: Key, numeral: str) -> Chord:
     """Diatonic chord for ``numeral`` in ``key``: ``"i"``, ``"IV"``, ``"vi7"``, ``"V9"``, ``"bVII"``.
 
     The case of the numeral is ignored for the triad quality (it follows the
-    scale); a trailing ``7`` or ``9`` stacks more diatonic thirds; ``sus2``/``sus4``
+    scale), except ``V`` in a minor key, which is the major dominant of harmonic
+    minor (its leading tone is what tells A minor from C major); a trailing ``7`` or ``9`` stacks more diatonic thirds; ``sus2``/``sus4``
     replace the third.
     """
     m = re.fullmatch(r"(b?)([ivIV]+)(7|9|sus2|sus4|add9)?", numeral)
@@ -122,6 +138,8 @@ def roman_chord(key: Key, numeral: str) -> Chord:
     elif ext == "9":
         stack += [degree + 6, degree + 8]
     pcs = [key.degree_pc(d) for d in stack]
+    if key.mode == "minor" and roman == "V":  # upper-case V in minor: the harmonic-minor dominant
+        pcs[1] = (pcs[1] + 1) % 12
     if ext == "sus2":
         pcs[1] = key.degree_pc(degree + 1)
     elif ext == "sus4":

@@ -52,24 +52,25 @@ MIN_PER_CLASS_TO_CALIBRATE = 15
 
 
 def build_pipeline(n_samples_per_class: int, seed: int = 0) -> tuple[Any, str]:
-    """Scaler + logistic regression, wrapped in sigmoid calibration (cross-fitted) when data allows.
+    """Scaler + extra-trees, wrapped in cross-fitted sigmoid calibration when the data allows.
 
-    Logistic regression keeps the file tiny and degrades gracefully on small user
-    folders; calibration makes "confidence 0.8" mean right ~80 % of the time.
-    Returns the pipeline and a description of its calibration.
+    Extra-trees was chosen over logistic regression, an RBF SVM and gradient
+    boosting because it held up best on voices it never heard (held-out accuracy
+    0.71 vs 0.45-0.63 in the shipped corpus; cross-validated accuracy was similar
+    for all). ``ensemble=False`` keeps one forest in the file (~0.7 MB) instead of
+    one per fold. Returns the pipeline and a description of its calibration.
     """
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.ensemble import ExtraTreesClassifier
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    base = LogisticRegression(C=0.5, max_iter=2000, random_state=seed)
+    forest = ExtraTreesClassifier(n_estimators=200, min_samples_leaf=2, random_state=seed, n_jobs=1)
     if n_samples_per_class < MIN_PER_CLASS_TO_CALIBRATE:
-        note = (f"uncalibrated logistic regression: fewer than {MIN_PER_CLASS_TO_CALIBRATE} examples "
-                "of some mood")
-        return Pipeline([("scale", StandardScaler()), ("classify", base)]), note
+        note = (f"uncalibrated (tree votes): fewer than {MIN_PER_CLASS_TO_CALIBRATE} examples of some mood")
+        return Pipeline([("scale", StandardScaler()), ("classify", forest)]), note
     folds = min(5, n_samples_per_class // 3)
-    calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=folds)
+    calibrated = CalibratedClassifierCV(forest, method="sigmoid", cv=folds, ensemble=False)
     return Pipeline([("scale", StandardScaler()), ("classify", calibrated)]), f"sigmoid, {folds}-fold"
 
 
@@ -183,14 +184,22 @@ def _clean(X: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.asarray(X, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
 
 
-_cache: dict[str, MoodModel] = {}
+_cache: dict[tuple[str, int], MoodModel] = {}
 _lock = threading.Lock()
 
 
 def load_cached(path: str | Path | None = None) -> MoodModel:
-    """The model at ``path`` (default: the shipped one), loaded once per process."""
-    key = str(Path(path).resolve()) if path else str(SHIPPED_MODEL)
+    """The model at ``path`` (default: the shipped one), loaded once per process.
+
+    The file's modification time is part of the key, so retraining into the same
+    path takes effect on the next job without a restart.
+    """
+    resolved = Path(path).resolve() if path else SHIPPED_MODEL
+    try:
+        stamp = resolved.stat().st_mtime_ns
+    except OSError:
+        stamp = -1  # load() raises the clear "not found" error
     with _lock:
-        if key not in _cache:
-            _cache[key] = MoodModel.load(key)
-        return _cache[key]
+        if (str(resolved), stamp) not in _cache:
+            _cache[(str(resolved), stamp)] = MoodModel.load(resolved)
+        return _cache[(str(resolved), stamp)]

@@ -9,22 +9,22 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_telegram_api import TOKEN, FakeTelegram  # noqa: E402
+from fake_telegram_api import TOKEN, FakeTelegram
 
-from moodmix.bots.backend import ChatRef  # noqa: E402
-from moodmix.bots.core import BotCore  # noqa: E402
-from moodmix.bots.limits import BotLimits  # noqa: E402
-from moodmix.bots.service_backend import ServiceBackend  # noqa: E402
-from moodmix.engine.config import load_settings  # noqa: E402
-from moodmix.engine.plugin_manager import build_plugin_manager  # noqa: E402
-from moodmix.engine.runtime import Runtime  # noqa: E402
-from moodmix.engine.service import Service  # noqa: E402
+from moodmix.bots.backend import ChatRef
+from moodmix.bots.core import BotCore
+from moodmix.bots.limits import BotLimits
+from moodmix.bots.service_backend import ServiceBackend
+from moodmix.engine.config import load_settings
+from moodmix.engine.plugin_manager import build_plugin_manager
+from moodmix.engine.runtime import Runtime
+from moodmix.engine.service import Service
 
 PUBLIC_URL = "http://moodmix.test"
 
 
 def engine_env(data_dir: Path) -> dict[str, str]:
-    return {"MOODMIX_DATA_DIR": str(data_dir), "MOODMIX_SECRET_KEY": "test", "MOODMIX_LOG_LEVEL": "WARNING",
+    return {"MOODMIX_DATA_DIR": str(data_dir), "MOODMIX_SECRET_KEY": "bot-tests-secret-key-0123456789abcdef", "MOODMIX_LOG_LEVEL": "WARNING",
             "MOODMIX_PUBLIC_URL": PUBLIC_URL, "MOODMIX_RETRY_BACKOFF_S": "0.1", "MOODMIX_JOB_RETRIES": "1"}
 
 

@@ -8,6 +8,7 @@ every callback/webhook request the library makes is recorded with its JSON or mu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -200,10 +201,8 @@ class FakeDiscord:
                 if left <= 0:
                     seen = [(c.method, c.path, c.content[:60]) for c in self.calls[after:]]
                     raise AssertionError(f"no matching Discord request in {timeout} s; saw {seen}")
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), left)
-                except TimeoutError:
-                    pass
 
     def since(self, mark: int) -> list[Call]:
         return self.calls[mark:]

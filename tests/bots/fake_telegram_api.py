@@ -8,6 +8,7 @@ and file downloads; records every other method call (``sendMessage``, ``editMess
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -124,10 +125,8 @@ class FakeTelegram:
                 left = deadline - time.monotonic()
                 if ready or left <= 0:
                     return self._ok(ready)
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), left)
-                except TimeoutError:
-                    pass
 
     async def _download(self, request: web.Request) -> web.Response:
         file_id = request.match_info["path"].rsplit("/", 1)[-1].removesuffix(".bin")
@@ -201,10 +200,8 @@ class FakeTelegram:
                 if left <= 0:
                     seen = [(c.method, c.fields.get("text", "")[:60]) for c in self.calls[after:]]
                     raise AssertionError(f"no {method} call matching in {timeout} s; saw {seen}")
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), left)
-                except TimeoutError:
-                    pass
 
     def of(self, method: str, after: int = 0) -> list[Call]:
         return [c for c in self.calls[after:] if c.method == method]

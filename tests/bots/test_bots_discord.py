@@ -15,7 +15,7 @@ def feed(client, payload: dict) -> None:
 
 
 async def test_commands_are_synced_from_the_engine(discord_bot, core):
-    fake, client = discord_bot
+    fake, _client = discord_bot
     names = {c["name"] for c in fake.commands}
     catalog = await core.catalog()
     assert {c["name"] for c in catalog.track_actions() + catalog.prompt_actions()} <= names

@@ -35,3 +35,134 @@ async def test_audio_keyboard_genre_progress_and_result(telegram, demo_track, tm
     info = _probe_bytes(tmp_path, data, filename)
     assert info.format == "mp3" and abs(info.duration - 4.0) < 0.3
     assert audio_call.fields["chat_id"] == "1001"
+
+
+async def _menu(fake, user, data: bytes, **kwargs):
+    """Send a track and wait for the keyboard the bot attaches to its status message."""
+    mark = len(fake.calls)
+    await fake.send_audio(user, data, **kwargs)
+    return await fake.wait_for("editMessageText", lambda c: "reply_markup" in c.fields, after=mark)
+
+
+def _buttons(menu) -> list[str]:
+    return [b["callback_data"] for row in menu.json("reply_markup")["inline_keyboard"] for b in row]
+
+
+async def test_help_lists_engine_capabilities_and_genres(telegram, core):
+    fake, _ = telegram
+    commands = await fake.wait_for("setMyCommands")
+    names = {c["command"] for c in commands.json("commands")}
+    assert {"help", "jobs", "link", "remix", "stems", "mood", "analyze", "generate"} <= names
+    await fake.send_text(fake.user(1001), "/start")
+    reply = await fake.wait_for("sendMessage")
+    catalog = await core.catalog()
+    assert "/remix [genre]" in reply.fields["text"] and "/generate <prompt>" in reply.fields["text"]
+    assert all(g in reply.fields["text"] for g in catalog.genre_names())
+
+
+async def test_bad_files_get_clear_messages(telegram, tmp_path):
+    fake, _ = telegram
+    ann = fake.user(1001)
+    await fake.send_audio(ann, b"%PDF-1.4 not music", file_name="notes.pdf", mime="application/pdf",
+                          as_document=True)
+    reply = await fake.wait_for("sendMessage", lambda c: "notes.pdf" in c.fields["text"])
+    assert "not an audio file" in reply.fields["text"]
+    await fake.send_audio(ann, b"\x00" * 100, file_name="huge.wav", size=25 * 1024 * 1024)
+    reply = await fake.wait_for("sendMessage", lambda c: "huge.wav" in c.fields["text"])
+    assert "25.0 MB" in reply.fields["text"] and "at most 20 MB" in reply.fields["text"]
+    await fake.send_audio(ann, b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk" * 50, file_name="broken.wav",
+                          as_document=True)
+    edit = await fake.wait_for("editMessageText", lambda c: "broken.wav" in c.fields["text"])
+    assert edit.fields["text"].startswith("⚠️ I can't use") and "reply_markup" not in edit.fields
+    assert not fake.of("sendAudio")
+
+
+async def test_unknown_genre_and_pending_command(telegram, demo_track):
+    fake, _ = telegram
+    ann = fake.user(1001)
+    await fake.send_text(ann, "/remix polka")
+    reply = await fake.wait_for("sendMessage", lambda c: "polka" in c.fields["text"])
+    assert "unknown genre 'polka'; choose one of:" in reply.fields["text"]
+    await fake.send_text(ann, "/nosuchthing")
+    assert "/help" in (await fake.wait_for("sendMessage", lambda c: "nosuchthing" in c.fields["text"])
+                       ).fields["text"]
+    await fake.send_text(ann, "/analyze")
+    await fake.wait_for("sendMessage", lambda c: "Send me the track for analyze" in c.fields["text"])
+    mark = len(fake.calls)
+    await fake.send_audio(ann, demo_track.read_bytes())  # no keyboard: the pending /analyze runs
+    done = await fake.wait_for("editMessageText", lambda c: c.fields["text"].startswith("✅ analyze finished"),
+                               after=mark, timeout=60)
+    assert "tempo" in done.fields["text"] and "BPM" in done.fields["text"]
+    assert not [c for c in fake.of("editMessageText", mark) if "reply_markup" in c.fields]
+
+
+async def test_second_request_while_one_runs_and_other_users_buttons(telegram, demo_track):
+    fake, _ = telegram
+    ann, bob = fake.user(1001), fake.user(1002, "Bob")
+    menu = await _menu(fake, ann, demo_track.read_bytes())
+    stems = next(d for d in _buttons(menu) if d.startswith("a:") and d.endswith(":stems"))
+    analyze = next(d for d in _buttons(menu) if d.endswith(":analyze"))
+    mark = len(fake.calls)
+    await fake.press(bob, menu, stems)
+    alert = await fake.wait_for("answerCallbackQuery", after=mark)
+    assert "someone else's upload" in alert.fields["text"] and alert.fields["show_alert"] == "true"
+    await fake.press(ann, menu, stems)
+    await fake.wait_for("answerCallbackQuery", lambda c: "starting" in c.fields.get("text", ""), after=mark)
+    await fake.press(ann, menu, analyze)
+    busy = await fake.wait_for(
+        "answerCallbackQuery", lambda c: "already have a job running" in c.fields.get("text", ""),
+        after=mark)
+    assert busy.fields["show_alert"] == "true"
+    await fake.wait_for("sendAudio", after=mark, timeout=60)
+    await fake.send_text(bob, "/jobs")
+    assert (await fake.wait_for("sendMessage", lambda c: c.fields["chat_id"] == "1002", after=mark)
+            ).fields["text"].startswith("You have no jobs yet")
+    await fake.send_text(ann, "/jobs")
+    jobs = await fake.wait_for("sendMessage", lambda c: "Your last" in c.fields["text"], after=mark)
+    assert "stems — succeeded" in jobs.fields["text"]
+
+
+async def test_stems_zip_mood_picture_and_generate(telegram, tmp_path):
+    import zipfile
+
+    from moodmix.engine.demo import write_demo_track
+
+    fake, _ = telegram
+    ann = fake.user(1001)
+    track = write_demo_track(tmp_path / "six.wav", seconds=6).read_bytes()
+    menu = await _menu(fake, ann, track)
+    mark = len(fake.calls)
+    await fake.press(ann, menu, next(d for d in _buttons(menu) if d.startswith("z:") and d.endswith(":stems")))
+    doc = await fake.wait_for("sendDocument", after=mark, timeout=60)
+    name, data = doc.files["document"]
+    (tmp_path / name).write_bytes(data)
+    with zipfile.ZipFile(tmp_path / name) as zf:
+        assert {"drums", "bass", "other"} <= {n.split(".")[0] for n in zf.namelist()}
+    mark = len(fake.calls)
+    await fake.press(ann, menu, next(d for d in _buttons(menu) if d.endswith(":mood")))
+    photo = await fake.wait_for("sendPhoto", after=mark, timeout=60)
+    assert photo.files["photo"][1].startswith(b"\x89PNG")
+    summary = await fake.wait_for("editMessageText", lambda c: c.fields["text"].startswith("✅ mood finished"),
+                                   after=mark)
+    assert "mood " in summary.fields["text"] and "confidence" in summary.fields["text"]
+    mark = len(fake.calls)
+    await fake.send_text(ann, "/generate calm piano with rain 3")
+    audio = await fake.wait_for("sendAudio", after=mark, timeout=60)
+    info = _probe_bytes(tmp_path, audio.files["audio"][1], "gen.mp3")
+    assert abs(info.duration - 3.0) < 0.5
+    text = (await fake.wait_for("editMessageText", lambda c: c.fields["text"].startswith("✅ generate finished"),
+                                after=mark)).fields["text"]
+    assert "calm piano with rain" in text or "length 3.0 s" in text
+
+
+async def test_link_command(telegram, service):
+    fake, _ = telegram
+    web = await service.register(username="webann", password="correct horse 1")
+    code = (await service.create_link_code(web["id"]))["code"]
+    await fake.send_text(fake.user(1001), f"/link {code}")
+    reply = await fake.wait_for("sendMessage")
+    assert "Linked" in reply.fields["text"] and "webann" in reply.fields["text"]
+    assert (await service.chat_user("telegram", "1001"))["id"] == web["id"]
+    await fake.send_text(fake.user(1001), "/link NOPE")
+    bad = await fake.wait_for("sendMessage", lambda c: c is not reply)
+    assert "unknown or expired" in bad.fields["text"]

@@ -27,7 +27,7 @@ from flac_craft import silent_flac  # noqa: E402
 RATE = 8000
 ID3_TAG = b"ID3\x04\x00\x00\x00\x00\x00\x10" + b"\x00" * 16  # an empty 16-byte ID3v2.4 tag
 BAD_AUDIO = frozenset({"corrupt_audio", "truncated_audio", "unsupported_format", "empty_audio", "empty_file",
-                       "bad_sample_rate", "bad_channels", "non_finite_audio"})
+                       "bad_sample_rate", "bad_channels", "non_finite_audio", "bad_levels"})
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,10 @@ def _sample_cases() -> list[Case]:
              frozenset({"non_finite_audio"})),
         Case("one_nan_in_the_middle", "onenan.wav", float_wav(mixed), "reject", "one NaN among 8000 samples",
              frozenset({"non_finite_audio"})),
-        Case("huge_float_values", "loud.wav", float_wav(np.full(8000, 3.0e38)), "accept",
-             "finite but absurd float samples (3e38)"),
+        Case("huge_float_values", "loud.wav", float_wav(np.full(8000, 3.0e38)), "reject",
+             "finite but absurd float samples (3e38): DSP on them overflows to inf", frozenset({"bad_levels"})),
+        Case("hot_float_values", "hot.wav", float_wav(tone(1.0)[:, 0] * 20), "accept",
+             "float samples peaking at +16 dBFS: legal in float formats"),
         Case("subnormal_floats", "denorm.wav", float_wav(np.full(8000, 1e-40)), "accept", "subnormal floats"),
         Case("one_sample", "one_sample.wav", encode(np.array([[0.5]], np.float32)), "either", "a single frame"),
         Case("one_sample_flac", "one_sample.flac", encode(np.array([[0.5]], np.float32), fmt="FLAC"), "either",

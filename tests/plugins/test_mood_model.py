@@ -29,6 +29,7 @@ def test_round_trip_keeps_predictions_and_metadata(tmp_path: Path) -> None:
     assert loaded.meta["features"] == list(FEATURE_NAMES)
     assert loaded.meta["versions"]["scikit-learn"] == M.library_versions()["scikit-learn"]
     assert loaded.meta["trained_on"] == "toy"
+    assert loaded.meta["calibration"].startswith("sigmoid")  # 30 examples per mood: calibrated
     assert set(loaded.meta["taxonomy"]) >= {"happy", "sad", "calm", "energetic", "tense", "dark", "romantic",
                                              "epic"}
     probs = loaded.predict_proba(X)

@@ -7,6 +7,7 @@ and mixes its stems. A screenshot lands in ``test-artifacts/``.
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 
@@ -50,7 +51,8 @@ def wait_succeeded(page, capability: str):
         f"{capability} job ended {card.get_attribute('data-status')}: {error.text_content()}")
     expect(card.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
     seen = page.evaluate("(name) => window.__progress[name] || []", capability)
-    assert seen and seen[-1] == 100 and max(seen) == 100, f"progress of {capability}: {seen}"
+    # Watched from below 100 % (queued/running) up to exactly 100 %.
+    assert seen and seen[0] < 100 and seen[-1] == 100 and max(seen) == 100, f"progress of {capability}: {seen}"
     return card
 
 
@@ -73,6 +75,20 @@ def play_and_check(page, player) -> None:
     expect(player).to_have_attribute("data-state", "paused")
 
 
+def drop_file(page, path) -> None:
+    """Drag & drop a file onto the upload zone (a DataTransfer built inside the page)."""
+    data = base64.b64encode(path.read_bytes()).decode()
+    transfer = page.evaluate_handle("""([name, b64]) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], name, { type: "audio/wav" }));
+        return dt;
+    }""", [path.name, data])
+    page.dispatch_event("#dropzone", "dragover", {"dataTransfer": transfer})
+    expect(page.locator("#dropzone")).to_have_class(re.compile("is-over"))
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+
+
 def download(page, button) -> int:
     with page.expect_download() as info:
         button.click()
@@ -84,6 +100,8 @@ def test_sign_up_upload_analyze_remix_play_download(page, capabilities, genres, 
     assert "remix" in capabilities, (
         "the remix capability is not registered on the server (plugins/remix): this test remixes a track")
     page.add_init_script(RECORD_PROGRESS)
+    streams = []  # progress arrives over the jobs' Server-Sent Events
+    page.on("request", lambda r: streams.append(r.url) if r.url.endswith("/events") else None)
     sign_up(page, f"e2e_{uuid.uuid4().hex[:8]}")
 
     # Upload with the picker; the track's facts appear and analyze runs by itself.
@@ -112,6 +130,8 @@ def test_sign_up_upload_analyze_remix_play_download(page, capabilities, genres, 
     expect(page.locator("[data-param='genre'] .genre-help")).to_contain_text(genre["description"])
     page.get_by_role("button", name="Run Remix").click()
     card = wait_succeeded(page, "remix")
+    remix_id = card.get_attribute("data-job-id")
+    assert any(f"/jobs/{remix_id}/events" in url for url in streams), streams
 
     # Play the remix and download it.
     player = card.locator(".player").first
@@ -131,7 +151,7 @@ def test_stems_mixer_solo_mute_and_sync_playback(page, capabilities, demo_track)
         pytest.fail("the stems capability is not registered on the server")
     page.add_init_script(RECORD_PROGRESS)
     sign_up(page, f"mix_{uuid.uuid4().hex[:8]}")
-    page.locator("#file-input").set_input_files(demo_track)
+    drop_file(page, demo_track)
     expect(page.locator(".track-name")).to_have_text(demo_track.name)
 
     choose_action(page, "stems")
@@ -161,10 +181,40 @@ def test_stems_mixer_solo_mute_and_sync_playback(page, capabilities, demo_track)
     assert size > 1000
 
 
-def test_errors_from_the_api_are_shown(page):
+def test_wrong_password_shows_the_api_message(page):
     page.goto("/")
     form = page.locator("#signin-form")
     form.get_by_label("Username or email").fill("nobody_here")
     form.get_by_label("Password").fill("wrong password")
     form.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#signin-form .form-error")).to_have_text("wrong username or password")
+    expect(form.get_by_role("alert")).to_have_text("wrong username or password")
+
+
+def test_cancel_a_running_job_and_see_why_a_job_failed(page, capabilities):
+    assert "generate" in capabilities, "the generate capability is not registered on the server"
+    sign_up(page, f"cancel_{uuid.uuid4().hex[:8]}")
+    choose_action(page, "generate")
+    form = page.locator("#action-form")
+    form.get_by_role("textbox", name="Prompt").fill("slow ambient pads with soft bells")
+    form.locator("[data-param='duration'] input").fill("300")  # long enough to cancel midway
+    form.get_by_role("button", name="Run Generate").click()
+    card = job_card(page, "generate")
+    expect(card).to_have_attribute("data-status", "running", timeout=JOB_TIMEOUT_MS)
+    card.get_by_role("button", name="Cancel").click()
+    expect(card).to_have_attribute("data-status", "cancelled", timeout=JOB_TIMEOUT_MS)
+    expect(card.locator(".badge")).to_have_text("cancelled")
+    expect(card.get_by_role("button", name="Cancel")).to_be_hidden()
+
+    # A job the engine rejects: its error message is shown on the card.
+    form.locator("[data-param='genre'] select").select_option(label="Other…")
+    form.get_by_label("Other genre").fill("no-such-style")
+    form.locator("[data-param='duration'] input").fill("2")
+    form.get_by_role("button", name="Run Generate").click()
+    failed = page.locator("article.job-card[data-capability='generate']").first
+    expect(failed).to_have_attribute("data-status", "failed", timeout=JOB_TIMEOUT_MS)
+    expect(failed.get_by_role("alert")).to_contain_text("no-such-style")
+
+    # A value outside the schema's bounds is caught before anything is sent.
+    form.locator("[data-param='duration'] input").fill("999")
+    form.get_by_role("button", name="Run Generate").click()
+    expect(form.locator(".form-error")).to_contain_text("Duration must be within")

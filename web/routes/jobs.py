@@ -38,6 +38,8 @@ class CreateJobBody(msgspec.Struct, forbid_unknown_fields=True):
     params: dict[str, Any] = {}
     file_id: str | None = None
     prompt: str | None = None
+    #: Answer from a finished identical job when there is one (same input bytes, parameters, plugin version).
+    reuse: bool = True
 
 
 class JobsController(Controller):
@@ -58,7 +60,8 @@ class JobsController(Controller):
             if target is None:
                 raise BadInput(f"{cap.name!r} takes no {kind} input", code="bad_input")
             inputs.setdefault(target, shortcut)
-        job = await service.create_job(user["id"], data.capability, inputs=inputs, params=data.params)
+        job = await service.create_job(user["id"], data.capability, inputs=inputs, params=data.params,
+                                       reuse=data.reuse)
         return ok(job, "job queued", 202)
 
     @get("/")

@@ -26,7 +26,7 @@ function renderPicker() {
   const options = state.capabilities.map((cap) => {
     const id = uid(`cap-${cap.name}`);
     const radio = h("input", { type: "radio", name: "capability", id, value: cap.name,
-      class: "visually-hidden", "aria-describedby": `${id}-desc` });
+      class: "visually-hidden", "aria-label": humanize(cap.name), "aria-describedby": `${id}-desc` });
     radio.addEventListener("change", () => selectCapability(cap.name));
     return h("label", { class: "cap-option", for: id, dataset: { capability: cap.name } }, radio,
       h("span", { class: "cap-emoji", "aria-hidden": "true" }, (cap.ui && cap.ui.emoji) || "♪"),

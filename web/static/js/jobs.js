@@ -73,9 +73,11 @@ function createCard(job) {
     }
   });
   dismiss.addEventListener("click", () => {
+    card.querySelectorAll(".mixer").forEach((m) => m.mixer.close());
     card.remove();
     cards.delete(job.id);
     $("#results-empty").hidden = cards.size > 0;
+    $("#results-title").focus(); // keep keyboard focus in the panel instead of losing it
   });
   cards.set(job.id, card);
   return card;

@@ -30,7 +30,13 @@ export function createMixer(outputs, { title }) {
   h("div", { class: "mixer-transport" }, playButton, seek, time),
   h("div", { class: "mixer-rows" }, stems.map((s) => stemRow(s))),
   status);
-  el.mixer = { ctx, get playing() { return playing; }, get position() { return position(); } };
+  el.mixer = {
+    ctx, get playing() { return playing; }, get position() { return position(); },
+    close() { // the card went away: stop the sound and free the audio device
+      if (playing) stop();
+      ctx.close().catch(() => {});
+    },
+  };
 
   function position() {
     return playing ? Math.min(duration, ctx.currentTime - startedAt) : offset;

@@ -1,0 +1,170 @@
+"""The system under test for the hardening suite: private databases, in-process apps, real servers.
+
+``tests/conftest.py``'s ``api`` fixture drops and recreates the schema of the shared ``test``
+database; on a machine where several people run the suite at once, that wipes their tables
+mid-test (and theirs wipe ours). Every hardening test therefore gets a database of its own on
+the same Postgres server, created here and dropped afterwards. Redis is shared safely: each
+test already uses its own queue name (``base_env``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+from conftest import PG_URL, CONFIGS, WorkerProcess, base_env, free_port, require_services
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def private_database(prefix: str = "hardening") -> AsyncIterator[str]:
+    """A fresh, migrated Postgres database; yields its URL and drops it afterwards."""
+    from moodmix.engine.db.database import close_database, open_database
+    from moodmix.engine.db.migrate import migrate
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    url = _with_database(PG_URL, name)
+    try:
+        engine = await open_database(url, pool=False)
+        try:
+            await migrate(engine)
+        finally:
+            await close_database(engine)
+        yield url
+    finally:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+#: Configurations with Postgres + Redis and a separate worker process.
+QUEUED_CONFIGS = ("production", "s3")
+
+
+def stack_env(data_dir: Path, config: str, database_url: str | None, **extra: str) -> dict[str, str]:
+    """``base_env`` pointed at a private database — never at the shared one."""
+    env = base_env(data_dir, config, **extra)
+    if config in QUEUED_CONFIGS:
+        assert database_url, f"the {config} configuration needs a private database"
+        env["MOODMIX_DATABASE_URL"] = database_url
+    return env
+
+
+@pytest.fixture(params=CONFIGS)
+def stack_config(request) -> str:
+    if request.param in QUEUED_CONFIGS:
+        require_services()
+    return request.param
+
+
+@asynccontextmanager
+async def app_client(config: str, tmp_path: Path, monkeypatch, **extra: str):
+    """An in-process API client (with a real worker process for production) on a private database."""
+    from litestar.testing import AsyncTestClient
+
+    from moodmix.engine.config import load_settings
+    from moodmix.engine.plugin_manager import build_plugin_manager
+    from moodmix.web.app import create_app
+
+    async with _maybe_database(config) as db_url:
+        env = stack_env(tmp_path / "data", config, db_url, **extra)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        data_dirs = [tmp_path / "data"]
+        worker = None
+        if config in QUEUED_CONFIGS:
+            worker_env = dict(env)
+            if config == "s3":  # no shared disk: the worker has its own data folder
+                worker_env["MOODMIX_DATA_DIR"] = str(tmp_path / "worker-data")
+                data_dirs.append(tmp_path / "worker-data")
+            worker = WorkerProcess(worker_env, tmp_path / "worker.log").start()
+        try:
+            app = create_app(load_settings(), pm=build_plugin_manager())
+            async with AsyncTestClient(app=app, timeout=60) as client:
+                client.config_name = config
+                client.worker = worker
+                client.data_dirs = data_dirs
+                yield client
+        finally:
+            if worker:
+                worker.stop()
+
+
+@asynccontextmanager
+async def _maybe_database(config: str) -> AsyncIterator[str | None]:
+    if config not in QUEUED_CONFIGS:
+        yield None
+        return
+    async with private_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def stack(stack_config, tmp_path, monkeypatch):
+    """``api`` on a private database: the client, with ``.worker``, ``.config_name`` and ``.data_dirs``."""
+    async with app_client(stack_config, tmp_path, monkeypatch) as client:
+        yield client
+
+
+def temp_leftovers(*data_dirs: Path) -> list[str]:
+    """Anything left under the data folders' ``temp/`` (files or folders)."""
+    roots = [d / "temp" for d in data_dirs if (d / "temp").exists()]
+    return sorted(str(p) for root in roots for p in root.rglob("*"))
+
+
+@contextmanager
+def real_server(env: dict[str, str], log_path: Path, *, workers: int = 1,
+                server: str = "granian") -> Iterator[str]:
+    """``moodmix serve`` on a loopback port; yields its base URL."""
+    port = free_port()
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "moodmix", "serve", "--host", "127.0.0.1", "--port",
+                                 str(port), "--server", server, "--workers", str(workers)],
+                                env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited: {log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("server did not answer /health within 90 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
