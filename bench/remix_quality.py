@@ -16,13 +16,15 @@ analyze, stretch, drums, master, files), pinned to one CPU core with one BLAS/Op
 thread; realtime factor = track seconds / wall seconds (target ≥ 5×).
 """
 
-# ruff: noqa: E402  (thread limits must be set before numpy and friends are imported)
 from __future__ import annotations
 
 import os
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# One thread per library, set before numpy and friends are imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import argparse
 import json

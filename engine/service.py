@@ -338,7 +338,8 @@ class Service:
         """Answer ``job`` with a finished twin's outputs (the stored bytes are shared, not copied)."""
         twin = await ProcessingJob.select().where(
             (ProcessingJob.cache_key == cache_key) & (ProcessingJob.status == states.SUCCEEDED)
-            & (ProcessingJob.id != job.id)).order_by(ProcessingJob.finished_at, ascending=False).first()
+            & ProcessingJob.cache_hit.eq(False) & (ProcessingJob.id != job.id)
+        ).order_by(ProcessingJob.finished_at, ascending=False).first()
         if twin is None:
             return False
         outputs = await JobOutput.select().where(JobOutput.job == twin["id"])

@@ -21,7 +21,7 @@ async def _analyzed(api, headers, demo_wav, **extra):
 
 async def test_identical_request_reuses_finished_outputs(api, demo_wav):
     alice = await signup(api)
-    file_id, first = await _analyzed(api, alice, demo_wav)
+    _, first = await _analyzed(api, alice, demo_wav)
     first = await wait_job(api, alice, first["id"])
     assert first["status"] == "succeeded" and first["cache_hit"] is False
     # Another user uploading the same bytes asks for the same thing: answered at once.

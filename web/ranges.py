@@ -30,10 +30,6 @@ async def file_response(request: Request, storage: Storage, key: str, filename: 
         "Accept-Ranges": "bytes",
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}",
         "Cache-Control": "private, max-age=0",
-        # Uploads can be polyglots (a valid WAV that is also HTML or a zip): never let a browser
-        # sniff them into something executable, and sandbox them if opened directly.
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; media-src 'self'; sandbox",
     }
     header = request.headers.get("range")
     start, end = 0, size - 1

@@ -63,6 +63,13 @@ _RHYTHM_CELLS = {
 }
 
 
+def _on_the_beat(pattern: tuple[tuple[int, int, float], ...]) -> tuple[tuple[int, int, float], ...]:
+    """The pattern's on-beat notes, each held until the next one (a slow groove's bass)."""
+    kept = [(step, tone) for step, tone, _ in pattern if step % 4 == 0] or [(0, 0)]
+    ends = [s for s, _ in kept[1:]] + [STEPS]
+    return tuple((step, tone, float(end - step)) for (step, tone), end in zip(kept, ends, strict=True))
+
+
 @dataclass(frozen=True)
 class Note:
     start: float
@@ -280,6 +287,8 @@ class Composer:
 
     def _bass(self, bar: int, chord: Chord, next_chord: Chord) -> list[Note]:
         pattern = BASS_PATTERNS.get(self.style.bass_pattern, BASS_PATTERNS["root_quarters"])
+        if self.slow and self.style.bass_pattern != "walking":
+            pattern = _on_the_beat(pattern)
         root = self._bass_root(chord.root)
         vel = 0.75 + 0.2 * self.spec.energy
         notes = []

@@ -40,14 +40,14 @@ class Style:
 _POP_MAJOR = (("I", "V", "vi", "IV"), ("I", "IV", "I", "V"), ("I", "vi", "IV", "V"), ("I", "IV", "vi", "V"))
 _POP_MINOR = (("i", "VI", "VII", "i"), ("i", "iv", "VI", "V"), ("i", "VI", "iv", "V"), ("i", "iv", "V", "i"))
 _JAZZ_MAJOR = (("I7", "vi7", "ii7", "V7"), ("ii7", "V7", "I7", "I7"), ("I7", "IV7", "iii7", "vi7"))
-_JAZZ_MINOR = (("i7", "iv7", "i7", "V7"), ("i9", "iv7", "i9", "V7"), ("i7", "VI7", "ii7", "V7"))
+_JAZZ_MINOR = (("i7", "iv7", "i7", "V7"), ("i9", "iv7", "i9", "V7"), ("i7", "iv9", "V7", "i7"))
 _EDM_MINOR = (("i", "VI", "VII", "i"), ("i", "VII", "VI", "V"), ("i", "iv", "VI", "V"), ("i", "i", "VI", "VII"))
 _EDM_MAJOR = (("I", "V", "vi", "IV"), ("I", "iii", "IV", "V"), ("I", "IV", "V", "I"))
 _AMBIENT_MAJOR = (("Iadd9", "IVadd9", "Iadd9", "vi7"), ("I", "iii", "IV", "I"), ("Isus2", "IV", "vi", "IV"))
 _AMBIENT_MINOR = (("i9", "VI", "i9", "iv"), ("isus2", "VI", "III", "VII"), ("i", "iv", "i", "VI"))
 _ROCK_MAJOR = (("I", "IV", "V", "IV"), ("I", "bVII", "IV", "I"), ("I", "V", "IV", "I"))
 _ROCK_MINOR = (("i", "VII", "VI", "V"), ("i", "iv", "VII", "i"), ("i", "VI", "VII", "i"))
-_CINEMATIC_MINOR = (("i", "VI", "III", "V"), ("i", "iv", "VI", "V"), ("i", "VI", "iv", "V"), ("i", "VII", "VI", "V"))
+_CINEMATIC_MINOR = (("i", "iv", "i", "V"), ("i", "iv", "VI", "V"), ("i", "VI", "iv", "V"), ("i", "VII", "VI", "V"))
 _CINEMATIC_MAJOR = (("I", "vi", "IV", "V"), ("I", "iii", "vi", "IV"), ("I", "V", "vi", "iii"))
 
 

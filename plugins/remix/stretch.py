@@ -3,6 +3,11 @@
 Rubber Band (through pedalboard's ``time_stretch``) changes tempo and pitch
 independently; varispeed (slowed, nightcore) is plain high-quality resampling, which is
 what a turntable does and what those edits are meant to sound like.
+
+Rubber Band runs its R3 ("finer") engine with the short analysis window: 2.5× less CPU
+than the long window, and on test music rendered at both tempi it came out *closer* to
+the truth (log-spectral distance 0.21 vs 0.47 on chords, 0.59 vs 0.68 on a full mix,
+``bench/remix_stretch_quality.py``) — the long window smears note onsets.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ def change_speed(audio: np.ndarray, sr: int, *, ratio: float, pitch_semitones: f
     import pedalboard
 
     out = pedalboard.time_stretch(audio, sr, stretch_factor=float(ratio),
-                                  pitch_shift_in_semitones=float(pitch_semitones), high_quality=True)
+                                  pitch_shift_in_semitones=float(pitch_semitones), high_quality=True,
+                                  use_long_fft_window=False)
     return np.ascontiguousarray(out, dtype=np.float32)
 
 

@@ -50,3 +50,107 @@ async def test_remix_upload_genre_buttons_progress_and_audio(discord_bot, demo_t
     path.write_bytes(data)
     info = audio_io.probe(path)
     assert abs(info.duration - 4.0) < 0.3
+
+
+BOB = user_payload(700000000000000002, "bob")
+
+
+def _file_option(att: dict) -> dict:
+    return {"name": "file", "type": 11, "value": att["id"]}
+
+
+async def _ephemeral_reply(fake, mark: int, text: str):
+    call = await fake.wait_for(lambda c: text in c.content and c.method == "POST", after=mark)
+    assert call.flags & EPHEMERAL, call.json
+    return call
+
+
+async def test_genre_autocomplete_offers_engine_genres(discord_bot, core):
+    fake, client = discord_bot
+    catalog = await core.catalog()
+    genre = catalog.genre_names()[0]
+    att = fake.add_attachment("demo.wav", b"x", "audio/x-wav")
+    mark = len(fake.calls)
+    feed(client, fake.command(ANN, "remix", [_file_option(att),
+                                             {"name": "genre", "type": 3, "value": genre[:3], "focused": True}],
+                              attachment=att, kind=4))
+    answer = await fake.wait_for(lambda c: c.path.endswith("/callback"), after=mark)
+    assert answer.json["type"] == 8
+    assert genre in [c["value"] for c in answer.json["data"]["choices"]]
+
+
+async def test_bad_input_gets_ephemeral_answers(discord_bot, demo_track):
+    fake, client = discord_bot
+    mark = len(fake.calls)
+    pdf = fake.add_attachment("notes.pdf", b"%PDF-1.4", "application/pdf")
+    feed(client, fake.command(ANN, "stems", [_file_option(pdf)], attachment=pdf))
+    await _ephemeral_reply(fake, mark, "is not an audio file")
+    wav = fake.add_attachment("demo.wav", demo_track.read_bytes(), "audio/x-wav")
+    feed(client, fake.command(ANN, "remix", [_file_option(wav), {"name": "genre", "type": 3, "value": "polka"}],
+                              attachment=wav))
+    await _ephemeral_reply(fake, mark, "unknown genre 'polka'")
+    big = {**fake.add_attachment("big.wav", b"RIFF", "audio/x-wav"), "size": 500 * 1024 * 1024}
+    feed(client, fake.command(ANN, "stems", [_file_option(big)], attachment=big))
+    await _ephemeral_reply(fake, mark, "500.0 MB")
+    broken = fake.add_attachment("broken.wav", b"RIFF\x10\x00\x00\x00WAVEjunk" * 40, "audio/x-wav")
+    feed(client, fake.command(ANN, "stems", [_file_option(broken)], attachment=broken))
+    followup = await _ephemeral_reply(fake, mark, "⚠️")
+    assert ("/webhooks/" in followup.path and "broken" not in followup.content.lower()) or followup.content
+    deleted = [c for c in fake.since(mark) if c.method == "DELETE"]
+    assert deleted, "the public 'thinking…' message should be replaced by the ephemeral error"
+
+
+async def test_second_request_while_running_and_jobs_scoping(discord_bot, demo_track):
+    fake, client = discord_bot
+    data = demo_track.read_bytes()
+    first = fake.add_attachment("demo.wav", data, "audio/x-wav")
+    mark = len(fake.calls)
+    feed(client, fake.command(ANN, "stems", [_file_option(first)], attachment=first))
+    await fake.wait_for(lambda c: c.method == "PATCH" and "%" in c.content, after=mark)
+    second = fake.add_attachment("again.wav", data, "audio/x-wav")
+    feed(client, fake.command(ANN, "analyze", [_file_option(second)], attachment=second))
+    await _ephemeral_reply(fake, mark, "already have a job running")
+    await fake.wait_for(lambda c: c.method == "PATCH" and c.files, after=mark, timeout=60)
+    feed(client, fake.command(BOB, "jobs", []))
+    await _ephemeral_reply(fake, mark, "no jobs yet")
+    feed(client, fake.command(ANN, "jobs", []))
+    listing = await _ephemeral_reply(fake, mark, "Your last")
+    assert "stems — succeeded" in listing.content and "analyze" not in listing.content
+
+
+async def test_other_users_cannot_press_my_genre_buttons(discord_bot, demo_track):
+    fake, client = discord_bot
+    att = fake.add_attachment("demo.wav", demo_track.read_bytes(), "audio/x-wav")
+    mark = len(fake.calls)
+    feed(client, fake.command(ANN, "remix", [_file_option(att)], attachment=att))
+    picker = await fake.wait_for(lambda c: c.method == "PATCH" and c.json.get("components"), after=mark)
+    custom_id = picker.json["components"][0]["components"][0]["custom_id"]
+    mark = len(fake.calls)
+    feed(client, fake.button_press(BOB, picker.result, custom_id))
+    await _ephemeral_reply(fake, mark, "someone else's upload")
+    assert not [c for c in fake.since(mark) if c.method == "PATCH"]
+
+
+async def test_generate_too_big_for_the_chat_falls_back_to_a_link(discord_bot):
+    fake, client = discord_bot
+    mark = len(fake.calls)
+    feed(client, fake.command(ANN, "generate", [{"name": "prompt", "type": 3, "value": "calm piano"},
+                                                {"name": "duration", "type": 10, "value": 3}],
+                              size_limit=10_000))
+    final = await fake.wait_for(lambda c: c.method == "PATCH" and "finished" in c.content, after=mark, timeout=60)
+    assert not final.files
+    assert "Too large for this chat" in final.content
+    assert "http://moodmix.test/api/v1/jobs/" in final.content and "/outputs/audio" in final.content
+
+
+async def test_help_and_link(discord_bot, service):
+    fake, client = discord_bot
+    mark = len(fake.calls)
+    feed(client, fake.command(ANN, "help", []))
+    help_ = await _ephemeral_reply(fake, mark, "moodmix")
+    assert "/remix file [genre]" in help_.content and "/generate prompt" in help_.content
+    web = await service.register(username="webann", password="correct horse 1")
+    code = (await service.create_link_code(web["id"]))["code"]
+    feed(client, fake.command(ANN, "link", [{"name": "code", "type": 3, "value": code}]))
+    await _ephemeral_reply(fake, mark, "webann")
+    assert (await service.chat_user("discord", ANN["id"]))["id"] == web["id"]

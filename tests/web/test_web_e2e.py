@@ -218,3 +218,41 @@ def test_cancel_a_running_job_and_see_why_a_job_failed(page, capabilities):
     form.locator("[data-param='duration'] input").fill("999")
     form.get_by_role("button", name="Run Generate").click()
     expect(form.locator(".form-error")).to_contain_text("Duration must be within")
+
+
+def test_sign_in_and_page_through_my_files(page, server, demo_track):
+    """Nine uploads (through the API) make two pages of "My files"; deleting one leaves one page."""
+    import httpx
+
+    username, password = f"pager_{uuid.uuid4().hex[:8]}", "correct horse battery"
+    with httpx.Client(base_url=server, timeout=30) as client:
+        token = client.post("/api/v1/auth/register", json={"username": username, "password": password}
+                            ).json()["data"]["token"]
+        for i in range(9):
+            response = client.post("/api/v1/files", headers={"Authorization": f"Bearer {token}"},
+                                   files={"file": (f"song-{i}.wav", demo_track.read_bytes(), "audio/wav")})
+            assert response.status_code == 201, response.text
+
+    page.goto("/")
+    form = page.locator("#signin-form")
+    form.get_by_label("Username or email").fill(username)
+    form.get_by_label("Password").fill(password)
+    form.get_by_role("button", name="Sign in").click()
+    files = page.locator("#files-view")
+    expect(files.locator(".pager-info")).to_have_text("Page 1 of 2 · 9 files")
+    expect(files.locator("tbody tr")).to_have_count(8)
+    expect(files.get_by_role("button", name="Previous page of files")).to_be_disabled()
+
+    files.get_by_role("button", name="Next page of files").click()
+    expect(files.locator(".pager-info")).to_have_text("Page 2 of 2 · 9 files")
+    expect(files.locator("tbody tr")).to_have_count(1)
+    oldest = files.locator("tbody th").first.text_content()
+    assert oldest == "song-0.wav"  # newest first
+
+    # Open it as the current track, then delete it (confirming the dialog).
+    files.get_by_role("button", name=f"Open {oldest}").click()
+    expect(page.locator(".track-name")).to_have_text(oldest)
+    page.once("dialog", lambda dialog: dialog.accept())
+    files.get_by_role("button", name=f"Delete {oldest}").click()
+    expect(files.locator(".pager-info")).to_have_text("Page 1 of 1 · 8 files")
+    expect(page.locator("#track-view")).to_contain_text("No track yet")

@@ -174,7 +174,8 @@ export async function followJob(jobId, onUpdate, { signal } = {}) {
     if (job) return job;
   } catch (error) {
     if (signal && signal.aborted) throw error;
-    if (error instanceof ApiError && error.status && error.status !== 0 && error.status < 500) throw error;
+    // A client error (not found, signed out) will not heal by polling; anything else falls back.
+    if (error instanceof ApiError && error.status >= 400 && error.status < 500) throw error;
   }
   return pollJob(jobId, onUpdate, signal);
 }
