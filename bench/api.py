@@ -25,9 +25,9 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import running_server  # noqa: E402
+from _server import running_server
 
-from moodmix.engine.audio_io import save_audio  # noqa: E402
+from moodmix.engine.audio_io import save_audio
 
 
 def wrk(url: str, seconds: int, connections: int, token: str | None) -> dict:

@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import running_server  # noqa: E402
+from _server import running_server
 
-from moodmix.engine.demo import write_demo_track  # noqa: E402
+from moodmix.engine.demo import write_demo_track
 
 
 def timed_job(http: httpx.Client, headers: dict, body: dict) -> tuple[float, dict]:

@@ -16,6 +16,7 @@ from moodmix.bots.transcode import fit_audio_async
 from moodmix.engine.errors import MoodmixError
 
 FileKind = Literal["audio", "image", "document"]
+SHARE_DAYS = 7
 #: Result fields worth a line in chat, in this order, with how to show them.
 SUMMARY_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("mood", "mood", "{}"),
@@ -53,8 +54,7 @@ class Delivery:
     def full_text(self) -> str:
         lines = [self.text]
         if self.links:
-            lines.append("Too large for this chat — download (sign in on the web page; /link connects "
-                         "this chat to your account):")
+            lines.append(f"Too large for this chat — download here (links work for {SHARE_DAYS} days):")
             lines += [f"• {label}: {url}" for label, url in self.links]
         return "\n".join(lines)
 
@@ -94,8 +94,17 @@ def summarize(job: dict) -> str:
 
 
 def output_url(public_url: str, job: dict, output: dict) -> str:
+    """The API address of an output (needs signing in): the fallback when no share link can be made."""
     path = output.get("url") or f"/api/v1/jobs/{job['id']}/outputs/{output['name']}"
     return public_url.rstrip("/") + path
+
+
+async def download_link(backend: BotBackend, chat: ChatRef, job: dict, output: dict, public_url: str) -> str:
+    """A share link anyone with it can open for a while; else the signed-in API address."""
+    try:
+        return await backend.share_output(chat, job["id"], output["name"], SHARE_DAYS * 86400)
+    except MoodmixError:
+        return output_url(public_url, job, output)
 
 
 def _zip(paths: list[tuple[Path, str]], target: Path) -> Path:
@@ -138,7 +147,7 @@ async def prepare_delivery(backend: BotBackend, chat: ChatRef, job: dict, workdi
         try:
             fetched = await backend.fetch_output(chat, job["id"], out["name"], workdir / "fetched")
         except MoodmixError:
-            delivery.links.append((out["name"], output_url(public_url, job, out)))
+            delivery.links.append((out["name"], await download_link(backend, chat, job, out, public_url)))
             continue
         if kind == "audio":
             audio.append((out, OutgoingFile(fetched.path, fetched.filename, "audio", out["name"])))
@@ -146,7 +155,7 @@ async def prepare_delivery(backend: BotBackend, chat: ChatRef, job: dict, workdi
             delivery.files.append(OutgoingFile(fetched.path, fetched.filename,
                                                "image" if kind == "image" else "document", out["name"]))
         else:
-            delivery.links.append((out["name"], output_url(public_url, job, out)))
+            delivery.links.append((out["name"], await download_link(backend, chat, job, out, public_url)))
     room = max_files - len(delivery.files)
     if audio and (bundle_audio or len(audio) > room):
         bundle = await _bundle([f for _, f in audio], limit_bytes, workdir, f"{job['capability']}-{job['id'][:8]}")
@@ -157,7 +166,7 @@ async def prepare_delivery(backend: BotBackend, chat: ChatRef, job: dict, workdi
         fitted = await fit_audio_async(original.path, limit_bytes, workdir / "fit" / out["name"],
                                        keep_formats=audio_formats)
         if fitted is None or len(delivery.files) >= max_files:
-            delivery.links.append((out["name"], output_url(public_url, job, out)))
+            delivery.links.append((out["name"], await download_link(backend, chat, job, out, public_url)))
             continue
         name = original.filename if fitted == original.path else f"{Path(original.filename).stem}.mp3"
         delivery.files.append(OutgoingFile(fitted, name, "audio", original.title))

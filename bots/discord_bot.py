@@ -59,6 +59,10 @@ class GenreView(discord.ui.View):
 
         return pressed
 
+    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item) -> None:
+        log.error("genre button failed: %s", error, exc_info=error)
+        await self.bot.tell_unexpected(interaction)
+
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if str(interaction.user.id) == self.ticket.chat.user_id:
             return True
@@ -257,10 +261,14 @@ class DiscordBot:
 
     async def on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         log.error("discord command failed: %s", error, exc_info=error)
-        text = "⚠️ something went wrong on my side; please try again."
+        await self.tell_unexpected(interaction)
+
+    async def tell_unexpected(self, interaction: discord.Interaction) -> None:
+        """A bug or an outage: say so instead of leaving 'thinking…' or 'starting…' forever."""
+        text = "⚠️ something went wrong on my side; please try again in a minute."
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(text, ephemeral=True)
+                await interaction.edit_original_response(content=text, view=None)
             else:
                 await interaction.response.send_message(text, ephemeral=True)
         except discord.HTTPException:

@@ -148,6 +148,11 @@ class HttpBackend:
                                code="backend_unreachable", status=503) from exc
         return FetchedOutput(path=path, filename=filename, content_type=ctype)
 
+    async def share_output(self, chat: ChatRef, job_id: str, name: str, expires_in_s: float) -> str:
+        share = await self._call("POST", f"/api/v1/jobs/{job_id}/outputs/{name}/share", chat,
+                                 json={"expires_in_s": expires_in_s})
+        return share["url"]
+
     async def close(self) -> None:
         if self._owns_client:
             await self.client.aclose()

@@ -59,8 +59,13 @@ async def make_backend(settings: Settings) -> BotBackend:
     return await ServiceBackend.start(settings)
 
 
-async def serve(settings: Settings, platforms: list[str], *, stop: asyncio.Event | None = None) -> None:
-    """Run the bots until ``stop`` is set (SIGINT/SIGTERM set it) or a bot stops by itself."""
+async def serve(settings: Settings, platforms: list[str], *, stop: asyncio.Event | None = None,
+                telegram_api: tuple[str, str] | None = None) -> None:
+    """Run the bots until ``stop`` is set (SIGINT/SIGTERM set it) or a bot stops by itself.
+
+    ``telegram_api``: ``(base_url, base_file_url)`` of another Bot API server (a self-hosted
+    one lifts Telegram's 20/50 MB file limits); default api.telegram.org.
+    """
     stop = stop or asyncio.Event()
     backend = await make_backend(settings)
     core = BotCore(backend, public_url=settings.public_url, limits=BotLimits.from_env(),
@@ -73,7 +78,9 @@ async def serve(settings: Settings, platforms: list[str], *, stop: asyncio.Event
         if "telegram" in platforms:
             from moodmix.bots.telegram_bot import build_application, start_application, stop_application
 
-            app = build_application(core, token_for(settings, "telegram"))
+            base_url, base_file_url = telegram_api or (None, None)
+            app = build_application(core, token_for(settings, "telegram"), base_url=base_url,
+                                    base_file_url=base_file_url)
             await start_application(app)
             cleanups.append(lambda: stop_application(app))
             log.info("telegram bot polling")

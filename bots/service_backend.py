@@ -85,6 +85,10 @@ class ServiceBackend:
         path = await self.service.rt.storage.fetch(key, workdir)  # local storage: no copy is made
         return FetchedOutput(path=Path(path), filename=filename, content_type=ctype)
 
+    async def share_output(self, chat: ChatRef, job_id: str, name: str, expires_in_s: float) -> str:
+        share = await self.service.create_share(await self._uid(chat), job_id, name, expires_in_s)
+        return share["url"]
+
     async def close(self) -> None:
         if self._owns_runtime:
             await self.service.rt.stop()

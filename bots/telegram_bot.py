@@ -49,7 +49,8 @@ DOWNLOAD_LIMIT = 20 * MB
 UPLOAD_LIMIT = 50 * MB
 CALLBACK_DATA_MAX = 64
 GENRE_BUTTONS_PER_ROW = 3
-DURATION_RE = re.compile(r"(?:^|\s)(?:duration=)?(\d{1,3}(?:\.\d+)?)s?\s*$")
+#: A trailing length in seconds: "… 20", "… | 20" or "… duration=20" (but "the 80s" is a prompt).
+DURATION_RE = re.compile(r"(?:\|\s*|duration=|\s)(\d{1,3}(?:\.\d+)?)\s*$")
 #: Formats Telegram plays inline as audio; others are re-encoded to MP3.
 PLAYABLE = ("mp3", "m4a")
 
@@ -80,6 +81,14 @@ def _filename(att: Audio | Voice | Document) -> str:
         return "voice.ogg"
     mime = (att.mime_type or "").split("/")[-1] or "mp3"
     return f"track.{'mp3' if mime == 'mpeg' else mime}"
+
+
+def split_duration(text: str) -> tuple[str, float | None]:
+    """``("calm piano", 20.0)`` from ``"calm piano 20"``; the duration is ``None`` when not given."""
+    match = DURATION_RE.search(text)
+    if not match:
+        return text.strip(), None
+    return text[: match.start()].strip(), float(match.group(1))
 
 
 def keyboard(catalog: Catalog, ticket_key: str) -> InlineKeyboardMarkup:
@@ -184,10 +193,10 @@ class TelegramBot:
                               rest: str) -> None:
         cap = catalog.capability(name)
         params: dict = {}
-        match = DURATION_RE.search(rest) if "duration" in catalog.param_names(cap) else None
-        if match:
-            params["duration"] = float(match.group(1))
-            rest = rest[: match.start()].strip()
+        if "duration" in catalog.param_names(cap):
+            rest, duration = split_duration(rest)
+            if duration is not None:
+                params["duration"] = duration
         if not rest:
             await message.reply_text(f"Tell me what to make: /{name} calm piano with rain 20")
             return
@@ -202,8 +211,7 @@ class TelegramBot:
         att = _attachment(message)
         if att is None:
             return
-        pending = self.pending.pop(chat.key, None)
-        await self._guard(message, self._ingest_and_run(chat, message, att, pending))
+        await self._guard(message, self._ingest_and_run(chat, message, att, self.pending.get(chat.key)))
 
     async def _ingest_and_run(self, chat: ChatRef, message: Message, att: Audio | Voice | Document,
                               action: PendingAction | None) -> None:
@@ -222,6 +230,7 @@ class TelegramBot:
         self.core.check_input_size(att.file_size)
         if action is not None:
             self.core.check_can_start(chat)
+            self.pending.pop(chat.key, None)  # only a usable track consumes the waiting command
         status = await message.reply_text(f"📥 receiving {filename}…")
         with self.core.workspace() as wd:
             path = wd / "incoming" / Path(filename).name

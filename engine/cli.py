@@ -23,8 +23,10 @@ def _settings(ctx: click.Context):
         raise click.ClickException(str(exc)) from None
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def _logging(settings) -> None:
+    from moodmix.engine.logging_setup import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @click.group()
@@ -51,7 +53,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, server: str) -
         os.environ["MOODMIX_CONFIG"] = str(Path(ctx.obj["config"]).resolve())
     if workers > 1 and not settings.redis_url:
         raise click.ClickException("--workers > 1 needs MOODMIX_REDIS_URL: the embedded queue is per process")
-    _logging(settings.log_level)
+    _logging(settings)
     click.echo(f"moodmix serving on http://{host}:{port}  (data: {settings.data_path}, "
                f"queue: {'redis' if settings.redis_url else 'in-process'})")
     if server == "granian":
@@ -79,7 +81,7 @@ def worker(ctx: click.Context, concurrency: int | None) -> None:
         import msgspec
 
         settings = msgspec.structs.replace(settings, worker_concurrency=concurrency)
-    _logging(settings.log_level)
+    _logging(settings)
     try:
         asyncio.run(run_worker(settings))
     except ValueError as exc:
@@ -190,9 +192,17 @@ def demo_track(path: str, seconds: float) -> None:
 @click.option("--platform", type=click.Choice(["all", "discord", "telegram"]), default="all", show_default=True)
 @click.pass_context
 def bots(ctx: click.Context, platform: str) -> None:
-    """Run the Discord and/or Telegram bots."""
+    """Run the Discord and/or Telegram bots.
+
+    \b
+    Telegram: ask @BotFather for /newbot, then MOODMIX_TELEGRAM_TOKEN=... moodmix bots --platform telegram
+    Discord: create an application at discord.com/developers, Bot -> Reset Token, invite it with scopes
+    'bot' and 'applications.commands', then MOODMIX_DISCORD_TOKEN=... moodmix bots --platform discord
+    With --platform all (default) every bot that has a token starts. Bots use the engine in-process, or a
+    remote server with MOODMIX_BOT_API_URL and MOODMIX_BOT_SERVICE_TOKEN (from `moodmix service-token`).
+    """
     settings = _settings(ctx)
-    _logging(settings.log_level)
+    _logging(settings)
     try:
         from moodmix.bots.runner import run_bots
     except ModuleNotFoundError as exc:

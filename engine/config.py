@@ -57,6 +57,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     bot_service_token: str = ""
     public_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line, with job ids
+    metrics_token: str = ""  # non-empty: GET /metrics needs "Authorization: Bearer <token>"
 
     @property
     def data_path(self) -> Path:

@@ -408,6 +408,22 @@ class Service:
             raise NotFound(f"job has no output {name!r}", code="output_not_found")
         return out["file_path"], out["filename"], out["content_type"]
 
+    # ---- short-lived media URLs (so <audio> can stream with Range, which cannot send headers) ------
+    MEDIA_TTL_S = 900
+
+    def media_url(self, key: str, filename: str, content_type: str) -> dict:
+        token = jwt_encode_media(self.settings.secret_key, key, filename, content_type, self.MEDIA_TTL_S)
+        return {"url": f"/m/{token}", "expires_in": self.MEDIA_TTL_S}
+
+    def open_media(self, token: str) -> tuple[str, str, str]:
+        try:
+            claims = jwt_decode_media(self.settings.secret_key, token)
+        except Unauthorized as exc:
+            if exc.code == "token_expired":
+                raise Gone("this media link has expired; ask for a new one", code="media_expired") from None
+            raise Forbidden("this media link is not valid", code="media_invalid") from None
+        return claims["key"], claims["name"], claims["type"]
+
     # ---- share links ------------------------------------------------------------------------------
     async def create_share(self, user_id: str, job_id: str, output: str, expires_in_s: float) -> dict:
         """A signed public link to one output; valid until it expires or is revoked."""
@@ -498,6 +514,28 @@ class Service:
             "created_at": timeutil.iso(row.get("created_at")), "started_at": timeutil.iso(row.get("started_at")),
             "finished_at": timeutil.iso(row.get("finished_at")),
         }
+
+
+def jwt_encode_media(secret: str, key: str, filename: str, content_type: str, ttl_s: float) -> str:
+    import jwt
+
+    now = int(time.time())
+    return jwt.encode({"kind": "media", "key": key, "name": filename, "type": content_type, "iat": now,
+                       "exp": now + int(ttl_s), "sub": "media"}, secret, algorithm=auth.ALGORITHM)
+
+
+def jwt_decode_media(secret: str, token: str) -> dict:
+    import jwt
+
+    try:
+        claims = jwt.decode(token, secret, algorithms=[auth.ALGORITHM], options={"require": ["exp", "key"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("expired", code="token_expired") from None
+    except jwt.InvalidTokenError:
+        raise Unauthorized("invalid", code="token_invalid") from None
+    if claims.get("kind") != "media":
+        raise Unauthorized("invalid", code="token_invalid")
+    return claims
 
 
 def result_cache_key(capability: str, version: str, params: Any, content: dict[str, str],

@@ -114,3 +114,20 @@ async def test_presigned_downloads_on_s3(env_for, tmp_path, monkeypatch, demo_wa
         async with httpx.AsyncClient() as http:
             direct = await http.get(location)
         assert direct.status_code == 200 and direct.content == demo_wav.read_bytes()
+
+
+async def test_stream_urls_work_without_headers_and_expire(api, demo_wav):
+    headers = await signup(api)
+    file_id = (await upload(api, headers, demo_wav)).json()["data"]["id"]
+    media = (await api.get(f"/api/v1/files/{file_id}/stream-url", headers=headers)).json()["data"]
+    assert media["url"].startswith("/m/") and media["expires_in"] == 900
+    part = await api.get(media["url"], headers={"Range": "bytes=0-11"})
+    assert part.status_code == 206 and part.content == demo_wav.read_bytes()[:12]
+    other = await signup(api)
+    assert (await api.get(f"/api/v1/files/{file_id}/stream-url", headers=other)).status_code == 404
+    secret = api.app.state.runtime.settings.secret_key
+    claims = jwt.decode(media["url"][3:], secret, algorithms=["HS256"])
+    stale = jwt.encode({**claims, "exp": int(time.time()) - 1}, secret, "HS256")
+    assert (await api.get(f"/m/{stale}")).status_code == 410
+    forged = jwt.encode({**claims, "key": "uploads/../../etc/passwd"}, "not-the-secret", "HS256")
+    assert (await api.get(f"/m/{forged}")).status_code == 403

@@ -15,16 +15,19 @@ from litestar.static_files import create_static_files_router
 
 from moodmix import __version__
 from moodmix.engine.config import Settings, load_settings
+from moodmix.engine.logging_setup import configure_logging
 from moodmix.engine.runtime import Runtime
 from moodmix.engine.service import Service
 from moodmix.web.errors import HANDLERS
+from moodmix.web.openapi_docs import document_responses
 from moodmix.web.rate_limit import make_rate_limit
 from moodmix.web.routes.auth import AuthController
 from moodmix.web.routes.capabilities import CapabilitiesController
 from moodmix.web.routes.files import FilesController
 from moodmix.web.routes.health import health, ready
 from moodmix.web.routes.jobs import JobsController
-from moodmix.web.routes.shares import SharesController, open_share
+from moodmix.web.routes.metrics import metrics
+from moodmix.web.routes.shares import SharesController, open_media, open_share
 from moodmix.web.security_headers import security_headers_middleware
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -59,9 +62,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         from litestar.stores.redis import RedisStore
 
         stores["rate_limit"] = RedisStore.with_client(url=settings.redis_url, namespace="moodmix-ratelimit")
-    return Litestar(
+    return document_responses(Litestar(
         route_handlers=[AuthController, FilesController, CapabilitiesController, JobsController, SharesController,
-                        open_share, health, ready,
+                        open_share, open_media, health, ready, metrics,
                         index, create_static_files_router(path="/static", directories=[STATIC_DIR],
                                                           include_in_schema=False)],
         lifespan=[lifespan],
@@ -73,7 +76,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         # JSON and the page compress well; audio is already compressed and is served with Range.
         compression_config=CompressionConfig(
             backend="brotli", brotli_gzip_fallback=True, minimum_size=500,
-            exclude=[r"/download$", r"/outputs/[^/]+$", r"^/s/", r"/events$"]),
+            exclude=[r"/download$", r"/outputs/[^/]+$", r"^/s/", r"^/m/", r"/events$"]),
         stores=stores,
         openapi_config=OpenAPIConfig(
             title="moodmix", version=__version__, path="/schema",
@@ -85,11 +88,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         ),
         request_max_body_size=int(settings.max_upload_bytes + 1024 * 1024),
         debug=False,
-    )
+    ))
 
 
 def app_from_env() -> Litestar:
     """Factory for ASGI servers (``granian --factory moodmix.web.app:app_from_env``)."""
-    logging.basicConfig(level=load_settings().log_level,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return create_app()
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -32,7 +32,7 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
             return
         path = scope.get("path", "")
         csp = SCHEMA_CSP if path.startswith("/schema") else PAGE_CSP
-        public_share = path.startswith("/s/")
+        public_share = path.startswith(("/s/", "/m/"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -27,6 +27,7 @@ from moodmix.engine.errors import JobCancelled, MoodmixError, NotFound
 from moodmix.engine.execution import run_capability
 from moodmix.engine.jobs import states
 from moodmix.engine.jobs.broker import TransientJobError
+from moodmix.engine.logging_setup import job_context
 
 if TYPE_CHECKING:
     from moodmix.engine.runtime import Runtime
@@ -58,6 +59,7 @@ class JobRunner:
         self._slots = asyncio.Semaphore(max(1, rt.settings.worker_concurrency))
 
     async def run(self, job_id: str) -> None:
+        job_context.set(str(job_id))  # log lines of this job, its plugin thread included, carry the id
         async with self._slots:
             await self._run(job_id)
 

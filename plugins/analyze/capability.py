@@ -22,8 +22,8 @@ class AnalyzeParams(msgspec.Struct, forbid_unknown_fields=True):
     max_beats: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 10_000
     #: Rate (Hz) the mono signal is resampled to for tempo and key; loudness always uses the original.
     analysis_sample_rate: Annotated[int, msgspec.Meta(ge=8_000, le=48_000)] = 22_050
-    #: Key profile correlated with the chroma: Krumhansl-Kessler, Temperley, or their mean.
-    key_profile: Literal["combined", "krumhansl", "temperley"] = "combined"
+    #: Key profile correlated with the chroma: Albrecht-Shanahan, Temperley or Krumhansl-Kessler.
+    key_profile: Literal["albrecht", "temperley", "krumhansl"] = "albrecht"
 
 
 def run(ctx: RunContext) -> RunResult:

@@ -15,7 +15,7 @@ import numpy as np
 from moodmix.engine import audio_io
 from moodmix.plugins.analyze.capability import AnalyzeParams
 from moodmix.plugins.analyze.features import spectral_features
-from moodmix.plugins.analyze.key import estimate_key_from_chroma
+from moodmix.plugins.analyze.key import DEFAULT_PROFILE, estimate_key_from_chroma
 from moodmix.plugins.analyze.loudness import measure_loudness
 from moodmix.plugins.analyze.tempo import estimate_tempo_from_onsets
 
@@ -80,7 +80,7 @@ def analyze_file(path: str | Path, params: AnalyzeParams | None = None, *,
     return data
 
 
-def analyze_signal(y: np.ndarray, sr: int, *, key_profile: str = "combined") -> dict[str, Any]:
+def analyze_signal(y: np.ndarray, sr: int, *, key_profile: str = DEFAULT_PROFILE) -> dict[str, Any]:
     """Tempo and key of an in-memory mono signal (for benchmarks that never touch disk)."""
     features = spectral_features(y, sr)
     tempo = estimate_tempo_from_onsets(features.onset_envelope, sr, hop_length=features.hop_length,

@@ -104,6 +104,78 @@ def song(tonic: str, mode: str, bpm: float, seconds: float, *, sr: int = 22050) 
     return (y * (0.9 / peak)).astype(np.float32)
 
 
+#: Diatonic scales (semitones above the tonic); minor is natural minor.
+SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
+#: Chord progressions as scale degrees (0 = tonic); "V" in minor means a major dominant.
+#: Some are ambiguous on purpose (i-VI-III-VII is also vi-IV-I-V of the relative major).
+RICH_PROGRESSIONS = {
+    "major": ((0, 4, 5, 3), (0, 3, 4, 0), (1, 4, 0, 5), (0, 5, 3, 4)),
+    "minor": ((0, 5, 2, 6), (0, 3, 4, 0), (0, 3, "V", 0), (0, 6, 5, 4)),
+}
+
+
+def rich_song(tonic: str, mode: str, bpm: float, seconds: float, *, sr: int = 22050, seed: int = 0,
+              drums: bool = True) -> np.ndarray:
+    """A harder test song: pad chords, a bass on every beat, a random melody in 8ths,
+    random timbres with slight inharmonicity, and the whole thing detuned by up to
+    ±40 cents. Harder than :func:`song` for key finding, as real music is.
+    """
+    rng = np.random.default_rng(seed)
+    detune = rng.uniform(-0.4, 0.4)
+    scale = SCALES[mode]
+    progression = RICH_PROGRESSIONS[mode][rng.integers(len(RICH_PROGRESSIONS[mode]))]
+    brightness = rng.uniform(0.6, 1.8)
+    beat, n = 60.0 / bpm, int(seconds * sr)
+    base = 48 + pitch_class(tonic) if pitch_class(tonic) < 6 else 36 + pitch_class(tonic)
+    out = np.zeros(n, dtype=np.float64)
+
+    def play(midi: float, at: float, dur: float, amp: float, bright: float) -> None:
+        tone = _timbre_note(midi_to_hz(midi + detune), dur, sr, rng, bright)
+        _add(out, (amp * tone).astype(np.float64), int(at * sr))
+
+    bar_start, index = 0.0, 0
+    while bar_start < seconds:
+        chord = _triad(scale, progression[index % len(progression)])
+        for note in chord:
+            play(base + note, bar_start, 4 * beat, 0.12, brightness)
+        bass = base + chord[0] - (24 if base + chord[0] - 24 >= 28 else 12)
+        for b in range(4):
+            play(bass, bar_start + b * beat, beat, 0.25, 1.0)
+        for eighth in range(8):
+            if rng.random() < 0.25:
+                continue
+            note = chord[rng.integers(3)] if rng.random() < 0.6 else scale[rng.integers(7)]
+            play(base + 12 + note, bar_start + eighth * beat / 2, beat / 2, 0.1, brightness)
+        bar_start += 4 * beat
+        index += 1
+    if drums:
+        out += 0.5 * drum_track(bpm, seconds, sr=sr)[:n]
+    return (out * (0.9 / (np.max(np.abs(out)) or 1.0))).astype(np.float32)
+
+
+def _triad(scale: tuple[int, ...], degree: int | str) -> tuple[int, int, int]:
+    if degree == "V":  # major dominant in minor (raised leading tone)
+        return (7, 11, 14)
+    notes = [scale[(degree + 2 * i) % 7] + 12 * ((degree + 2 * i) // 7) for i in range(3)]
+    return notes[0], notes[1], notes[2]
+
+
+def _timbre_note(freq: float, seconds: float, sr: int, rng: np.random.Generator,
+                 brightness: float) -> np.ndarray:
+    """A note with 1/k^brightness partials, random phases, slight inharmonicity and decay."""
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    stretch = rng.uniform(0.0, 0.0005)
+    y = np.zeros(n)
+    for k in range(1, 12):
+        fk = k * freq * np.sqrt(1.0 + stretch * k * k)
+        if fk > sr / 2 - 500:
+            break
+        y += np.sin(2 * np.pi * fk * t + rng.uniform(0, 2 * np.pi)) * k ** -brightness
+    envelope = np.minimum(1.0, t / 0.01) * np.exp(-t * rng.uniform(0.5, 4.0))
+    return y * envelope * np.clip((seconds - t) / 0.03, 0.0, 1.0)
+
+
 def _add(out: np.ndarray, sound: np.ndarray, at: int) -> None:
     end = min(out.size, at + sound.size)
     if at < end:

@@ -120,8 +120,8 @@ def roman_chord(key: Key, numeral: str) -> Chord:
 
     The case of the numeral is ignored for the triad quality (it follows the
     scale), except ``V`` in a minor key, which is the major dominant of harmonic
-    minor (its leading tone is what tells A minor from C major); a trailing ``7`` or ``9`` stacks more diatonic thirds; ``sus2``/``sus4``
-    replace the third.
+    minor (its leading tone is what tells A minor from C major). A trailing
+    ``7`` or ``9`` stacks more diatonic thirds; ``sus2``/``sus4`` replace the third.
     """
     m = re.fullmatch(r"(b?)([ivIV]+)(7|9|sus2|sus4|add9)?", numeral)
     if not m:

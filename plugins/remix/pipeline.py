@@ -20,6 +20,7 @@ from moodmix.engine import audio_io
 from moodmix.engine.capability import RunContext, RunResult
 from moodmix.engine.errors import BadInput, CapabilityFailed, NotFound
 from moodmix.engine.registry import Registry
+from moodmix.plugins.remix.downbeat import align_to_bars
 from moodmix.plugins.remix.drums import duck_envelope, render_pattern
 from moodmix.plugins.remix.effects import apply_effects
 from moodmix.plugins.remix.genre_lookup import current_registry, genre_recipe
@@ -43,6 +44,7 @@ class Analysis:
     beats: list[float] = field(default_factory=list)
     key: str | None = None
     mode: str | None = None
+    precise_tempo: bool = True  # False: a tempogram-bin estimate, to be refined from the beats
 
 
 def choose_recipe(params: RemixParams, registry: Registry) -> tuple[str | None, Recipe]:
@@ -98,15 +100,16 @@ def run(ctx: RunContext) -> RunResult:
     mix = audio_io.to_channels(audio_io.resample(original, sr, work_sr), 2)
     frames = mix.shape[1]
 
-    stems, stems_backend = _stems(ctx, params, given, work_sr, frames)
+    stem_paths, stems_backend = _stem_files(ctx, params, given)
     analysis = _analyse(ctx)
-    source_grid = fit_beat_grid(analysis.beats, analysis.tempo)
+    source_grid = fit_beat_grid(analysis.beats, analysis.tempo, trust_tempo=analysis.precise_tempo)
+    source_grid = align_to_bars(source_grid, mix.mean(axis=0), work_sr)
     plan = plan_tempo(recipe, source_grid)
 
     meter = KWeightedMeter(work_sr)
     start_level = meter.integrated(mix)
     level = 10 ** ((REFERENCE_LUFS - start_level) / 20) if math.isfinite(start_level) else 1.0
-    music = _music_bus(ctx, stems, recipe, plan, work_sr, level, params.stretch)
+    music = _music_bus(ctx, stem_paths, recipe, plan, work_sr, frames, level, params.stretch)
     ctx.progress(0.8, "drums")
     mixed = _add_drums(music, recipe, plan, work_sr, meter, params.seed)
     ctx.progress(0.85, "mastering")
@@ -122,14 +125,15 @@ def run(ctx: RunContext) -> RunResult:
                                      format=params.format, bit_depth="24")
     recipe_path = ctx.output_path("recipe", ".json")
     recipe_path.write_bytes(recipe_to_json(recipe))
-    title = (f"{genre_name or 'custom recipe'}: {source_grid.tempo:.1f} → {plan.target_tempo:.1f} BPM, "
+    source_bpm = f"{source_grid.tempo:.1f}" if source_grid.steady else "no steady beat"
+    title = (f"{genre_name or 'custom recipe'}: {source_bpm} → {plan.target_tempo:.1f} BPM, "
              f"{report.loudness_lufs:.1f} LUFS, {report.true_peak_dbtp:.1f} dBTP")
     waveform_path = plot_before_after(ctx.output_path("waveform", ".png"), original, sr, out, work_sr,
                                       title=title)
     data: dict[str, Any] = {
         "genre": genre_name,
         "recipe": msgspec.to_builtins(recipe),
-        "source_tempo": round(source_grid.tempo, 2),
+        "source_tempo": round(source_grid.tempo, 2) if source_grid.steady else None,
         "source_key": analysis.key,
         "source_mode": analysis.mode,
         "target_tempo": round(plan.target_tempo, 2),
@@ -149,26 +153,24 @@ def run(ctx: RunContext) -> RunResult:
     return RunResult(data=data, files=files, backend=stems_backend)
 
 
-def _stems(ctx: RunContext, params: RemixParams, given: dict[str, Path], sr: int,
-           frames: int) -> tuple[dict[str, np.ndarray], str]:
-    """The four stems at ``sr``, stereo, ``frames`` long: as uploaded, or from the stems capability."""
+def _stem_files(ctx: RunContext, params: RemixParams, given: dict[str, Path]) -> tuple[dict[str, Path], str]:
+    """The four stem files: as uploaded, or from the stems capability (run in this job)."""
     if given:
-        paths, backend = given, "given"
-    else:
-        ctx.progress(0.03, "separating stems")
-        result = ctx.call("stems", inputs={"audio": ctx.inputs["audio"]},
-                          params={"mode": "4stems", "backend": params.stems_backend, "format": "wav"},
-                          progress=(0.03, 0.45))
-        missing = [n for n in STEM_NAMES if n not in result.files]
-        if missing:
-            raise CapabilityFailed(f"the stems capability returned no {', '.join(missing)} stem")
-        paths, backend = {n: result.files[n] for n in STEM_NAMES}, result.backend or "unknown"
-    stems = {}
-    for name, path in paths.items():
-        audio, stem_sr = audio_io.load_audio(path)
-        audio = audio_io.to_channels(audio_io.resample(audio, stem_sr, sr), 2)
-        stems[name] = _fit(audio, frames)
-    return stems, backend
+        return given, "given"
+    ctx.progress(0.03, "separating stems")
+    result = ctx.call("stems", inputs={"audio": ctx.inputs["audio"]},
+                      params={"mode": "4stems", "backend": params.stems_backend, "format": "wav"},
+                      progress=(0.03, 0.45))
+    missing = [n for n in STEM_NAMES if n not in result.files]
+    if missing:
+        raise CapabilityFailed(f"the stems capability returned no {', '.join(missing)} stem")
+    return {n: result.files[n] for n in STEM_NAMES}, result.backend or "unknown"
+
+
+def _load_stem(path: Path, sr: int, frames: int) -> np.ndarray:
+    """One stem at ``sr``, stereo, exactly ``frames`` long (loaded only when needed: long tracks)."""
+    audio, stem_sr = audio_io.load_audio(path)
+    return _fit(audio_io.to_channels(audio_io.resample(audio, stem_sr, sr), 2), frames)
 
 
 def _analyse(ctx: RunContext) -> Analysis:
@@ -189,12 +191,12 @@ def _fallback_analysis(path: Path) -> Analysis:
 
     mono, sr = audio_io.load_audio(path, sample_rate=22_050, mono=True)
     tempo, beats = librosa.beat.beat_track(y=mono[0], sr=sr, units="time")
-    return Analysis(float(np.atleast_1d(tempo)[0]), [float(b) for b in beats])
+    return Analysis(float(np.atleast_1d(tempo)[0]), [float(b) for b in beats], precise_tempo=False)
 
 
-def _music_bus(ctx: RunContext, stems: dict[str, np.ndarray], recipe: Recipe, plan: TempoPlan, sr: int,
-               level: float, stretch_mode: str) -> np.ndarray:
-    """Sum of the processed stems, at the target tempo and pitch."""
+def _music_bus(ctx: RunContext, stem_paths: dict[str, Path], recipe: Recipe, plan: TempoPlan, sr: int,
+               frames: int, level: float, stretch_mode: str) -> np.ndarray:
+    """Sum of the processed stems, at the target tempo and pitch; one stem in memory at a time."""
     per_stem = stretch_mode == "stems"
     pitch = float(recipe.pitch_semitones)
     bpm = plan.target_tempo if per_stem else plan.target_tempo / plan.ratio
@@ -208,13 +210,13 @@ def _music_bus(ctx: RunContext, stems: dict[str, np.ndarray], recipe: Recipe, pl
         settings = recipe.stems.get(name)
         if settings.mute:
             continue
-        x = stems[name] * np.float32(level * 10 ** (settings.gain_db / 20))
+        x = _load_stem(stem_paths[name], sr, frames) * np.float32(level * 10 ** (settings.gain_db / 20))
         if per_stem:
             x = speed(x)
         x = apply_effects(x, sr, settings.effects, bpm=bpm)
         bus = x if bus is None else bus + x
     if bus is None:  # every stem muted: the drums play alone over silence of the right length
-        bus = np.zeros((2, next(iter(stems.values())).shape[1]), dtype=np.float32)
+        bus = np.zeros((2, frames), dtype=np.float32)
     if not per_stem:
         ctx.progress(0.75, "changing tempo and pitch")
         bus = speed(bus)

@@ -25,6 +25,7 @@ class BeatGrid:
     first_beat: float
     start: float = 0.0  # the first detected beat: added drums come in here
     end: float = math.inf  # a beat after the last detected one: added drums stop here
+    steady: bool = True  # False: too few beats were found, the tempo is a guess
 
     @property
     def period(self) -> float:
@@ -41,11 +42,12 @@ class TempoPlan:
     grid: BeatGrid  # beat grid of the output
 
 
-def fit_beat_grid(beats: Sequence[float], tempo: float | None) -> BeatGrid:
+def fit_beat_grid(beats: Sequence[float], tempo: float | None, *, trust_tempo: bool = True) -> BeatGrid:
     """A steady grid through beat times; tolerates missed, extra and misplaced beats.
 
     A ``tempo`` from the analyzer is kept when the beats agree with it (it refines its
-    BPM over the whole track); otherwise each beat gets an index from the median
+    BPM over the whole track; ``trust_tempo=False`` for trackers that only give a
+    tempogram bin); otherwise each beat gets an index from the median
     inter-beat interval (so a skipped beat keeps later indices right) and a line is
     fitted twice, dropping beats more than 20 ms off the first fit. The phase is a
     circular mean of the beats against that period, again without outliers.
@@ -54,11 +56,11 @@ def fit_beat_grid(beats: Sequence[float], tempo: float | None) -> BeatGrid:
     times.sort()
     fallback = float(tempo) if tempo and tempo > 0 else 120.0
     if times.size < 4:
-        return BeatGrid(fallback, float(times[0]) if times.size else 0.0)
+        return BeatGrid(fallback, float(times[0]) if times.size else 0.0, steady=False)
     median_ioi = float(np.median(np.diff(times)))
     if median_ioi <= 0:
-        return BeatGrid(fallback, float(times[0]))
-    if tempo and abs(60.0 / tempo / median_ioi - 1.0) <= 0.08:
+        return BeatGrid(fallback, float(times[0]), steady=False)
+    if trust_tempo and tempo and abs(60.0 / tempo / median_ioi - 1.0) <= 0.08:
         period = 60.0 / float(tempo)
     else:
         period = _regression_period(times, median_ioi)
@@ -93,6 +95,10 @@ def _phase(times: np.ndarray, period: float) -> float:
 
 def plan_tempo(recipe: Recipe, source: BeatGrid) -> TempoPlan:
     """Resolve the recipe's tempo wish against the source's beat grid."""
+    if recipe.tempo is not None and not source.steady:
+        # No beat to speak of (ambient, speech): keep the timing, lay the drums over it from the start.
+        pitch = float(recipe.pitch_semitones)
+        return TempoPlan(1.0, float(recipe.tempo), pitch, BeatGrid(float(recipe.tempo), 0.0, steady=False))
     if recipe.tempo is not None:
         target_tempo = float(recipe.tempo)
         ratio = target_tempo / source.tempo
@@ -108,5 +114,6 @@ def plan_tempo(recipe: Recipe, source: BeatGrid) -> TempoPlan:
     pitch = float(recipe.pitch_semitones)
     if recipe.varispeed:
         pitch += 12.0 * math.log2(ratio)
-    grid = BeatGrid(target_tempo, source.first_beat / ratio, source.start / ratio, source.end / ratio)
+    grid = BeatGrid(target_tempo, source.first_beat / ratio, source.start / ratio, source.end / ratio,
+                    source.steady)
     return TempoPlan(ratio=ratio, target_tempo=target_tempo, pitch_semitones=pitch, grid=grid)

@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from bot_settings import PUBLIC_URL, engine_env
 from fake_telegram_api import TOKEN, FakeTelegram
 
 from moodmix.bots.backend import ChatRef
@@ -19,13 +20,6 @@ from moodmix.engine.config import load_settings
 from moodmix.engine.plugin_manager import build_plugin_manager
 from moodmix.engine.runtime import Runtime
 from moodmix.engine.service import Service
-
-PUBLIC_URL = "http://moodmix.test"
-
-
-def engine_env(data_dir: Path) -> dict[str, str]:
-    return {"MOODMIX_DATA_DIR": str(data_dir), "MOODMIX_SECRET_KEY": "bot-tests-secret-key-0123456789abcdef", "MOODMIX_LOG_LEVEL": "WARNING",
-            "MOODMIX_PUBLIC_URL": PUBLIC_URL, "MOODMIX_RETRY_BACKOFF_S": "0.1", "MOODMIX_JOB_RETRIES": "1"}
 
 
 @pytest.fixture

@@ -91,3 +91,11 @@ async def test_http_backend_rejects_a_user_token_as_service_token(http_backend, 
 def test_http_backend_needs_a_token():
     with pytest.raises(ValueError, match="MOODMIX_BOT_SERVICE_TOKEN"):
         HttpBackend("http://x", "")
+
+
+async def test_http_backend_says_clearly_when_the_server_cannot_link(http_backend, ann):
+    with pytest.raises(MoodmixError) as caught:
+        await http_backend.link(ann, "ABCD1234")
+    # today's API has no chat-link endpoint; once it has one, an unknown code is the answer
+    assert caught.value.code in ("link_unsupported", "bad_link_code")
+    assert "link" in caught.value.message

@@ -93,11 +93,13 @@ async def test_bad_input_gets_ephemeral_answers(discord_bot, demo_track):
     feed(client, fake.command(ANN, "stems", [_file_option(big)], attachment=big))
     await _ephemeral_reply(fake, mark, "500.0 MB")
     broken = fake.add_attachment("broken.wav", b"RIFF\x10\x00\x00\x00WAVEjunk" * 40, "audio/x-wav")
+    mark = len(fake.calls)
     feed(client, fake.command(ANN, "stems", [_file_option(broken)], attachment=broken))
-    followup = await _ephemeral_reply(fake, mark, "⚠️")
-    assert ("/webhooks/" in followup.path and "broken" not in followup.content.lower()) or followup.content
-    deleted = [c for c in fake.since(mark) if c.method == "DELETE"]
-    assert deleted, "the public 'thinking…' message should be replaced by the ephemeral error"
+    deleted = await fake.wait_for(lambda c: c.method == "DELETE", after=mark)
+    assert deleted.path.endswith("/messages/@original")  # the public "thinking…" goes away…
+    followup = await fake.wait_for(lambda c: c.method == "POST" and c.path.startswith("/webhooks/"), after=mark)
+    assert followup.flags & EPHEMERAL and followup.content.startswith("⚠️")  # …for a private reason
+    assert not [c for c in fake.since(mark) if c.method == "PATCH"]
 
 
 async def test_second_request_while_running_and_jobs_scoping(discord_bot, demo_track):
@@ -131,7 +133,7 @@ async def test_other_users_cannot_press_my_genre_buttons(discord_bot, demo_track
     assert not [c for c in fake.since(mark) if c.method == "PATCH"]
 
 
-async def test_generate_too_big_for_the_chat_falls_back_to_a_link(discord_bot):
+async def test_generate_too_big_for_the_chat_falls_back_to_a_link(discord_bot, service):
     fake, client = discord_bot
     mark = len(fake.calls)
     feed(client, fake.command(ANN, "generate", [{"name": "prompt", "type": 3, "value": "calm piano"},
@@ -140,7 +142,9 @@ async def test_generate_too_big_for_the_chat_falls_back_to_a_link(discord_bot):
     final = await fake.wait_for(lambda c: c.method == "PATCH" and "finished" in c.content, after=mark, timeout=60)
     assert not final.files
     assert "Too large for this chat" in final.content
-    assert "http://moodmix.test/api/v1/jobs/" in final.content and "/outputs/audio" in final.content
+    url = next(w for w in final.content.split() if w.startswith("http://moodmix.test/s/"))
+    key, filename, _ = await service.open_share(url.rsplit("/", 1)[1])  # a working public share link
+    assert filename.startswith("audio") and key
 
 
 async def test_help_and_link(discord_bot, service):

@@ -146,9 +146,9 @@ def test_fit_audio_keeps_transcodes_or_gives_up(demo_track, tmp_path):
 
 def test_runner_refuses_without_tokens():
     empty = load_settings(environ={})
-    with pytest.raises(ValueError, match="MOODMIX_TELEGRAM_TOKEN.*BotFather"):
+    with pytest.raises(ValueError, match=r"MOODMIX_TELEGRAM_TOKEN.*BotFather"):
         platforms_to_run(empty, "telegram")
-    with pytest.raises(ValueError, match="MOODMIX_DISCORD_TOKEN.*discord.com/developers"):
+    with pytest.raises(ValueError, match=r"MOODMIX_DISCORD_TOKEN.*discord\.com/developers"):
         platforms_to_run(empty, "discord")
     with pytest.raises(ValueError, match="no bot token is configured"):
         platforms_to_run(empty, "all")
@@ -162,3 +162,13 @@ def test_run_bots_needs_service_token_for_remote_api():
     settings = load_settings(environ={"MOODMIX_TELEGRAM_TOKEN": "1:abc", "MOODMIX_BOT_API_URL": "http://x"})
     with pytest.raises(ValueError, match="MOODMIX_BOT_SERVICE_TOKEN"):
         run_bots(settings, "telegram")
+
+
+def test_telegram_prompt_duration_parsing():
+    from moodmix.bots.telegram_bot import split_duration
+
+    assert split_duration("calm piano with rain 20") == ("calm piano with rain", 20.0)
+    assert split_duration("calm piano | 7.5") == ("calm piano", 7.5)
+    assert split_duration("calm piano duration=12") == ("calm piano", 12.0)
+    assert split_duration("synth pop from the 80s") == ("synth pop from the 80s", None)
+    assert split_duration("tribute to 1975") == ("tribute to 1975", None)

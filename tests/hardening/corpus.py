@@ -22,7 +22,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).parent))
-from flac_craft import silent_flac  # noqa: E402
+from flac_craft import silent_flac
 
 RATE = 8000
 ID3_TAG = b"ID3\x04\x00\x00\x00\x00\x00\x10" + b"\x00" * 16  # an empty 16-byte ID3v2.4 tag

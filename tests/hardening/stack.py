@@ -21,8 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import pytest
-from conftest import PG_URL, CONFIGS, WorkerProcess, base_env, free_port, require_services
+from conftest import PG_URL, WorkerProcess, base_env, free_port
 
 
 def _with_database(url: str, name: str) -> str:
@@ -73,11 +72,6 @@ def stack_env(data_dir: Path, config: str, database_url: str | None, **extra: st
     return env
 
 
-@pytest.fixture(params=CONFIGS)
-def stack_config(request) -> str:
-    if request.param in QUEUED_CONFIGS:
-        require_services()
-    return request.param
 
 
 @asynccontextmanager
@@ -120,13 +114,6 @@ async def _maybe_database(config: str) -> AsyncIterator[str | None]:
         return
     async with private_database() as url:
         yield url
-
-
-@pytest.fixture
-async def stack(stack_config, tmp_path, monkeypatch):
-    """``api`` on a private database: the client, with ``.worker``, ``.config_name`` and ``.data_dirs``."""
-    async with app_client(stack_config, tmp_path, monkeypatch) as client:
-        yield client
 
 
 def temp_leftovers(*data_dirs: Path) -> list[str]:

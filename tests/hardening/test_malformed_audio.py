@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from hardening.corpus import Case, build_corpus
+from hardening.stack import temp_leftovers
 from helpers import signup, wait_job
-from hardening.stack import stack, stack_config, temp_leftovers  # noqa: F401  (fixtures)
 
 HERE = Path(__file__).parent
 CLEAN_FAILURES_EXCLUDE = {"internal_error", "stalled", "timeout"}

@@ -104,3 +104,14 @@ def test_bad_params_raise_bad_input(tmp_path: Path, params: dict) -> None:
 def test_missing_prompt_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(BadInput):
         run_local("generate", tmp_path, texts={"prompt": "   "})
+
+
+def test_fast_loudness_meter_agrees_with_pyloudnorm() -> None:
+    from moodmix.plugins.generate.loudness import integrated_loudness
+
+    rng = np.random.default_rng(0)
+    noise = (rng.standard_normal((2, 5 * 44100)) * np.linspace(0.01, 0.2, 5 * 44100)).astype(np.float32)
+    for audio in (noise, generate_procedural("rock 120 bpm", SpecOverrides(duration=3), seed=4).audio):
+        reference = pyloudnorm.Meter(44100).integrated_loudness(audio.T.astype(np.float64))
+        assert abs(integrated_loudness(audio, 44100) - reference) < 0.02
+    assert integrated_loudness(np.zeros((2, 44100), dtype=np.float32), 44100) == float("-inf")

@@ -76,3 +76,15 @@ def test_clear_errors_for_silence_short_audio_and_a_missing_model(tmp_path: Path
     settings = load_settings(environ={"MOODMIX_MOOD_MODEL": str(tmp_path / "missing.joblib")})
     with pytest.raises(MoodmixError, match="mood model file not found"):
         run_local("mood", tmp_path / "o3", inputs={"audio": song}, settings=settings)
+
+
+def test_long_files_decode_in_blocks_to_the_same_signal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moodmix.plugins.mood import analysis
+
+    y = rendered("happy", 2, 10.0)
+    path = write_wav(tmp_path / "a.wav", y[None, :])
+    whole = analysis.load_mono(path)
+    monkeypatch.setattr(analysis, "BLOCK_SECONDS", 3.0)  # 10 s > 1.5 x 3 s: the block path
+    blocks = analysis.load_mono(path)
+    assert blocks.shape == whole.shape
+    assert np.allclose(blocks, whole, atol=1e-4)

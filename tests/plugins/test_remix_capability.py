@@ -94,14 +94,15 @@ def test_custom_recipe_with_overrides_and_other_targets(registry, tmp_path: Path
     result = run_local("remix", tmp_path / "out", inputs={"audio": src},
                        params={"recipe": json.dumps(recipe), "tempo": "110", "pitch": "2", "loudness": "-16",
                                "true_peak": "-2", "format": "flac", "gain_db": "vocals=-3",
-                               "stems_backend": "dsp"},
+                               "stems_backend": "dsp", "stretch": "stems"},
                        registry=registry)
     data = result.data
     assert data["genre"] is None and data["target_tempo"] == 110.0 and data["pitch_semitones"] == 2
     assert data["target_key"] == "B"
     assert data["recipe"]["stems"]["vocals"]["gain_db"] == -3
     assert result.files["remix"].suffix == ".flac"
-    check_master(result.files["remix"], loudness=-16.0, ceiling=-2.0)
+    audio, sr = check_master(result.files["remix"], loudness=-16.0, ceiling=-2.0)
+    assert audio.shape[1] == pytest.approx(5.0 * sr / data["tempo_ratio"], abs=4)  # stems stretched one by one
 
 
 def test_unknown_genre_is_a_4xx_listing_valid_genres(registry, tmp_path: Path) -> None:
@@ -176,3 +177,33 @@ def test_muting_a_given_stem_removes_it(registry, tmp_path: Path) -> None:
 
 def test_recipe_struct_default_is_a_no_op_recipe() -> None:
     assert Recipe() == parse_recipe({}) and Recipe().drums is None
+
+
+def test_without_the_analyze_plugin_beats_come_from_librosa(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MOODMIX_DISABLE_PLUGINS", "analyze")
+    registry = make_registry()
+    assert "analyze" not in registry.capabilities
+    src = song_file(tmp_path / "song.wav", bpm=120.0, seconds=5.0, sr=22050)
+    with use_registry(registry):
+        result = run_local("remix", tmp_path / "out", inputs={"audio": src},
+                           params={"genre": "reggaeton", "stems_backend": "dsp"}, registry=registry)
+    assert result.data["source_tempo"] == pytest.approx(120.0, abs=2.0)
+    assert result.data["source_key"] is None and result.data["target_tempo"] == 95.0
+    check_master(result.files["remix"])
+
+
+def test_a_track_without_a_beat_keeps_its_timing(registry, tmp_path: Path) -> None:
+    noise = np.random.default_rng(5).standard_normal((2, 4 * 22050)).astype(np.float32) * 0.1
+    src = write_wav(tmp_path / "noise.wav", noise)
+    result = run_local("remix", tmp_path / "out", inputs={"audio": src},
+                       params={"genre": "house", "stems_backend": "dsp"}, registry=registry)
+    assert result.data["source_tempo"] is None and result.data["tempo_ratio"] == 1.0
+    assert result.data["duration_s"] == pytest.approx(4.0, abs=1e-3)
+    audio, sr = check_master(result.files["remix"])
+
+    def low_to_mid(y: np.ndarray) -> float:
+        spectrum = np.abs(np.fft.rfft(y.mean(axis=0))) ** 2
+        freqs = np.fft.rfftfreq(y.shape[1], 1 / sr)
+        return spectrum[(freqs > 40) & (freqs < 100)].sum() / spectrum[(freqs > 1000) & (freqs < 1060)].sum()
+
+    assert low_to_mid(audio) > 3 * low_to_mid(noise)  # the house kick was laid over the noise

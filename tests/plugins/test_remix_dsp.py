@@ -7,6 +7,8 @@ import pyloudnorm
 import pytest
 from scipy import signal
 
+from moodmix.plugins.analyze import testsignals as ts
+from moodmix.plugins.remix.downbeat import align_to_bars
 from moodmix.plugins.remix.drums import KITS, duck_envelope, render_pattern, synth_voice
 from moodmix.plugins.remix.effects import apply_effects
 from moodmix.plugins.remix.mastering import KWeightedMeter, master, true_peak_db
@@ -119,3 +121,15 @@ def test_effects_follow_tempo_and_stay_below_nyquist() -> None:
              Phaser(centre_frequency_hz=15000), Resample(target_sample_rate=44100)]
     out = apply_effects(dense_track(sr, 1.0) * 0.1, sr, chain, bpm=120.0)
     assert out.shape == (2, sr) and np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("cut_beats", [0, 1, 2, 3])
+def test_bars_start_where_the_chords_change(cut_beats) -> None:
+    """A song whose chords change every 4 beats, started ``cut_beats`` beats into a bar."""
+    sr, bpm = 22050, 110.0
+    period = 60 / bpm
+    song = ts.song("C", "major", bpm, 20.0, sr=sr)[round(cut_beats * period * sr):]
+    grid = BeatGrid(tempo=bpm, first_beat=0.0, start=0.0, end=song.size / sr)
+    aligned = align_to_bars(grid, song, sr)
+    assert aligned.first_beat == pytest.approx(((4 - cut_beats) % 4) * period, abs=1e-6)
+    assert (aligned.tempo, aligned.start, aligned.end) == (grid.tempo, grid.start, grid.end)

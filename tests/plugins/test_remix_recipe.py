@@ -134,6 +134,13 @@ def test_plan_tempo_folds_octaves_and_links_pitch_for_varispeed() -> None:
     assert slowed.pitch_semitones == pytest.approx(1 + 12 * math.log2(0.8))
 
 
+def test_no_beat_keeps_the_timing_and_drums_start_at_zero() -> None:
+    guessed = fit_beat_grid([0.4], None)
+    assert not guessed.steady
+    plan = plan_tempo(Recipe(tempo=124), guessed)
+    assert plan.ratio == 1.0 and plan.target_tempo == 124 and plan.grid.first_beat == 0.0
+
+
 def test_transpose_key() -> None:
     assert transpose_key("A", -1) == "G#"
     assert transpose_key("Bb", 2) == "C"

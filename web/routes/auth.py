@@ -6,9 +6,10 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 
+from moodmix.engine.errors import BadInput
 from moodmix.engine.service import Service
 from moodmix.web.envelope import ok
-from moodmix.web.security import current_user
+from moodmix.web.security import CHAT_HEADER, bearer, current_user
 
 
 class RegisterBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -21,6 +22,10 @@ class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
     password: str
     username: str | None = None
     email: str | None = None
+
+
+class LinkChatBody(msgspec.Struct, forbid_unknown_fields=True):
+    code: str
 
 
 class AuthController(Controller):
@@ -49,3 +54,17 @@ class AuthController(Controller):
         """A one-time code to type into a bot (``/link CODE``) to attach that chat account to this user."""
         code = await request.app.state.service.create_link_code(user["id"])
         return ok(code, "send this code to the bot with /link", 201)
+
+    @post("/link-chat", status_code=200)
+    async def link_chat(self, request: Request, data: LinkChatBody) -> Response:
+        """A bot (service token + ``X-Moodmix-Chat``) attaches that chat account to the web account
+        that created ``code``."""
+        service = request.app.state.service
+        service.check_service_token(bearer(request))
+        chat = request.headers.get(CHAT_HEADER, "")
+        platform, _, pid = chat.partition(":")
+        if not platform or not pid:
+            raise BadInput("send the chat account as 'X-Moodmix-Chat: <platform>:<user id>'",
+                           code="bad_chat_identity")
+        user = await service.link_chat_identity(platform, pid, data.code)
+        return ok(user, "chat account linked")

@@ -46,6 +46,12 @@ class FilesController(Controller):
         await request.app.state.service.delete_file(user["id"], str(file_id))
         return ok(None, "deleted")
 
+    @get("/{file_id:uuid}/stream-url")
+    async def stream_url(self, request: Request, user: dict, file_id: UUID) -> Response:
+        """A URL valid for 15 minutes that an ``<audio>`` element can stream (with Range) without headers."""
+        service = request.app.state.service
+        return ok(service.media_url(*await service.file_download(user["id"], str(file_id))))
+
     @get("/{file_id:uuid}/download")
     async def download(self, request: Request, user: dict, file_id: UUID) -> Response:
         key, name, ctype = await request.app.state.service.file_download(user["id"], str(file_id))

@@ -98,6 +98,12 @@ class JobsController(Controller):
         key, filename, ctype = await request.app.state.service.output_download(user["id"], str(job_id), name)
         return await file_response(request, request.app.state.runtime.storage, key, filename, ctype)
 
+    @get("/{job_id:uuid}/outputs/{name:str}/stream-url")
+    async def output_stream_url(self, request: Request, user: dict, job_id: UUID, name: str) -> Response:
+        """A URL valid for 15 minutes that an ``<audio>`` element can stream (with Range) without headers."""
+        service: Service = request.app.state.service
+        return ok(service.media_url(*await service.output_download(user["id"], str(job_id), name)))
+
     @get("/{job_id:uuid}/events")
     async def events(self, request: Request, user: dict, job_id: UUID) -> ServerSentEvent:
         """``progress`` events while the job moves, then one ``done`` event with the final job."""

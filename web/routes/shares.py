@@ -42,3 +42,10 @@ async def open_share(request: Request, token: str) -> Response:
     """The public side of a share link: no account needed; Range requests work."""
     key, filename, ctype = await request.app.state.service.open_share(token)
     return await file_response(request, request.app.state.runtime.storage, key, filename, ctype)
+
+
+@get("/m/{token:str}", tags=["files"], security=[])
+async def open_media(request: Request, token: str) -> Response:
+    """Short-lived media links from ``…/stream-url``: lets players stream and seek without headers."""
+    key, filename, ctype = request.app.state.service.open_media(token)
+    return await file_response(request, request.app.state.runtime.storage, key, filename, ctype)

@@ -133,6 +133,16 @@ export function fetchBlob(url) {
   return blobCache.get(url);
 }
 
+/**
+ * A short-lived URL (15 min) for a protected file that a media element can stream and seek with
+ * Range requests, so playback starts before the whole file has arrived.
+ */
+export async function streamUrl(url) {
+  const target = url.endsWith("/download") ? `${url.slice(0, -"/download".length)}/stream-url` : `${url}/stream-url`;
+  const data = await api(target.startsWith(BASE) ? target.slice(BASE.length) : target);
+  return data.url;
+}
+
 export function fileUrl(fileId) {
   return `${BASE}/files/${fileId}/download`;
 }

@@ -1,8 +1,9 @@
 // An audio player: play/pause, waveform seek bar, time, and a download button.
-// The audio is fetched with the token into a Blob URL (media elements cannot send headers);
-// a Blob URL is fully seekable.
+// Playback streams from a short-lived media URL (media elements cannot send headers), so it
+// starts at once and seeks with Range requests; the waveform is drawn from the whole file,
+// fetched with the token alongside.
 
-import { downloadTo, fetchBlob } from "./api.js";
+import { downloadTo, fetchBlob, streamUrl } from "./api.js";
 import { fmtTime, h, showError } from "./ui.js";
 import { computePeaks, createWaveform, decodeAudio } from "./waveform.js";
 
@@ -71,11 +72,20 @@ export function createPlayer({ url, title, filename, duration = 0 }) {
   });
   onOtherPlayback(el, () => audio.pause());
 
+  const ready = () => {
+    playButton.disabled = false;
+    el.dataset.ready = "true";
+  };
+  streamUrl(url)
+    .then((src) => {
+      if (!audio.src) audio.src = src;
+      ready();
+    })
+    .catch(() => {}); // the Blob below still plays
   fetchBlob(url)
     .then(async (blob) => {
-      audio.src = URL.createObjectURL(blob);
-      playButton.disabled = false;
-      el.dataset.ready = "true";
+      if (!audio.src) audio.src = URL.createObjectURL(blob);
+      ready();
       try {
         const buffer = await decodeAudio(await blob.arrayBuffer());
         wave.setDuration(buffer.duration);

@@ -1,0 +1,170 @@
+"""Prometheus metrics, computed at scrape time from the database and the queue.
+
+Jobs run in ``moodmix worker`` processes that may live on other machines and expose no
+port, so counters kept inside them cannot be scraped through the API. The database holds
+every job's state and timestamps and Redis holds the queue, so both are read when
+``/metrics`` is scraped: any API process answers the same numbers, and nothing is lost when a
+worker restarts. (taskiq's ``PrometheusMiddleware`` does not fit: it opens its own HTTP
+server on port 9000, on all interfaces, in every worker, and sets
+``PROMETHEUS_MULTIPROC_DIR`` for the whole process.)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from moodmix.engine import timeutil
+from moodmix.engine.db.database import is_postgres
+from moodmix.engine.db.tables import ProcessingJob
+from moodmix.engine.jobs import states
+
+if TYPE_CHECKING:
+    from moodmix.engine.runtime import Runtime
+
+#: Seconds; spans a 1 s test job to a 30-minute generation.
+DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+GROUP = "moodmix-workers"
+
+
+@dataclass
+class Histogram:
+    buckets: list[int]  # cumulative counts, one per DURATION_BUCKETS entry
+    total: float
+    count: int
+
+
+@dataclass
+class Snapshot:
+    """Everything one scrape reports."""
+
+    jobs: dict[tuple[str, str], int] = field(default_factory=dict)  # (capability, status) -> count
+    durations: dict[tuple[str, str], Histogram] = field(default_factory=dict)  # (capability, status)
+    retries: dict[str, int] = field(default_factory=dict)  # capability -> attempts beyond the first
+    oldest_queued_s: float = 0.0
+    stalled: int = 0
+    queue: dict[str, float] = field(default_factory=dict)  # stream_length, pending, lag (Redis)
+    queue_up: bool = True
+    taken_at: float = field(default_factory=time.monotonic)
+
+
+def _seconds_between(engine, start: str, end: str) -> str:
+    if is_postgres(engine):
+        return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+
+
+async def _durations(rt: Runtime) -> dict[tuple[str, str], Histogram]:
+    """Run time of the final attempt of every finished job that really ran, bucketed in SQL."""
+    d = _seconds_between(rt.db, "started_at", "finished_at")
+    cols = ", ".join(f"SUM(CASE WHEN d <= {b} THEN 1 ELSE 0 END) AS le_{i}" for i, b in enumerate(DURATION_BUCKETS))
+    rows = await ProcessingJob.raw(
+        f"SELECT job_type, status, COUNT(*) AS n, SUM(d) AS total, {cols} FROM ("  # constants only: no user input
+        f"SELECT job_type, status, {d} AS d FROM processing_jobs WHERE status IN ('succeeded', 'failed') "
+        "AND started_at IS NOT NULL AND finished_at IS NOT NULL AND NOT cache_hit) AS finished "
+        "GROUP BY job_type, status")
+    return {(r["job_type"], r["status"]): Histogram([int(r[f"le_{i}"] or 0) for i in range(len(DURATION_BUCKETS))],
+                                                    float(r["total"] or 0.0), int(r["n"]))
+            for r in rows}
+
+
+async def _oldest_queued(rt: Runtime) -> float:
+    age = _seconds_between(rt.db, "MIN(created_at)", "CURRENT_TIMESTAMP")
+    rows = await ProcessingJob.raw(f"SELECT {age} AS age FROM processing_jobs WHERE status = 'queued'")
+    return max(0.0, float(rows[0]["age"] or 0.0)) if rows else 0.0
+
+
+async def _queue(rt: Runtime) -> dict[str, float]:
+    """Stream length, delivered-but-unacknowledged (pending) and not-yet-delivered (lag) messages."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(rt.settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        name = rt.settings.queue_name
+        out = {"stream_length": float(await client.xlen(name)), "pending": 0.0, "lag": 0.0}
+        try:
+            groups = await client.xinfo_groups(name)
+        except aioredis.ResponseError:  # the stream does not exist yet
+            groups = []
+        for group in groups:
+            gname = group.get("name", b"")
+            if (gname.decode() if isinstance(gname, bytes) else gname) == GROUP:
+                out["pending"] = float(group.get("pending") or 0)
+                out["lag"] = float(group.get("lag") or 0)
+        return out
+    finally:
+        await client.aclose()
+
+
+async def take_snapshot(rt: Runtime) -> Snapshot:
+    snap = Snapshot()
+    rows = await ProcessingJob.raw("SELECT job_type, status, COUNT(*) AS n, SUM(attempts) AS attempts "
+                                   "FROM processing_jobs GROUP BY job_type, status")
+    for r in rows:
+        snap.jobs[(r["job_type"], r["status"])] = int(r["n"])
+        extra = int(r["attempts"] or 0) - (int(r["n"]) if r["status"] != states.QUEUED else 0)
+        snap.retries[r["job_type"]] = snap.retries.get(r["job_type"], 0) + max(0, extra)
+    snap.durations = await _durations(rt)
+    snap.oldest_queued_s = await _oldest_queued(rt)
+    cutoff = timeutil.ago(rt.settings.stall_timeout_s)
+    snap.stalled = await ProcessingJob.count().where(
+        (ProcessingJob.status == states.RUNNING) & (ProcessingJob.heartbeat_at < cutoff))
+    if rt.settings.redis_url:
+        try:
+            snap.queue = await _queue(rt)
+        except Exception:
+            snap.queue_up = False
+    return snap
+
+
+class _SnapshotCollector(Collector):
+    def __init__(self, snap: Snapshot, queue_name: str, queue_kind: str) -> None:
+        self.snap, self.queue_name, self.queue_kind = snap, queue_name, queue_kind
+
+    def collect(self):
+        s = self.snap
+        jobs = GaugeMetricFamily("moodmix_jobs", "Jobs by capability and state (all time).",
+                                 labels=["capability", "status"])
+        for (cap, status), n in sorted(s.jobs.items()):
+            jobs.add_metric([cap, status], n)
+        yield jobs
+        hist = HistogramMetricFamily("moodmix_job_duration_seconds", "Run time of finished jobs' final attempt.",
+                                     labels=["capability", "status"])
+        for (cap, status), h in sorted(s.durations.items()):
+            buckets = [(str(b), c) for b, c in zip(DURATION_BUCKETS, h.buckets, strict=True)] + [("+Inf", h.count)]
+            hist.add_metric([cap, status], buckets, h.total)
+        yield hist
+        retries = GaugeMetricFamily("moodmix_job_retries", "Attempts beyond the first, summed over jobs.",
+                                    labels=["capability"])
+        for cap, n in sorted(s.retries.items()):
+            retries.add_metric([cap], n)
+        yield retries
+        yield GaugeMetricFamily("moodmix_oldest_queued_job_age_seconds", "Age of the oldest queued job.",
+                                value=s.oldest_queued_s)
+        yield GaugeMetricFamily("moodmix_stalled_jobs", "Running jobs whose worker stopped sending heartbeats.",
+                                value=s.stalled)
+        up = GaugeMetricFamily("moodmix_queue_up", "Whether the queue answered this scrape.", labels=["queue", "kind"])
+        up.add_metric([self.queue_name, self.queue_kind], 1.0 if s.queue_up else 0.0)
+        yield up
+        depth = GaugeMetricFamily("moodmix_queue_messages",
+                                  "Queue messages: stream_length (Redis stream entries), lag (not yet delivered), "
+                                  "pending (delivered, not yet acknowledged); in-process: queued jobs as lag.",
+                                  labels=["queue", "state"])
+        for state, value in sorted(s.queue.items()):
+            depth.add_metric([self.queue_name, state], value)
+        yield depth
+
+
+def render(snap: Snapshot, rt: Runtime) -> bytes:
+    """The Prometheus text exposition of ``snap``."""
+    registry = CollectorRegistry(auto_describe=False)
+    if not snap.queue and not rt.settings.redis_url:
+        snap.queue = {"lag": float(sum(n for (_, st), n in snap.jobs.items() if st == states.QUEUED))}
+    kind = "redis" if rt.settings.redis_url else "in-process"
+    registry.register(_SnapshotCollector(snap, rt.settings.queue_name, kind))
+    return generate_latest(registry)
