@@ -58,7 +58,8 @@ def main() -> None:
         y = testsignals.rich_song(tonic, mode, bpm, args.seconds, sr=SR, seed=seed, drums=bool(i % 3))
         features = spectral_features(y, SR)
         for profile in PROFILES:
-            key = estimate_key_from_chroma(features.chroma, profile=profile)
+            key = estimate_key_from_chroma(features.chroma, bass_chroma=features.bass_chroma,
+                                           profile=profile)
             exact[profile] += (key.key, key.mode) == (tonic, mode)
             weighted[profile] += mirex_key_score((key.key, key.mode), (tonic, mode))
         tempo = estimate_tempo_from_onsets(features.onset_envelope, SR, hop_length=features.hop_length,

@@ -163,7 +163,9 @@ def verify_decodable(path: str | Path, *, max_seconds: float | None = None) -> A
     limit = None if max_seconds is None else int(max_seconds * info.sample_rate) + 1
     try:
         with sf.SoundFile(str(path)) as fh:
-            for block in fh.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+            # Plain reads, not blocks(): for MP3 the header's frame count is an estimate, and a block
+            # buffer sized from it can carry uninitialised samples past the real end.
+            while len(block := fh.read(1 << 16, dtype="float32", always_2d=True)):
                 check_samples(block)
                 total += len(block)
                 if limit is not None and total > limit:

@@ -332,7 +332,21 @@ class Service:
             return await self.get_job(user_id, str(job.id))
         if depends_on is None:
             await self.rt.enqueue(str(job.id))
+        else:
+            await self._recheck_parent(job.id, depends_on)
         return await self.get_job(user_id, str(job.id))
+
+    async def _recheck_parent(self, job_id: Any, parent_id: Any) -> None:
+        """Close the race where the parent finished between our check and our insert."""
+        parent = await ProcessingJob.select(ProcessingJob.status).where(ProcessingJob.id == parent_id).first()
+        if parent and parent["status"] == states.SUCCEEDED:
+            await self.rt.enqueue(str(job_id))  # the runner's claim makes a double send harmless
+        elif parent and parent["status"] in (states.FAILED, states.CANCELLED):
+            await ProcessingJob.update({
+                ProcessingJob.status: states.FAILED, ProcessingJob.error_code: "parent_failed",
+                ProcessingJob.error: f"the job it depends on ({parent_id}) {parent['status']}",
+                ProcessingJob.finished_at: timeutil.now(),
+            }).where((ProcessingJob.id == job_id) & (ProcessingJob.status == states.QUEUED))
 
     async def _reuse_finished(self, job: ProcessingJob, cache_key: str) -> bool:
         """Answer ``job`` with a finished twin's outputs (the stored bytes are shared, not copied)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from asyncpg.exceptions import CharacterNotInRepertoireError, UntranslatableCharacterError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -41,12 +42,20 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     return fail(exc.status_code, code, str(exc.detail), headers=headers or None)
 
 
+def unstorable_text(request: Request, exc: Exception) -> Response:
+    """Postgres refuses NUL (and unencodable) characters in text; SQLite stores them. Either way it is
+    the request's fault, not the server's: without this, ``{"username": "a\\u0000"}`` at login was a 500."""
+    return fail(422, "bad_text", "text in the request contains a NUL or otherwise unstorable character")
+
+
 def internal_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return fail(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on the server")
 
 
 HANDLERS = {
+    CharacterNotInRepertoireError: unstorable_text,
+    UntranslatableCharacterError: unstorable_text,
     MoodmixError: moodmix_error,
     ValidationException: validation_error,
     HTTPException: http_error,

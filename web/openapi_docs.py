@@ -43,6 +43,19 @@ class Envelope(msgspec.Struct):
     error: None
 
 
+#: Highest page number a listing accepts: beyond it the SQL OFFSET overflows a 64-bit integer (a 500
+#: on Postgres, found by the fuzzer), and no one pages that far anyway.
+MAX_PAGE = 1_000_000
+
+
+class ServerSentEventDoc(msgspec.Struct):
+    """One Server-Sent Event: ``event`` is ``progress`` or ``done``; ``data`` is the job as JSON."""
+
+    event: str
+    data: str
+    id: str
+
+
 ERROR_TEXT = {
     400: "Malformed request (bad JSON, wrong parameter types)", 401: "Missing, invalid or expired token",
     403: "Not allowed (e.g. an invalid share link)", 404: "No such resource for this user",
@@ -54,6 +67,12 @@ ERROR_TEXT = {
 FILE_ROUTES = {"/api/v1/files/{file_id}/download", "/api/v1/jobs/{job_id}/outputs/{name}", "/s/{token}",
                "/m/{token}"}
 EVENT_ROUTES = {"/api/v1/jobs/{job_id}/events"}
+#: Open to anyone (share and media links carry their own signed token). Everything else needs a bearer
+#: token — a user's, or for ``/auth/link-chat`` a bot's service token — and may answer 401.
+PUBLIC_ROUTES = {("GET", "/"), ("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"),
+                 ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"), ("GET", "/api/v1/capabilities"),
+                 ("GET", "/api/v1/capabilities/{name}"), ("GET", "/api/v1/genres"), ("GET", "/s/{token}"),
+                 ("GET", "/m/{token}")}
 OWNED_PARAMS = {"file_id", "job_id", "share_id", "name", "token"}
 
 
@@ -61,11 +80,11 @@ def _error(status: int) -> ResponseSpec:
     return ResponseSpec(data_container=ErrorEnvelope, description=ERROR_TEXT[status])
 
 
-def _error_statuses(path: str, method: str, needs_user: bool, params: set[str]) -> set[int]:
+def _error_statuses(path: str, method: str, needs_token: bool, params: set[str]) -> set[int]:
     statuses = {400, 422}
     if path.startswith("/api/") or path.startswith(("/s/", "/m/")):
         statuses.add(429)
-    if needs_user or path == "/api/v1/auth/login":
+    if needs_token or path == "/api/v1/auth/login":
         statuses.add(401)
     if params & OWNED_PARAMS or (method == "POST" and path == "/api/v1/jobs"):
         statuses.add(404)
@@ -84,21 +103,21 @@ def _error_statuses(path: str, method: str, needs_user: bool, params: set[str]) 
 
 def _document(handler: HTTPRouteHandler, path: str) -> None:
     method = next(iter(handler.http_methods))
-    needs_user = "user" in handler.resolve_dependencies()
+    needs_token = (method, path) not in PUBLIC_ROUTES
     params = set(handler.parsed_fn_signature.parameters) & OWNED_PARAMS
-    specs: dict[int, ResponseSpec] = {s: _error(s) for s in _error_statuses(path, method, needs_user, params)}
+    specs: dict[int, ResponseSpec] = {s: _error(s) for s in _error_statuses(path, method, needs_token, params)}
     success = handler.status_code
     if path in FILE_ROUTES:
         specs[200] = ResponseSpec(data_container=bytes, media_type="*/*", description="The file's bytes")
         specs[206] = ResponseSpec(data_container=bytes, media_type="*/*", description="The requested byte range")
         specs[307] = ResponseSpec(data_container=None, description="Redirect to a presigned storage URL")
     elif path in EVENT_ROUTES:
-        specs[200] = ResponseSpec(data_container=str, media_type="text/event-stream",
+        specs[200] = ResponseSpec(data_container=ServerSentEventDoc, media_type="text/event-stream",
                                   description="Server-Sent Events: progress, then done")
     else:
         specs[success] = ResponseSpec(data_container=Envelope, description="The envelope; `data` holds the result")
     handler.responses = {**specs, **(handler.responses or {})}
-    if not needs_user:  # open route: say so, instead of inheriting the document-wide bearer requirement
+    if not needs_token:  # open route: say so, instead of inheriting the document-wide bearer requirement
         handler.security = [{}]
         handler._resolved_security = Empty  # recomputed from `security` when the schema is built
 

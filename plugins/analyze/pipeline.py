@@ -43,7 +43,8 @@ def analyze_file(path: str | Path, params: AnalyzeParams | None = None, *,
                                        low_envelope=features.low_onset_envelope, with_beats=True,
                                        duration=info.duration)
     report(0.85, "estimating the key")
-    key = estimate_key_from_chroma(features.chroma, profile=params.key_profile)
+    key = estimate_key_from_chroma(features.chroma, bass_chroma=features.bass_chroma,
+                                   profile=params.key_profile)
     report(0.95, "assembling the result")
 
     notes = [n for n in (loudness.note, tempo.note, key.note) if n]
@@ -85,5 +86,5 @@ def analyze_signal(y: np.ndarray, sr: int, *, key_profile: str = DEFAULT_PROFILE
     features = spectral_features(y, sr)
     tempo = estimate_tempo_from_onsets(features.onset_envelope, sr, hop_length=features.hop_length,
                                        low_envelope=features.low_onset_envelope)
-    key = estimate_key_from_chroma(features.chroma, profile=key_profile)
+    key = estimate_key_from_chroma(features.chroma, bass_chroma=features.bass_chroma, profile=key_profile)
     return {"tempo": tempo.as_dict(), "key": key.as_dict()}

@@ -3,8 +3,8 @@
 MusicGen was trained on 30 s clips, so longer pieces are made window by window:
 each new window is prompted with the last ``overlap`` seconds of audio (encoded
 to codec tokens, which is how the model continues a clip) and joined with a
-short crossfade. Progress comes from a logits processor that runs once per
-generated token, which is also where cancellation is checked.
+short crossfade. Progress comes from a counter that ``generate`` calls once per
+decoding step, which is also where cancellation is checked.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class MusicgenBundle:
     """A loaded model with what generation needs to know about it."""
 
     model: Any
-    processor: Any | None  # None when the folder has no tokenizer files (tests pass input_ids)
+    tokenizer: Any | None  # None when the folder has no tokenizer files (callers pass input_ids)
     device: str
     source: str
     melody: bool
@@ -74,11 +74,11 @@ def load_musicgen(source: str | Path, device: str = "cpu", melody: bool | None =
         cls = (transformers.MusicgenMelodyForConditionalGeneration if melody
                else transformers.MusicgenForConditionalGeneration)
         model = cls.from_pretrained(source, local_files_only=True).to(device).eval()
-        try:
-            processor = transformers.AutoProcessor.from_pretrained(source, local_files_only=True)
+        try:  # only the tokenizer: audio prompts and melody chroma are prepared here, without torchaudio
+            tokenizer = transformers.AutoTokenizer.from_pretrained(source, local_files_only=True)
         except (OSError, ValueError, TypeError):
-            processor = None
-        bundle = MusicgenBundle(model, processor, device, str(source), melody)
+            tokenizer = None
+        bundle = MusicgenBundle(model, tokenizer, device, str(source), melody)
         _CACHE[key] = bundle
         return bundle
 
@@ -111,20 +111,29 @@ class Sampling:
         return out
 
 
-def _progress_processor(total: int, report: ProgressFn):
-    """A logits processor that counts generated tokens; it changes no scores."""
-    from transformers import LogitsProcessor
+def _progress_counter(total: int, report: ProgressFn):
+    """A stopping criterion that never stops generation: it counts decoding steps and reports them.
 
-    class TokenProgress(LogitsProcessor):
+    ``generate`` calls it once per step, so this is also where a cancelled job raises.
+    Not a logits processor (``LogitsProcessorList`` inspects every processor's signature
+    on every step) and not a streamer (MusicGen's ``generate`` only streams the prompt).
+    """
+    import torch
+    from transformers import StoppingCriteria
+
+    class TokenProgress(StoppingCriteria):
         def __init__(self) -> None:
             self.done = 0
             self.every = max(1, total // 100)
+            self.never: torch.Tensor | None = None
 
-        def __call__(self, input_ids, scores):
+        def __call__(self, input_ids, scores, **kwargs):
             self.done += 1
             if self.done % self.every == 0 or self.done == total:
                 report(min(1.0, self.done / total), f"{self.done}/{total} tokens")
-            return scores
+            if self.never is None or self.never.shape[0] != input_ids.shape[0]:
+                self.never = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+            return self.never
 
     return TokenProgress()
 
@@ -152,14 +161,15 @@ def generate_audio(bundle: MusicgenBundle, *, text: str | None = None, input_ids
                    melody_sr: int | None = None, progress: ProgressFn | None = None) -> np.ndarray:
     """``duration`` seconds of audio shaped ``(channels, frames)`` at ``bundle.sampling_rate``.
 
-    Give either ``text`` (needs the model's processor) or ``input_ids``. Identical
-    arguments give identical audio: the seed is applied in a forked RNG so other
-    users of torch's global generator are not disturbed.
+    Give either ``text`` (needs the model's tokenizer) or ``input_ids``. A ``melody``
+    (``(channels, frames)`` at ``melody_sr``) conditions a melody model, window by
+    window. Identical arguments give identical audio: the seed is applied in a
+    forked RNG so other users of torch's global generator are not disturbed.
     """
     import torch
 
     report = progress or (lambda f, m: None)
-    conditioning = _conditioning(bundle, text, input_ids, attention_mask, melody, melody_sr)
+    conditioning = _text_inputs(bundle, text, input_ids, attention_mask)
     plan = window_plan(duration, window, overlap)
     totals = [tokens_for(new, bundle) for _, new in plan]
     sr = bundle.sampling_rate
@@ -182,8 +192,14 @@ def generate_audio(bundle: MusicgenBundle, *, text: str | None = None, input_ids
             context = min(round(context_s * bundle.frame_rate) * hop, 0 if audio is None else audio.shape[1])
             if audio is not None and context > 0:
                 kwargs["decoder_input_ids"] = _encode_codes(bundle, audio[:, -context:])
+            if bundle.melody and melody is not None and melody_sr:
+                begin = (0 if audio is None else audio.shape[1]) - context  # this window's span, in samples
+                end = begin + context + new_s * sr
+                segment = melody[:, round(begin * melody_sr / sr): round(end * melody_sr / sr)]
+                if segment.shape[-1] > 0:
+                    kwargs["input_features"] = melody_features(segment, melody_sr).to(bundle.device)
             out = bundle.model.generate(**kwargs, **sampling.kwargs(), max_new_tokens=steps,
-                                        logits_processor=[_progress_processor(steps, step_report)])
+                                        stopping_criteria=[_progress_counter(steps, step_report)])
             chunk = out[0].float().cpu().numpy()
             if audio is None:
                 audio = chunk[:, : round(new_s * sr)]
@@ -194,22 +210,36 @@ def generate_audio(bundle: MusicgenBundle, *, text: str | None = None, input_ids
     return np.ascontiguousarray(audio[:, : round(duration * sr)], dtype=np.float32)
 
 
-def _conditioning(bundle: MusicgenBundle, text: str | None, input_ids: Any, attention_mask: Any,
-                  melody: np.ndarray | None, melody_sr: int | None) -> dict[str, Any]:
-    """Model inputs for the text (and reference melody), on the model's device."""
+def _text_inputs(bundle: MusicgenBundle, text: str | None, input_ids: Any, attention_mask: Any) -> dict[str, Any]:
+    """Token ids (and mask) for the text prompt, on the model's device."""
     if input_ids is not None:
         out = {"input_ids": input_ids}
         if attention_mask is not None:
             out["attention_mask"] = attention_mask
     else:
-        if bundle.processor is None:
-            raise RuntimeError(f"the model folder {bundle.source} has no tokenizer/processor files")
-        extra: dict[str, Any] = {}
-        if bundle.melody and melody is not None:
-            extra = {"audio": melody.mean(axis=0), "sampling_rate": melody_sr}
-        out = dict(bundle.processor(text=[text or ""], padding=True, return_tensors="pt", **extra))
-        out.pop("padding_mask", None)
-    return {k: (v.to(bundle.device) if hasattr(v, "to") else v) for k, v in out.items()}
+        if bundle.tokenizer is None:
+            raise RuntimeError(f"the model folder {bundle.source} has no tokenizer files")
+        encoded = bundle.tokenizer([text or ""], padding=True, return_tensors="pt")
+        out = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+    return {k: v.to(bundle.device) for k, v in out.items()}
+
+
+def melody_features(melody: np.ndarray, sr: int, n_fft: int = 16384, hop: int = 4096) -> Any:
+    """The melody model's conditioning: the dominant chroma bin per frame, one-hot ``(1, frames, 12)``.
+
+    Same recipe as transformers' ``MusicgenMelodyFeatureExtractor`` (power spectrogram,
+    chroma filter bank, argmax), done with librosa so torchaudio is not needed.
+    """
+    import librosa
+    import torch
+
+    mono = np.asarray(melody, dtype=np.float32).mean(axis=0) if melody.ndim == 2 else melody
+    n_fft = min(n_fft, 1 << max(8, int(np.log2(max(len(mono), 256)))))
+    power = np.abs(librosa.stft(mono, n_fft=n_fft, hop_length=hop, window="hann", center=True)) ** 2
+    chroma = librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0) @ power
+    one_hot = np.zeros((chroma.shape[1], 12), dtype=np.float32)
+    one_hot[np.arange(chroma.shape[1]), chroma.argmax(axis=0)] = 1.0
+    return torch.from_numpy(one_hot)[None]
 
 
 def _encode_codes(bundle: MusicgenBundle, tail: np.ndarray) -> Any:

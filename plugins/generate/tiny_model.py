@@ -17,6 +17,9 @@ from transformers import (
     MusicgenConfig,
     MusicgenDecoderConfig,
     MusicgenForConditionalGeneration,
+    MusicgenMelodyConfig,
+    MusicgenMelodyDecoderConfig,
+    MusicgenMelodyForConditionalGeneration,
     MusicgenProcessor,
     T5Config,
     T5TokenizerFast,
@@ -27,22 +30,43 @@ CODEBOOKS = 4
 WORDS = ["sad", "happy", "lofi", "piano", "rock", "house", "ambient", "bpm", "in", "minor", "major"]
 
 
-def tiny_model(seed: int = 0) -> MusicgenForConditionalGeneration:
-    """2-layer T5 text encoder, 4-codebook EnCodec, 2-layer decoder; the same weights for the same seed."""
-    text = T5Config(vocab_size=len(WORDS) + 3, d_model=16, d_kv=4, d_ff=32, num_layers=2, num_heads=2)
-    codec = EncodecConfig(sampling_rate=SR, audio_channels=1, hidden_size=16, num_filters=4,
-                          num_residual_layers=1, upsampling_ratios=[8, 5, 4, 4], codebook_size=64,
-                          codebook_dim=16, target_bandwidths=[1.2], num_lstm_layers=1)  # 1.2 kbps -> 4 codebooks
-    decoder = MusicgenDecoderConfig(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                                    ffn_dim=32, num_codebooks=CODEBOOKS, pad_token_id=64,
-                                    decoder_start_token_id=64, bos_token_id=64)
-    config = MusicgenConfig(text_encoder=text.to_dict(), audio_encoder=codec.to_dict(), decoder=decoder.to_dict())
+def _codec() -> EncodecConfig:
+    return EncodecConfig(sampling_rate=SR, audio_channels=1, hidden_size=16, num_filters=4, num_residual_layers=1,
+                         upsampling_ratios=[8, 5, 4, 4], codebook_size=64, codebook_dim=16,
+                         target_bandwidths=[1.2], num_lstm_layers=1)  # 1.2 kbps -> 4 codebooks
+
+
+def _text() -> T5Config:
+    return T5Config(vocab_size=len(WORDS) + 3, d_model=16, d_kv=4, d_ff=32, num_layers=2, num_heads=2)
+
+
+def _decoder_kwargs() -> dict:
+    return {"vocab_size": 64, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2, "ffn_dim": 32,
+            "num_codebooks": CODEBOOKS, "pad_token_id": 64, "decoder_start_token_id": 64, "bos_token_id": 64}
+
+
+def tiny_model(seed: int = 0, melody: bool = False):
+    """2-layer T5 text encoder, 4-codebook EnCodec, 2-layer decoder; the same weights for the same seed.
+
+    ``melody=True`` gives the musicgen-melody architecture (chroma conditioning).
+    """
+    if melody:
+        config = MusicgenMelodyConfig(text_encoder=_text().to_dict(), audio_encoder=_codec().to_dict(),
+                                      decoder=MusicgenMelodyDecoderConfig(**_decoder_kwargs()).to_dict(),
+                                      num_chroma=12, chroma_length=40)
+        cls = MusicgenMelodyForConditionalGeneration
+    else:
+        config = MusicgenConfig(text_encoder=_text().to_dict(), audio_encoder=_codec().to_dict(),
+                                decoder=MusicgenDecoderConfig(**_decoder_kwargs()).to_dict())
+        cls = MusicgenForConditionalGeneration
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = MusicgenForConditionalGeneration(config).eval()
+        model = cls(config).eval()
         with torch.no_grad():  # EnCodec codebooks start at zero: make codes audible so seeds make a difference
             for layer in model.audio_encoder.quantizer.layers:
                 layer.codebook.embed.normal_()
+            if melody:  # random init barely lets the chroma through; make the melody audible to the decoder
+                model.audio_enc_to_dec_proj.weight.normal_(0.0, 8.0)
     return model
 
 
@@ -55,8 +79,8 @@ def tiny_processor() -> MusicgenProcessor:
                              tokenizer=tokenizer)
 
 
-def save_tiny_musicgen(folder: Path) -> Path:
-    """Write the tiny model and its processor to ``folder`` (loadable with ``from_pretrained``)."""
-    tiny_model().save_pretrained(folder)
-    tiny_processor().save_pretrained(folder)
+def save_tiny_musicgen(folder: Path, melody: bool = False) -> Path:
+    """Write the tiny model and its tokenizer to ``folder`` (loadable with ``from_pretrained``)."""
+    tiny_model(melody=melody).save_pretrained(folder)
+    tiny_processor().tokenizer.save_pretrained(folder)
     return folder

@@ -65,22 +65,23 @@ def codec_round_trip(y: np.ndarray, path: Path, fmt: str, bitrate: int = 128) ->
 
 
 def train(per_mood: int = 60, held_out_per_mood: int = 20, seed: int = 2024, output: Path = SHIPPED_MODEL,
-          log: Any = print) -> dict[str, Any]:
+          log: Any = print, train_seconds: float = TRAIN_SECONDS,
+          held_out_seconds: float = HELD_OUT_SECONDS) -> dict[str, Any]:
     """Render, cross-validate, fit on everything, score the held-out set, save. Returns the metrics."""
     started = time.perf_counter()
-    log(f"rendering training corpus: {per_mood} x {len(MOOD_NAMES)} clips of {TRAIN_SECONDS:.0f} s "
+    log(f"rendering training corpus: {per_mood} x {len(MOOD_NAMES)} clips of {train_seconds:.0f} s "
         f"(seed {seed})")
-    train_set = render_corpus(per_mood, seed, False, TRAIN_SECONDS, log=log)
+    train_set = render_corpus(per_mood, seed, False, train_seconds, log=log)
     cv = cross_validate(train_set, seed=seed)
     log(f"cross-validated accuracy ({cv['folds']} folds, {cv['n_files']} clips): {cv['accuracy']:.3f}")
     log(format_confusion(cv))
     description = (f"synthetic corpus rendered by moodmix.plugins.mood.train_shipped (seed {seed}): "
-                   f"{per_mood} x {TRAIN_SECONDS:.0f} s clips per mood, training voices and kits only, "
+                   f"{per_mood} x {train_seconds:.0f} s clips per mood, training voices and kits only, "
                    "half of them through MP3")
     model = MoodModel.fit(train_set.X, train_set.labels, trained_on=description, seed=seed)
-    log(f"rendering held-out set: {held_out_per_mood} x {len(MOOD_NAMES)} clips of {HELD_OUT_SECONDS:.0f} s, "
+    log(f"rendering held-out set: {held_out_per_mood} x {len(MOOD_NAMES)} clips of {held_out_seconds:.0f} s, "
         "unseen voices/kit/effects, Ogg Vorbis")
-    held_out = render_corpus(held_out_per_mood, seed, True, HELD_OUT_SECONDS, log=log)
+    held_out = render_corpus(held_out_per_mood, seed, True, held_out_seconds, log=log)
     ho = evaluate(model, held_out)
     log(f"held-out accuracy ({ho['n_files']} clips): {ho['accuracy']:.3f}")
     log(format_confusion(ho))

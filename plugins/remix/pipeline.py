@@ -130,16 +130,13 @@ def run(ctx: RunContext) -> RunResult:
              f"{report.loudness_lufs:.1f} LUFS, {report.true_peak_dbtp:.1f} dBTP")
     waveform_path = plot_before_after(ctx.output_path("waveform", ".png"), original, sr, out, work_sr,
                                       title=title)
-    data: dict[str, Any] = {
+    data = {
         "genre": genre_name,
         "recipe": msgspec.to_builtins(recipe),
         "source_tempo": round(source_grid.tempo, 2) if source_grid.steady else None,
         "source_key": analysis.key,
         "source_mode": analysis.mode,
-        "target_tempo": round(plan.target_tempo, 2),
-        "tempo_ratio": round(plan.ratio, 5),
-        "pitch_semitones": round(plan.pitch_semitones, 3),
-        "target_key": transpose_key(analysis.key, plan.pitch_semitones),
+        **_plan_data(plan, analysis),
         "loudness_lufs": round(report.loudness_lufs, 2),
         "loudness_target": params.loudness,
         "true_peak_dbtp": round(report.true_peak_dbtp, 2),
@@ -151,6 +148,15 @@ def run(ctx: RunContext) -> RunResult:
     }
     files = {"remix": remix_path, "recipe": recipe_path, "waveform": waveform_path}
     return RunResult(data=data, files=files, backend=stems_backend)
+
+
+def _plan_data(plan: TempoPlan, analysis: Analysis) -> dict[str, Any]:
+    return {
+        "target_tempo": round(plan.target_tempo, 2),
+        "tempo_ratio": round(plan.ratio, 8),
+        "pitch_semitones": round(plan.pitch_semitones, 3),
+        "target_key": transpose_key(analysis.key, plan.pitch_semitones),
+    }
 
 
 def _stem_files(ctx: RunContext, params: RemixParams, given: dict[str, Path]) -> tuple[dict[str, Path], str]:

@@ -36,15 +36,22 @@ EPS = 1e-10
 
 @dataclass(frozen=True)
 class DspConfig:
-    """Tuning knobs (times in seconds, frequencies in Hz, so they hold at any sample rate)."""
+    """Tuning knobs (times in seconds, frequencies in Hz, so they hold at any sample rate).
+
+    Defaults were tuned on ``bench/synth_mixtures.py`` songs (see ``bench/separation_quality.py``).
+    """
 
     fft_seconds: float = 2048 / 44100
-    harmonic_seconds: float = 0.2  # time median for pitched content
-    percussive_hz: float = 400.0  # frequency median for drums
+    full_resolution_hz: float = 1500.0  # analysis bands: one bin wide below, doubling per octave above
+    harmonic_seconds: float = 0.25  # time median: pitched content is steady over this
+    percussive_bands: int = 31  # frequency median (in analysis bands): drums are broadband
     hpss_power: float = 2.0
-    steady_seconds: float = 0.8  # long time median: pads stay, sung notes move
-    repeat_neighbors: int = 8  # REPET-SIM: frames averaged into the repeating model
-    repeat_min_gap_seconds: float = 0.6  # ... taken at least this far from the frame itself
+    pool_frames: int = 4  # the vocal models work on frames pooled by this factor (speed)
+    steady_seconds: float = 4.0  # long time median: pads/chords stay, a sung melody moves on
+    repeat_neighbors: int = 8  # REPET-SIM: median of this many most similar frames ...
+    repeat_min_gap_seconds: float = 2.0  # ... at least this far away (repeats, not the same note)
+    repeat_top_hz: float = 6000.0  # frame similarity looks at the spectrum below this
+    vocal_margin: float = 1.4  # background weight in the vocal mask (> 1: fewer false vocals)
     vocal_power: float = 2.0
     vocal_low_hz: float = 120.0  # voices have (almost) nothing below this
     bass_hz: float = 220.0  # crossover bass/other
@@ -93,59 +100,112 @@ def istft(spec: np.ndarray, n_fft: int, length: int) -> np.ndarray:
 
 # -- masks --
 
-def _frames(seconds: float, sr: int, hop: int, minimum: int = 3) -> int:
-    n = max(minimum, round(seconds * sr / hop))
-    return n | 1  # odd, so medians are centred
+def analysis_bands(n_bins: int, sr: int, n_fft: int, full_resolution_hz: float) -> np.ndarray:
+    """Start bin of each analysis band: single bins at low frequencies, octave-doubling widths above."""
+    starts = []
+    i = 0
+    while i < n_bins:
+        starts.append(i)
+        f = i * sr / n_fft
+        i += 1 if f < full_resolution_hz else 2 ** (int(np.log2(f / full_resolution_hz)) + 1)
+    return np.asarray(starts)
 
 
-def _repeating_model(mag: np.ndarray, sr: int, hop: int, n_fft: int, cfg: DspConfig) -> np.ndarray:
-    """REPET-SIM: each frame as the median of its most similar frames elsewhere in the chunk."""
-    n_frames = mag.shape[0]
-    gap = max(1, round(cfg.repeat_min_gap_seconds * sr / hop))
-    k = cfg.repeat_neighbors
-    if n_frames <= 2 * gap + k:
-        return mag.copy()
-    top = min(mag.shape[1], int(6000 * n_fft / sr) + 1)
-    feats = np.sqrt(mag[:, :top])
+def _odd(n: float, minimum: int = 3) -> int:
+    return max(minimum, round(n)) | 1
+
+
+def median_along(a: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Running median along one axis (edges repeated).
+
+    One 1-D filter per row: scipy's 1-D median is a sliding heap, several times
+    faster than its n-D filter with a ``(size, 1)`` footprint, which re-selects each window.
+    """
+    src = np.ascontiguousarray(np.moveaxis(a, axis, -1))
+    out = np.empty_like(src)
+    for i in range(src.shape[0]):
+        ndimage.median_filter(src[i], size=size, mode="nearest", output=out[i])
+    return np.moveaxis(out, -1, axis)
+
+
+def _pool_frames(mag: np.ndarray, factor: int) -> np.ndarray:
+    n = mag.shape[0] // factor * factor
+    pooled = mag[:n].reshape(-1, factor, mag.shape[1]).mean(axis=1)
+    if n < mag.shape[0]:
+        pooled = np.vstack([pooled, mag[n:].mean(axis=0, keepdims=True)])
+    return pooled
+
+
+def _unpool_frames(pooled: np.ndarray, n_frames: int, factor: int) -> np.ndarray:
+    """Linear interpolation from pooled frame centres back to every frame."""
+    pos = (np.arange(n_frames) - (factor - 1) / 2) / factor
+    i0 = np.clip(np.floor(pos).astype(int), 0, pooled.shape[0] - 1)
+    i1 = np.minimum(i0 + 1, pooled.shape[0] - 1)
+    w = np.clip(pos - i0, 0.0, 1.0)[:, None].astype(np.float32)
+    return pooled[i0] * (1 - w) + pooled[i1] * w
+
+
+def repeating_model(frames: np.ndarray, min_gap: int, neighbours: int, top: int) -> np.ndarray | None:
+    """REPET-SIM: each frame as the median of its most similar frames at least ``min_gap`` away.
+
+    ``None`` when the excerpt is too short to hold repetitions.
+    """
+    n = frames.shape[0]
+    if n <= 2 * min_gap + neighbours:
+        return None
+    feats = np.sqrt(frames[:, :top])
     feats = feats / (np.linalg.norm(feats, axis=1, keepdims=True) + EPS)
     sim = feats @ feats.T
-    idx = np.arange(n_frames)
-    sim[np.abs(idx[:, None] - idx[None, :]) < gap] = -np.inf
-    nearest = np.argpartition(-sim, k, axis=1)[:, :k]
-    model = np.median(mag[nearest], axis=1)
-    return np.minimum(model, mag)
+    idx = np.arange(n)
+    sim[np.abs(idx[:, None] - idx[None, :]) < min_gap] = -np.inf
+    nearest = np.argpartition(-sim, neighbours, axis=1)[:, :neighbours]
+    return np.median(frames[nearest], axis=1)
 
 
-def masks(mag: np.ndarray, sr: int, n_fft: int, cfg: DspConfig) -> dict[str, np.ndarray]:
-    """Soft masks ``(frames, bins)`` for each stem; they sum to one everywhere."""
-    hop = n_fft // 4
-    freqs = np.arange(mag.shape[1]) * sr / n_fft
-    harm = ndimage.median_filter(mag, size=(_frames(cfg.harmonic_seconds, sr, hop), 1), mode="nearest")
-    perc_bins = max(3, round(cfg.percussive_hz * n_fft / sr)) | 1
-    perc = ndimage.median_filter(mag, size=(1, perc_bins), mode="nearest")
+def band_masks(bands: np.ndarray, centres: np.ndarray, sr: int, hop: int, cfg: DspConfig) -> dict[str, np.ndarray]:
+    """Soft masks ``(frames, bands)`` from band magnitudes; they sum to one everywhere."""
+    harm = median_along(bands, _odd(cfg.harmonic_seconds * sr / hop), axis=0)
+    perc = median_along(bands, _odd(cfg.percussive_bands), axis=1)
     p = cfg.hpss_power
-    m_drums = perc ** p / (perc ** p + harm ** p + EPS)
+    drums = perc ** p / (perc ** p + harm ** p + EPS)
 
-    steady = ndimage.median_filter(mag, size=(_frames(cfg.steady_seconds, sr, hop), 1), mode="nearest")
-    repeat = _repeating_model(mag, sr, hop, n_fft, cfg)
-    background = np.minimum(np.maximum(steady, repeat), mag)
-    foreground = mag - background
+    factor = max(1, cfg.pool_frames)
+    pooled = _pool_frames(bands, factor)
+    pooled_hop = hop * factor
+    steady = median_along(pooled, _odd(cfg.steady_seconds * sr / pooled_hop), axis=0)
+    top = int(np.searchsorted(centres, cfg.repeat_top_hz)) + 1
+    repeat = repeating_model(pooled, max(1, round(cfg.repeat_min_gap_seconds * sr / pooled_hop)),
+                             cfg.repeat_neighbors, top)
+    model = steady if repeat is None else np.sqrt(steady * repeat)
+    background = np.minimum(_unpool_frames(model, bands.shape[0], factor), bands)
+    foreground = bands - background
     q = cfg.vocal_power
-    m_vocal = foreground ** q / (foreground ** q + background ** q + EPS)
-    m_vocal *= 1.0 / (1.0 + (cfg.vocal_low_hz / np.maximum(freqs, 1.0)) ** 4)
+    vocal = foreground ** q / (foreground ** q + (cfg.vocal_margin * background) ** q + EPS)
+    vocal *= 1.0 / (1.0 + (cfg.vocal_low_hz / np.maximum(centres, 1.0)) ** 4)
 
-    low = 1.0 / (1.0 + (freqs / cfg.bass_hz) ** cfg.bass_slope)
-    pitched = 1.0 - m_drums
-    vocals = pitched * m_vocal
+    low = 1.0 / (1.0 + (centres / cfg.bass_hz) ** cfg.bass_slope)
+    pitched = 1.0 - drums
+    vocals = pitched * vocal
     accomp = pitched - vocals
     bass = accomp * low
     other = accomp - bass
-    silent = mag <= EPS
+    silent = bands <= EPS
     if silent.any():  # nothing to share out: leave it with "other" so masks still sum to one
-        for m in (m_drums, vocals, bass):
+        for m in (drums, vocals, bass):
             m[silent] = 0.0
         other[silent] = 1.0
-    return {"drums": m_drums, "bass": bass, "vocals": vocals, "other": other}
+    return {"drums": drums, "bass": bass, "vocals": vocals, "other": other}
+
+
+def masks(mag: np.ndarray, sr: int, n_fft: int, cfg: DspConfig) -> dict[str, np.ndarray]:
+    """Soft masks ``(frames, bins)`` for each stem from a ``(frames, bins)`` magnitude; they sum to one."""
+    starts = analysis_bands(mag.shape[1], sr, n_fft, cfg.full_resolution_hz)
+    widths = np.diff(np.append(starts, mag.shape[1]))
+    bands = (np.add.reduceat(mag, starts, axis=1) / widths).astype(np.float32)
+    centres = (starts + (widths - 1) / 2) * sr / n_fft
+    per_band = band_masks(bands, centres, sr, n_fft // 4, cfg)
+    band_of_bin = np.repeat(np.arange(len(starts)), widths)
+    return {name: m[:, band_of_bin] for name, m in per_band.items()}
 
 
 class DspSeparator:
@@ -162,9 +222,10 @@ class DspSeparator:
         n_fft = self.n_fft(sr)
         spec = stft(audio, n_fft)
         mag = np.abs(spec).mean(axis=0)
-        out = {}
-        for name, mask in masks(mag, sr, n_fft, self.config).items():
-            out[name] = istft(spec * mask[None].astype(np.float32), n_fft, audio.shape[-1])
+        stem_masks = masks(mag, sr, n_fft, self.config)
+        out = {name: istft(spec * stem_masks[name][None], n_fft, audio.shape[-1]) for name in STEMS[:3]}
+        # the last stem by subtraction: same result (the inverse STFT is linear), one transform fewer
+        out["other"] = audio - out["drums"] - out["bass"] - out["vocals"]
         return out
 
     def separate(self, audio: np.ndarray, sr: int, progress: Progress | None = None) -> dict[str, np.ndarray]:

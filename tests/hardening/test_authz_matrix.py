@@ -24,12 +24,12 @@ from moodmix.engine.audio_io import save_audio
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 #: Open by design: the catalogue, health, sign-up/in, the page and its assets, the schema, metrics,
-#: and share links (their signed token is the credential).
+#: and share/media links (their signed token is the credential).
 PUBLIC = {
     ("GET", "/"), ("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("GET", "/static/{file_path}"),
     ("HEAD", "/static/{file_path}"), ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
     ("GET", "/api/v1/capabilities"), ("GET", "/api/v1/capabilities/{name}"), ("GET", "/api/v1/genres"),
-    ("GET", "/s/{token}"),
+    ("GET", "/s/{token}"), ("GET", "/m/{token}"),
 }
 OWNED_PARAMS = {"file_id", "job_id", "share_id"}
 

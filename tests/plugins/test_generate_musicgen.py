@@ -85,7 +85,7 @@ def test_windows_continue_past_the_window_length(bundle: musicgen.MusicgenBundle
     assert musicgen.window_plan(300, 30, 10)[-1][1] > 0 and len(musicgen.window_plan(300, 30, 10)) == 15
 
 
-def test_guidance_and_text_through_the_processor(bundle: musicgen.MusicgenBundle) -> None:
+def test_guidance_and_text_through_the_tokenizer(bundle: musicgen.MusicgenBundle) -> None:
     audio = musicgen.generate_audio(bundle, text="sad lofi piano", duration=0.4, seed=2,
                                     sampling=musicgen.Sampling(guidance_scale=3.0, top_k=50, temperature=0.9))
     assert audio.shape == (1, int(0.4 * SR))
@@ -137,3 +137,38 @@ def test_cancelling_stops_generation_between_tokens(model_dir: Path, bundle: mus
                        params={"model": "tiny-musicgen", "duration": 20, "guidance_scale": 1.0},
                        settings=load_settings(environ={}, model_dir=str(model_dir)), cancelled=cancelled)
     assert calls["n"] < 30  # stopped within a few tokens, not after 1000
+
+
+def test_melody_model_follows_a_reference_melody_across_windows(tmp_path: Path) -> None:
+    from moodmix.plugins.generate.model_store import find_model
+
+    save_tiny_musicgen(tmp_path / "tiny-melody", melody=True)
+    location = find_model("tiny-melody", tmp_path)
+    assert location.found and location.is_melody
+    bundle = musicgen.load_musicgen(location.path, "cpu", melody=True)
+    assert bundle.melody
+    t = np.arange(2 * SR) / SR
+    tune = (0.3 * np.sin(2 * np.pi * np.where(t < 1, 440.0, 660.0) * t)).astype(np.float32)[None]
+    features = musicgen.melody_features(tune, SR)
+    assert features.shape[-1] == 12 and torch.all(features.sum(-1) == 1)
+    assert features[0, 2].argmax() == 9 and features[0, -2].argmax() == 4  # A then E
+    args = {"text": "sad piano", "duration": 1.6, "seed": 1, "window": 1.0, "overlap": 0.4, "melody_sr": SR}
+    with_tune = musicgen.generate_audio(bundle, melody=tune, **args)
+    silent = musicgen.generate_audio(bundle, melody=np.zeros_like(tune), **args)
+    assert with_tune.shape == (1, int(1.6 * SR))
+    assert not np.array_equal(with_tune, silent)  # the chroma conditioning reaches the model
+
+
+def test_melody_input_through_the_capability(tmp_path: Path) -> None:
+    save_tiny_musicgen(tmp_path / "models" / "musicgen-melody", melody=True)
+    save_tiny_musicgen(tmp_path / "models" / "musicgen-small")
+    tune = tmp_path / "tune.wav"
+    sf.write(tune, 0.3 * np.sin(2 * np.pi * 440 * np.arange(SR) / SR), SR)
+    settings = load_settings(environ={}, model_dir=str(tmp_path / "models"))
+    result = run_local("generate", tmp_path / "out", texts={"prompt": "sad piano"}, inputs={"melody": tune},
+                       params={"duration": 0.8, "seed": 1, "guidance_scale": 1.0}, settings=settings)
+    assert result.backend == "musicgen" and "musicgen-melody" in result.data["backend_reason"]
+    assert result.data["spec"]["melody"] is True
+    plain = run_local("generate", tmp_path / "plain", texts={"prompt": "sad piano"},
+                      params={"duration": 0.8, "seed": 1, "guidance_scale": 1.0}, settings=settings)
+    assert "musicgen-small" in plain.data["backend_reason"] and plain.data["spec"]["melody"] is False

@@ -75,3 +75,15 @@ def test_eval_refuses_a_corrupt_model(cli: click.Group, labelled: Path, tmp_path
     bad.write_bytes(b"\x00" * 64)
     result = CliRunner().invoke(cli, ["mood", "eval", str(labelled), "--model", str(bad)])
     assert result.exit_code != 0 and "corrupt" in result.output
+
+
+def test_shipped_training_script_runs_end_to_end_on_a_tiny_corpus(tmp_path: Path) -> None:
+    from moodmix.plugins.mood import train_shipped
+
+    lines: list[str] = []
+    metrics = train_shipped.train(per_mood=2, held_out_per_mood=1, seed=1, output=tmp_path / "m.joblib",
+                                  log=lines.append, train_seconds=6.0, held_out_seconds=6.0)
+    model = MoodModel.load(tmp_path / "m.joblib")
+    assert len(model.labels) == 8
+    assert model.meta["metrics"]["held_out_accuracy"] == metrics["held_out_accuracy"]
+    assert any("held-out accuracy (8 clips)" in line for line in lines)

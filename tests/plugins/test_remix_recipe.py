@@ -151,3 +151,15 @@ def test_transpose_key() -> None:
 def test_delay_in_beats_reads_like_pedalboard() -> None:
     recipe = parse_recipe({"master": [{"type": "Delay", "beats": 0.75, "mix": 0.2}]})
     assert recipe.master == [Delay(beats=0.75, mix=0.2)]
+
+
+def test_the_readme_example_recipe_is_valid() -> None:
+    """The plugin's README shows a custom recipe; it must stay one the API accepts."""
+    from pathlib import Path
+
+    import moodmix.plugins.remix as remix
+
+    readme = (Path(remix.__file__).parent / "README.md").read_text()
+    example = readme.split("<!-- example-recipe -->\n```json\n", 1)[1].split("```", 1)[0]
+    recipe = parse_recipe(example)
+    assert recipe.tempo == 86 and recipe.stems.drums.mute and recipe.drums.sidechain.depth_db == 4

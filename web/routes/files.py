@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from moodmix.engine.service import Service
 from moodmix.web.envelope import ok
+from moodmix.web.openapi_docs import MAX_PAGE
 from moodmix.web.ranges import file_response
 from moodmix.web.security import current_user
 from moodmix.web.uploads import UploadStream
@@ -33,7 +34,7 @@ class FilesController(Controller):
 
     @get("/")
     async def list_files(self, request: Request, user: dict,
-                         page: int = Parameter(default=1, ge=1),
+                         page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
                          per_page: int = Parameter(default=20, ge=1, le=100)) -> Response:
         return ok(await request.app.state.service.list_files(user["id"], page=page, per_page=per_page))
 

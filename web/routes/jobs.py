@@ -18,6 +18,7 @@ from moodmix.engine.errors import BadInput
 from moodmix.engine.jobs import states
 from moodmix.engine.service import Service
 from moodmix.web.envelope import ok
+from moodmix.web.openapi_docs import MAX_PAGE
 from moodmix.web.ranges import file_response
 from moodmix.web.security import current_user
 
@@ -68,7 +69,7 @@ class JobsController(Controller):
     async def list_jobs(self, request: Request, user: dict,
                         status: str | None = Parameter(default=None),
                         capability: str | None = Parameter(default=None),
-                        page: int = Parameter(default=1, ge=1),
+                        page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
                         per_page: int = Parameter(default=20, ge=1, le=100)) -> Response:
         return ok(await request.app.state.service.list_jobs(user["id"], status=status, job_type=capability,
                                                             page=page, per_page=per_page))

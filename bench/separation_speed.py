@@ -1,0 +1,163 @@
+"""Separation speed and memory, each against a baseline run in the same command.
+
+``python bench/separation_speed.py`` (``--clips``, ``--seconds``, ``--skip-demucs``, ``--skip-memory``):
+
+1. demucs throughput: the htdemucs architecture with random weights (same compute as the
+   pretrained model) saved as a local model folder; our worker path (``run_capability``,
+   model loaded once per process and cached) on N clips, against ``python -m demucs``
+   run once per file on the same folder. Both use demucs' defaults (shifts=1, overlap=0.25).
+   Target: ours ≥ 1.5x the command line's throughput.
+2. dsp realtime factor on one core (a child process pinned to one CPU, one thread).
+   Target ≥ 20x realtime.
+3. dsp peak memory on a 10-minute stereo 44.1 kHz track through the capability
+   (child process, peak RSS). Target < 2.5 GB.
+
+The issue names this script ``bench/stems_speed.py``; it lives here with the other
+``separation_*`` benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from synth_mixtures import make_song  # noqa: E402
+
+MODEL_NAME = "htdemucs_random"
+SIG = "0badc0de"
+
+
+def save_random_htdemucs(folder: Path) -> None:
+    """The pretrained htdemucs' architecture (demucs' mmi grid) with random weights, as a model folder."""
+    import torch
+    from demucs.htdemucs import HTDemucs
+
+    torch.manual_seed(0)
+    model = HTDemucs(sources=["drums", "bass", "other", "vocals"], dconv_mode=3, depth=4, t_layers=5,
+                     t_dropout=0.02, segment=Fraction(39, 5))
+    args, kwargs = model._init_args_kwargs
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save({"klass": HTDemucs, "args": args, "kwargs": kwargs, "state": model.state_dict()},
+               folder / f"{SIG}.th")
+    (folder / f"{MODEL_NAME}.yaml").write_text(f"models: ['{SIG}']\n")
+
+
+def write_clips(folder: Path, clips: int, seconds: float) -> list[Path]:
+    from moodmix.engine.audio_io import save_audio
+
+    paths = []
+    for i in range(clips):
+        song = make_song(500 + i, seconds=seconds)
+        paths.append(save_audio(folder / f"clip{i}.wav", song.mix, song.sr, format="wav"))
+    return paths
+
+
+def demucs_throughput(work: Path, clips: list[Path], audio_seconds: float) -> None:
+    from moodmix.engine.config import load_settings
+    from moodmix.testing import run_local
+
+    models = work / "models"
+    save_random_htdemucs(models)
+    settings = load_settings(environ={}, model_dir=str(models), device="cpu")
+    t0 = time.perf_counter()
+    for i, clip in enumerate(clips):
+        result = run_local("stems", work / f"ours{i}", inputs={"audio": clip},
+                           params={"backend": "demucs", "model": MODEL_NAME}, settings=settings)
+        assert result.backend == "demucs", result.data
+    ours = time.perf_counter() - t0
+    print(f"ours (worker path, model cached): {ours:7.1f} s for {len(clips)} clips "
+          f"({audio_seconds / ours:.2f}x realtime)", flush=True)
+    t0 = time.perf_counter()
+    for i, clip in enumerate(clips):
+        subprocess.run([sys.executable, "-m", "demucs", "-n", MODEL_NAME, "--repo", str(models),
+                        "-o", str(work / f"cli{i}"), str(clip)], check=True, capture_output=True)
+    cli = time.perf_counter() - t0
+    print(f"demucs command line, once per file: {cli:7.1f} s ({audio_seconds / cli:.2f}x realtime)")
+    print(f"throughput ratio ours/cli: {cli / ours:.2f}x (target >= 1.5x)", flush=True)
+
+
+CHILD_DSP = """
+import os, sys, time
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from synth_mixtures import make_song
+from moodmix.plugins.stems.dsp_separator import DspSeparator
+song = make_song(77, seconds=float(sys.argv[2]))
+sep = DspSeparator()
+sep.separate(song.mix[:, : song.sr * 2], song.sr)  # warm-up
+t0 = time.perf_counter()
+sep.separate(song.mix, song.sr)
+print(float(sys.argv[2]) / (time.perf_counter() - t0))
+"""
+
+CHILD_MEMORY = """
+import resource, sys
+from pathlib import Path
+from moodmix.testing import run_local
+result = run_local("stems", Path(sys.argv[2]), inputs={"audio": Path(sys.argv[1])}, params={"backend": "dsp"})
+assert result.backend == "dsp"
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def dsp_realtime_factor(seconds: float) -> None:
+    out = subprocess.run([sys.executable, "-c", CHILD_DSP, str(HERE), str(seconds)], check=True,
+                         capture_output=True, text=True, env=os.environ | ONE_THREAD)
+    rtf = float(out.stdout.strip().splitlines()[-1])
+    print(f"dsp backend, one core: {rtf:.1f}x realtime on a {seconds:.0f} s stereo clip (target >= 20x)")
+
+
+def dsp_peak_memory(work: Path, minutes: float) -> None:
+    from moodmix.engine.audio_io import save_audio
+
+    song = make_song(91, seconds=30.0)
+    reps = int(np.ceil(minutes * 60 / 30.0))
+    track = np.tile(song.mix, (1, reps))[:, : int(minutes * 60 * song.sr)]
+    path = save_audio(work / "long.wav", track, song.sr, format="wav")
+    del track
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", CHILD_MEMORY, str(path), str(work / "long_out")], check=True,
+                         capture_output=True, text=True, env=os.environ | ONE_THREAD)
+    elapsed = time.perf_counter() - t0
+    peak_mb = float(out.stdout.strip().splitlines()[-1])
+    print(f"dsp backend, {minutes:.0f}-minute stereo 44.1 kHz track: peak RSS {peak_mb / 1024:.2f} GB "
+          f"(target < 2.5 GB), {elapsed:.0f} s including decode/encode")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clips", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--minutes", type=float, default=10.0, help="length of the memory-test track")
+    ap.add_argument("--skip-demucs", action="store_true")
+    ap.add_argument("--skip-memory", action="store_true")
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    with tempfile.TemporaryDirectory(prefix="moodmix-bench-") as tmp:
+        work = Path(tmp)
+        dsp_realtime_factor(args.seconds)
+        if not args.skip_memory:
+            dsp_peak_memory(work, args.minutes)
+        if not args.skip_demucs:
+            clips = write_clips(work, args.clips, args.seconds)
+            demucs_throughput(work, clips, args.clips * args.seconds)
+    print(f"(this process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
