@@ -49,6 +49,9 @@ def run_local_command(settings: Settings, capability: str, *, file: str | None, 
             raise BadInput(f"{capability!r} takes no prompt", code="bad_input")
         texts[text_specs[0].name] = prompt
     kinds = {i.name: i.kind for i in cap.inputs}
+    fields = set(getattr(cap.params, "__struct_fields__", ()))
+    for name in [k for k in params if kinds.get(k) == "text" and k not in fields]:
+        texts.setdefault(name, str(params.pop(name)))  # `--param prompt=...` reads naturally too
     for name, value in extra_inputs.items():
         if name not in kinds:
             raise BadInput(f"{capability!r} has no input {name!r}", code="bad_input_name")

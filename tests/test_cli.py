@@ -53,3 +53,14 @@ def test_capabilities_and_doctor(tmp_path):
     assert {"analyze", "reverse"} <= names
     doctor = moodmix("doctor", tmp_path=tmp_path)
     assert doctor.returncode == 0 and "device: cpu" in doctor.stdout
+
+
+def test_generate_prompt_as_param_or_option(tmp_path):
+    out = tmp_path / "gen"
+    proc = moodmix("run", "generate", "--param", "prompt=calm piano 90 bpm in C major", "--param", "duration=4",
+                   "--param", "seed=3", "-o", str(out), "-q", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((out / "result.json").read_text())
+    assert doc["backend"] == "procedural" and doc["params"]["seed"] == 3
+    audio = next(o for o in doc["outputs"] if o["name"] == "audio")
+    assert (out / audio["filename"]).stat().st_size > 10_000

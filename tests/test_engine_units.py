@@ -60,3 +60,28 @@ def test_disable_plugins_switch(monkeypatch):
     assert "analyze" in reg.capabilities
     with pytest.raises(Exception, match="available"):
         reg.capability("nope")
+
+
+def _m4a(tmp_path):
+    import shutil
+    import subprocess
+
+    assert shutil.which("ffmpeg"), "ffmpeg must be installed for the m4a tests (scripts/system-packages)"
+    wav = audio_io.save_audio(tmp_path / "src.wav", np.zeros((2, 22050), np.float32) + 0.01, 44100)
+    out = tmp_path / "song.m4a"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(wav), "-c:a", "aac", str(out)], check=True)
+    return out
+
+
+def test_m4a_decodes_through_ffmpeg(tmp_path):
+    m4a = _m4a(tmp_path)
+    assert audio_io.sniff_format(m4a) == "m4a"
+    audio, sr = audio_io.load_audio(m4a)
+    assert sr == 44100 and audio.shape[0] == 2 and abs(audio.shape[1] - 22050) < 3000
+
+
+def test_m4a_without_ffmpeg_names_the_missing_tool(tmp_path, monkeypatch):
+    m4a = _m4a(tmp_path)
+    monkeypatch.setattr(audio_io, "ffmpeg_path", lambda: None)
+    with pytest.raises(audio_io.MissingTool, match="ffmpeg"):
+        audio_io.probe(m4a)

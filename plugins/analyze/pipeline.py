@@ -24,28 +24,33 @@ Progress = Callable[[float, str | None], None]
 
 def analyze_file(path: str | Path, params: AnalyzeParams | None = None, *,
                  progress: Progress | None = None) -> dict[str, Any]:
-    """Format, loudness, tempo/beats and key of the audio file at ``path``."""
+    """Format, loudness, tempo/beats and key of the audio file at ``path``.
+
+    ``progress(fraction, message)`` is called before each step, at fractions that
+    match where the time goes on a typical track (loudness and true peak on the
+    original audio take about half of it).
+    """
     params = params or AnalyzeParams()
     report = progress or (lambda fraction, message=None: None)
 
     report(0.02, "reading audio")
     info = audio_io.probe(path)
     audio, sr = audio_io.load_audio(path)
-    report(0.2, "measuring loudness and peaks")
+    report(0.1, "measuring loudness and peaks")
     loudness = measure_loudness(audio, sr)
-    report(0.45, "computing the spectrogram")
+    report(0.6, "computing the spectrograms")
     analysis_sr = params.analysis_sample_rate
     mono = audio_io.resample(audio.mean(axis=0, keepdims=True), sr, analysis_sr)[0]
     del audio
     features = spectral_features(mono, analysis_sr)
-    report(0.65, "finding tempo and beats")
+    report(0.88, "finding tempo and beats")
     tempo = estimate_tempo_from_onsets(features.onset_envelope, analysis_sr, hop_length=features.hop_length,
                                        low_envelope=features.low_onset_envelope, with_beats=True,
                                        duration=info.duration)
-    report(0.85, "estimating the key")
+    report(0.93, "estimating the key")
     key = estimate_key_from_chroma(features.chroma, bass_chroma=features.bass_chroma,
                                    profile=params.key_profile)
-    report(0.95, "assembling the result")
+    report(0.97, "assembling the result")
 
     notes = [n for n in (loudness.note, tempo.note, key.note) if n]
     tempo_data = tempo.as_dict(max_beats=params.max_beats, include_beats=params.beats)

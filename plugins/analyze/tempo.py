@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from moodmix.plugins.analyze.beats import beat_times, track_beats, trim_silent_beats
-from moodmix.plugins.analyze.features import HOP_LENGTH, as_mono, spectral_features
+from moodmix.plugins.analyze.features import HOP_LENGTH, as_mono, onset_envelopes
 
 MIN_BPM, MAX_BPM = 30.0, 300.0
 PRIOR_CENTER_BPM = 120.0
@@ -70,10 +70,9 @@ class TempoEstimate:
 def estimate_tempo(y: np.ndarray, sr: int, *, with_beats: bool = True) -> TempoEstimate:
     """Tempo and beats of audio ``y`` (mono, or ``(channels, frames)``) sampled at ``sr``."""
     y = as_mono(y)
-    features = spectral_features(y, sr)
-    return estimate_tempo_from_onsets(features.onset_envelope, sr, hop_length=features.hop_length,
-                                      low_envelope=features.low_onset_envelope, with_beats=with_beats,
-                                      duration=y.size / sr)
+    onset, low_onset = onset_envelopes(y, sr)
+    return estimate_tempo_from_onsets(onset, sr, hop_length=HOP_LENGTH, low_envelope=low_onset,
+                                      with_beats=with_beats, duration=y.size / sr)
 
 
 def estimate_tempo_from_onsets(onset_envelope: np.ndarray, sr: int, *, hop_length: int = HOP_LENGTH,

@@ -34,6 +34,8 @@ CAPABILITY = Capability(
         OutputSpec("spec", "json", "What was made: backend and why, seed, and the musical spec used."),
     ),
     version="1",
+    # Without a seed each run is meant to be new music, so only seeded requests reuse a finished job.
+    cacheable=lambda params: params.seed is not None,
     ui={"emoji": "🎼"},
 )
 

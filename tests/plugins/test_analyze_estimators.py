@@ -10,6 +10,7 @@ from moodmix.plugins.analyze import loudness
 from moodmix.plugins.analyze import testsignals as ts
 from moodmix.plugins.analyze.key import KeyCandidate, estimate_key, estimate_key_from_chroma
 from moodmix.plugins.analyze.loudness import interpolation_filter, measure_loudness, true_peak
+from moodmix.plugins.analyze.pipeline import analyze_signal
 from moodmix.plugins.analyze.tempo import estimate_tempo, regular_beat_bpm
 from moodmix.testing import click_track
 
@@ -158,3 +159,9 @@ def test_loudness_of_silence_and_of_very_short_audio() -> None:
     short = measure_loudness(sine(1000.0, 0.5, 48000, seconds=0.3), 48000)
     assert short.integrated_lufs is None and "too short" in (short.note or "")
     assert short.sample_peak_dbfs == pytest.approx(-6.02, abs=0.01)
+
+
+def test_analyze_signal_for_benchmarks_of_other_plugins() -> None:
+    out = analyze_signal(ts.song("C", "major", 100.0, 10.0, sr=SR), SR)
+    assert out["tempo"]["bpm"] == pytest.approx(100.0, abs=2.0)
+    assert (out["key"]["key"], out["key"]["mode"], out["key"]["camelot"]) == ("C", "major", "8B")
