@@ -3,6 +3,7 @@
     python bench/remix_quality.py                 # full run (~3-4 min on 2 busy cores)
     python bench/remix_quality.py --quick         # 1 track, 12 s clips, no speed run
     python bench/remix_quality.py --json out.json
+    python bench/remix_quality.py --no-seeded --real a.ogg b.ogg --speed-file a.ogg   # real recordings
 
 Checks per genre and track, all measured independently of the plugin's own meters:
 integrated loudness (pyloudnorm) within ±1 LU of the target, true peak (8× scipy
@@ -106,7 +107,8 @@ class Row:
                 "tempo_folded": self.tempo_error_folded <= 2.0, "duration": self.duration_error_ms <= 1.0}
 
 
-def remix_once(registry, src: Path, out: Path, genre: str, track_bpm: float, track_seconds: float) -> Row:
+def remix_once(registry, src: Path, out: Path, genre: str, track_bpm: float | None, track_seconds: float) -> Row:
+    """One remix, measured. ``track_bpm`` None (a real recording): the plugin's own source tempo is used."""
     started = time.perf_counter()
     result = run_local("remix", out, inputs={"audio": src}, params={"genre": genre, "stems_backend": "dsp"},
                        registry=registry)
@@ -114,7 +116,8 @@ def remix_once(registry, src: Path, out: Path, genre: str, track_bpm: float, tra
     audio, sr = audio_io.load_audio(result.files["remix"])
     preset = registry.genre(genre).recipe
     ratio = result.data["tempo_ratio"]
-    target = float(preset.tempo) if preset.tempo is not None else track_bpm * ratio
+    source_bpm = track_bpm or result.data["source_tempo"] or 0.0
+    target = float(preset.tempo) if preset.tempo is not None else source_bpm * ratio
     detected = analyze_file(result.files["remix"])["tempo"]
     error = abs(detected - target) if detected else math.inf
     expected_frames = track_seconds * sr / ratio
@@ -126,11 +129,24 @@ def remix_once(registry, src: Path, out: Path, genre: str, track_bpm: float, tra
                seconds=round(elapsed, 2))
 
 
-def quality(registry, workdir: Path, seconds: float, tracks: tuple, genres: list[str]) -> list[Row]:
-    rows = []
-    for tonic, mode, bpm, seed in tracks:
+def test_tracks(workdir: Path, seconds: float, seeded: tuple, real: list[Path]) -> list[tuple[Path, float | None]]:
+    """Seeded tracks (tempo known) and the first ``seconds`` of real recordings (tempo unknown)."""
+    tracks: list[tuple[Path, float | None]] = []
+    for tonic, mode, bpm, seed in seeded:
         name = f"{tonic}{mode[:3]}_{bpm:g}bpm_s{seed}"
-        src = audio_io.save_audio(workdir / f"{name}.wav", seeded_track(tonic, mode, bpm, seconds, seed), SR)
+        audio = seeded_track(tonic, mode, bpm, seconds, seed)
+        tracks.append((audio_io.save_audio(workdir / f"{name}.wav", audio, SR), bpm))
+    for path in real:
+        audio, sr = audio_io.load_audio(path, duration=seconds)
+        tracks.append((audio_io.save_audio(workdir / f"real-{path.stem}.wav", audio, sr), None))
+    return tracks
+
+
+def quality(registry, workdir: Path, tracks: list[tuple[Path, float | None]], genres: list[str]) -> list[Row]:
+    rows = []
+    for src, bpm in tracks:
+        name = src.stem
+        seconds = audio_io.probe(src).duration
         for genre in genres:
             row = remix_once(registry, src, workdir / f"{name}-{genre}", genre, bpm, seconds)
             rows.append(row)
@@ -141,10 +157,15 @@ def quality(registry, workdir: Path, seconds: float, tracks: tuple, genres: list
     return rows
 
 
-def speed(registry, workdir: Path, seconds: float, genres: list[str]) -> list[dict]:
+def speed(registry, workdir: Path, seconds: float, genres: list[str], real: Path | None = None) -> list[dict]:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    src = audio_io.save_audio(workdir / "long.wav", seeded_track("G", "minor", 118.0, seconds, 7), SR)
+    if real is not None:
+        audio, sr = audio_io.load_audio(real, duration=seconds)
+        seconds = audio.shape[1] / sr
+        src = audio_io.save_audio(workdir / "long.wav", audio, sr)
+    else:
+        src = audio_io.save_audio(workdir / "long.wav", seeded_track("G", "minor", 118.0, seconds, 7), SR)
     results = []
     for genre in genres:
         started, cpu = time.perf_counter(), time.process_time()
@@ -169,21 +190,28 @@ def main() -> int:
     parser.add_argument("--genres", default="", help="comma-separated subset (default: all registered)")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--json", type=Path, help="write all figures here")
+    parser.add_argument("--real", type=Path, nargs="*", default=[],
+                        help="real recordings to add (their first --seconds; tempo checked against the "
+                             "plugin's own source tempo for ratio genres)")
+    parser.add_argument("--no-seeded", action="store_true", help="only the --real recordings")
+    parser.add_argument("--speed-file", type=Path, help="time this recording (its first --speed-seconds) "
+                        "instead of a seeded track")
     args = parser.parse_args()
     registry = make_registry()
     genres = [g.strip() for g in args.genres.split(",") if g.strip()] or list(registry.genres)
-    tracks = TRACKS[:1] if args.quick else TRACKS
+    tracks = () if args.no_seeded else TRACKS[:1] if args.quick else TRACKS
     seconds = 12.0 if args.quick else args.seconds
     report: dict = {"loudness_target": LOUDNESS_TARGET, "true_peak_max": TRUE_PEAK_MAX}
     with tempfile.TemporaryDirectory(prefix="remix-bench-") as tmp, use_registry(registry):
-        rows = quality(registry, Path(tmp), seconds, tracks, genres)
+        rows = quality(registry, Path(tmp), test_tracks(Path(tmp), seconds, tracks, args.real), genres)
         checks = rows[0].passed.keys() if rows else []
         summary = {k: f"{sum(r.passed[k] for r in rows)}/{len(rows)}" for k in checks}
         print("passed:", ", ".join(f"{k} {v}" for k, v in summary.items()))
         report |= {"rows": [asdict(r) | {"passed": r.passed} for r in rows], "summary": summary}
         if not (args.quick or args.no_speed):
             report["speed"] = speed(registry, Path(tmp), args.speed_seconds,
-                                    [g.strip() for g in args.speed_genres.split(",") if g.strip()])
+                                    [g.strip() for g in args.speed_genres.split(",") if g.strip()],
+                                    args.speed_file)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     required = ("loudness", "true_peak", "finite", "duration")

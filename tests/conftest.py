@@ -1,160 +1,25 @@
-"""Shared fixtures: settings per configuration, an API client, audio files, job polling.
+"""Fixtures: the example plugin installed, an API client per configuration, audio files.
 
-Three configurations run the same API tests:
-- ``embedded``: SQLite + taskiq's in-process broker (jobs run inside the app);
-- ``production``: Postgres + Redis stream broker + a separate ``moodmix worker`` process;
-- ``s3``: as production, with S3 storage (moto's server) and no shared disk between API and worker.
-Set ``MOODMIX_TEST_CONFIGS=embedded`` to run only one; CI runs both and sets
-``MOODMIX_REQUIRE_SERVICES=1`` so a missing Postgres/Redis fails instead of being skipped.
+Shared helpers live in ``support.py`` (import them from there: several folders have a
+conftest.py, so ``from conftest import`` is ambiguous).
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import uuid
 from pathlib import Path
 
 import pytest
+from support import CONFIGS, PG_URL, WorkerProcess, base_env, require_services, reset_postgres, stop_moto
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-PG_URL = os.environ.get("MOODMIX_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("MOODMIX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-CONFIGS = [c for c in os.environ.get("MOODMIX_TEST_CONFIGS", "embedded,production,s3").split(",") if c]
-
-
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def services_up() -> bool:
-    return _port_open("127.0.0.1", 5432) and _port_open("127.0.0.1", 6379)
-
-
-def require_services() -> None:
-    if services_up():
-        return
-    if os.environ.get("MOODMIX_REQUIRE_SERVICES") == "1":
-        pytest.fail("Postgres (5432) and Redis (6379) must be running for the production configuration")
-    pytest.skip("Postgres/Redis not running (set MOODMIX_REQUIRE_SERVICES=1 to make this a failure)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def reset_postgres() -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
-
-
-class MotoServer:
-    """moto's standalone S3-compatible server on a loopback port."""
-
-    def __init__(self, log_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        exe = Path(sys.executable).with_name("moto_server")
-        with open(log_path, "ab") as log:
-            self.proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(self.port)], stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while not _port_open("127.0.0.1", self.port):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError(f"moto server did not start: {log_path.read_text()[-1000:]}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-
-
-_MOTO: MotoServer | None = None
-
-
-def moto_url() -> str:
-    """Start moto once per test session (on first use)."""
-    global _MOTO
-    known = os.environ.get("MOODMIX_TEST_MOTO_URL")  # conftest may be imported twice (importlib mode)
-    if known:
-        return known
-    if _MOTO is None:
-        import tempfile
-
-        _MOTO = MotoServer(Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log")
-        os.environ["MOODMIX_TEST_MOTO_URL"] = _MOTO.url
-    return _MOTO.url
-
 
 def pytest_sessionfinish(session, exitstatus):
-    if _MOTO is not None:
-        _MOTO.stop()
-
-
-def base_env(data_dir: Path, config: str, **extra: str) -> dict[str, str]:
-    env = {
-        "MOODMIX_DATA_DIR": str(data_dir),
-        "MOODMIX_SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
-        "MOODMIX_RATE_LIMIT": "100000",
-        "MOODMIX_LOG_LEVEL": "WARNING",
-        "MOODMIX_RETRY_BACKOFF_S": "0.2",
-    }
-    if config == "s3":
-        env["MOODMIX_STORAGE_URL"] = f"s3://moodmix-test/{uuid.uuid4().hex[:8]}?endpoint={moto_url()}&create=1"
-        env.update({"MOODMIX_S3_ACCESS_KEY_ID": "test", "MOODMIX_S3_SECRET_ACCESS_KEY": "test",
-                    "MOODMIX_S3_REGION": "us-east-1"})
-    if config in ("production", "s3"):
-        env["MOODMIX_DATABASE_URL"] = PG_URL
-        env["MOODMIX_REDIS_URL"] = REDIS_URL
-        env["MOODMIX_QUEUE_NAME"] = f"moodmix-test-{uuid.uuid4().hex[:8]}"
-    env.update(extra)
-    return env
-
-
-class WorkerProcess:
-    """A real ``moodmix worker`` in its own process (production configuration)."""
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = {**os.environ, **env}
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> WorkerProcess:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "moodmix", "worker"], env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        return self
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    stop_moto()
 
 
 @pytest.fixture(scope="session", autouse=True)

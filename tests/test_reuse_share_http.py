@@ -93,14 +93,14 @@ async def test_compression_and_security_headers(api):
 
 async def test_presigned_downloads_on_s3(env_for, tmp_path, monkeypatch, demo_wav):
     """With S3 and presigning on, downloads redirect to the object store, which serves the same bytes."""
-    import conftest
+    import support
     from litestar.testing import AsyncTestClient
 
     from moodmix.engine.config import load_settings
     from moodmix.web.app import create_app
 
-    conftest.require_services()
-    await conftest.reset_postgres()
+    support.require_services()
+    await support.reset_postgres()
     env = env_for("s3", MOODMIX_S3_PRESIGN_DOWNLOADS="1")
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -110,7 +110,7 @@ async def test_presigned_downloads_on_s3(env_for, tmp_path, monkeypatch, demo_wa
         resp = await api.get(f"/api/v1/files/{file_id}/download", headers=headers, follow_redirects=False)
         assert resp.status_code == 307, resp.text
         location = resp.headers["location"]
-        assert location.startswith(conftest.moto_url())
+        assert location.startswith(support.moto_url())
         async with httpx.AsyncClient() as http:
             direct = await http.get(location)
         assert direct.status_code == 200 and direct.content == demo_wav.read_bytes()

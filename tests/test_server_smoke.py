@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from conftest import base_env, free_port
+from support import base_env, free_port
 
 
 def start_server(env: dict, log_path, server: str = "granian") -> tuple[subprocess.Popen, str]:

@@ -7,13 +7,12 @@ import os
 import signal
 
 import pytest
-from conftest import WorkerProcess  # noqa: F401  (type only)
 from helpers import signup, wait_job
 
 
 @pytest.mark.parametrize("config_name", ["production"], indirect=True)
 async def test_sigkill_mid_job_is_redelivered_and_recorded_once(config_name, env_for, tmp_path, monkeypatch):
-    import conftest
+    import support
     from litestar.testing import AsyncTestClient
 
     from moodmix.engine.config import load_settings
@@ -25,11 +24,11 @@ async def test_sigkill_mid_job_is_redelivered_and_recorded_once(config_name, env
     env = env_for("production", MOODMIX_JOB_TIME_LIMIT_S="20", MOODMIX_STALL_TIMEOUT_S="4")
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    await conftest.reset_postgres()
-    engine = await open_database(conftest.PG_URL, pool=False)
+    await support.reset_postgres()
+    engine = await open_database(support.PG_URL, pool=False)
     await migrate(engine)
     await close_database(engine)
-    workers = [conftest.WorkerProcess(env, tmp_path / f"worker{i}.log").start() for i in range(2)]
+    workers = [support.WorkerProcess(env, tmp_path / f"worker{i}.log").start() for i in range(2)]
     try:
         app = create_app(load_settings(), pm=build_plugin_manager())
         async with AsyncTestClient(app=app, timeout=60) as api:

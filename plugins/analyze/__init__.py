@@ -1,9 +1,11 @@
 """Built-in ``analyze`` plugin: loudness, tempo/beats and key of one track.
 
-Other plugins reuse the estimators directly:
+Other plugins reuse the estimators directly (all take numpy audio):
 :func:`moodmix.plugins.analyze.tempo.estimate_tempo`,
-:func:`moodmix.plugins.analyze.key.estimate_key` and
-:func:`moodmix.plugins.analyze.loudness.measure_loudness`.
+:func:`moodmix.plugins.analyze.key.estimate_key`,
+:func:`moodmix.plugins.analyze.loudness.measure_loudness`, or the whole analysis
+with :func:`moodmix.plugins.analyze.pipeline.analyze_file` / ``analyze_signal``.
+:mod:`moodmix.plugins.analyze.testsignals` makes songs with a known key and tempo.
 """
 
 from __future__ import annotations

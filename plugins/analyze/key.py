@@ -50,6 +50,8 @@ PROFILES: dict[str, tuple[np.ndarray, np.ndarray]] = {
 #: All three get plain cadences in all 24 keys right.
 DEFAULT_PROFILE: ProfileName = "albrecht"
 
+#: Shorter audio is mostly the analysis window's edges; no key is reported.
+MIN_SECONDS = 0.25
 #: Margin (in correlation) between the best and second key at which confidence saturates.
 CONFIDENCE_MARGIN = 0.05
 
@@ -142,7 +144,7 @@ def key_correlations(profile_vector: np.ndarray, profile: str = DEFAULT_PROFILE)
 
 
 def estimate_key_from_chroma(chroma: np.ndarray, *, bass_chroma: np.ndarray | None = None,
-                             profile: str = DEFAULT_PROFILE) -> KeyEstimate:
+                             profile: str = DEFAULT_PROFILE, duration: float | None = None) -> KeyEstimate:
     """Key of a ``(12, frames)`` chroma matrix (or a 12-vector pitch-class profile).
 
     With ``bass_chroma`` (the chroma below ~250 Hz) the score of each key is the
@@ -152,6 +154,9 @@ def estimate_key_from_chroma(chroma: np.ndarray, *, bass_chroma: np.ndarray | No
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown key profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    if duration is not None and duration < MIN_SECONDS:
+        return KeyEstimate(None, None, 0.0, profile=profile,
+                           note=f"too short for a key ({duration:.2f} s; needs at least {MIN_SECONDS:g} s)")
     pcp = pitch_class_profile(chroma)
     if not _pitched(pcp):
         return KeyEstimate(None, None, 0.0, profile=profile,
@@ -170,8 +175,9 @@ def estimate_key_from_chroma(chroma: np.ndarray, *, bass_chroma: np.ndarray | No
 
 def estimate_key(y: np.ndarray, sr: int, *, profile: str = DEFAULT_PROFILE) -> KeyEstimate:
     """Key of audio ``y`` (mono, or ``(channels, frames)``) sampled at ``sr``."""
-    chroma, bass_chroma, _ = chromagrams(as_mono(y), sr)
-    return estimate_key_from_chroma(chroma, bass_chroma=bass_chroma, profile=profile)
+    y = as_mono(y)
+    chroma, bass_chroma, _ = chromagrams(y, sr)
+    return estimate_key_from_chroma(chroma, bass_chroma=bass_chroma, profile=profile, duration=y.size / sr)
 
 
 def _pitched(pcp: np.ndarray) -> bool:

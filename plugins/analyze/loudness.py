@@ -26,6 +26,7 @@ TRUE_PEAK_CHUNK = 1 << 20
 TRUE_PEAK_HALF_TAPS = 16
 TRUE_PEAK_KAISER_BETA = 8.0
 
+
 @dataclass(frozen=True)
 class Loudness:
     """Levels of a signal; ``None`` where a value does not exist (silence, too short)."""

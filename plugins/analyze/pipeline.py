@@ -49,7 +49,7 @@ def analyze_file(path: str | Path, params: AnalyzeParams | None = None, *,
                                        duration=info.duration)
     report(0.93, "estimating the key")
     key = estimate_key_from_chroma(features.chroma, bass_chroma=features.bass_chroma,
-                                   profile=params.key_profile)
+                                   profile=params.key_profile, duration=info.duration)
     report(0.97, "assembling the result")
 
     notes = [n for n in (loudness.note, tempo.note, key.note) if n]

@@ -15,8 +15,9 @@ VERSION = "1"
 class MoodParams(msgspec.Struct, forbid_unknown_fields=True):
     """Parameters of ``mood``."""
 
-    #: Length of a timeline window in seconds (windows are equal and cover the track).
-    window_seconds: Annotated[float, msgspec.Meta(ge=5.0, le=60.0)] = 10.0
+    window_seconds: Annotated[float, msgspec.Meta(
+        ge=5.0, le=60.0, description="Length of a timeline window in seconds (equal windows cover the track).",
+    )] = 10.0
 
 
 def model_path(settings: Any) -> str | None:

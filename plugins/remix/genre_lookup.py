@@ -46,6 +46,8 @@ def use_registry(registry: Registry) -> Iterator[Registry]:
 
 def genre_recipe(genre: Genre) -> Recipe:
     """A genre's recipe as a validated :class:`Recipe` (third parties may give a dict or JSON)."""
+    if genre.recipe is None:
+        raise CapabilityFailed(f"genre {genre.name!r} comes without a recipe, so it cannot be remixed")
     try:
         return parse_recipe(genre.recipe, where=f"recipe of genre {genre.name!r}")
     except Exception as exc:  # a broken third-party preset is the plugin's fault, not the user's

@@ -44,18 +44,18 @@ class DspConfig:
     fft_seconds: float = 2048 / 44100
     full_resolution_hz: float = 1500.0  # analysis bands: one bin wide below, doubling per octave above
     harmonic_seconds: float = 0.25  # time median: pitched content is steady over this
-    percussive_bands: int = 31  # frequency median (in analysis bands): drums are broadband
-    hpss_power: float = 2.0
+    percussive_bands: int = 71  # frequency median (in analysis bands): drums are broadband
+    hpss_power: float = 3.0
     pool_frames: int = 4  # the vocal models work on frames pooled by this factor (speed)
-    steady_seconds: float = 4.0  # long time median: pads/chords stay, a sung melody moves on
+    steady_seconds: float = 3.0  # long time median: pads/chords stay, a sung melody moves on
     repeat_neighbors: int = 8  # REPET-SIM: median of this many most similar frames ...
     repeat_min_gap_seconds: float = 2.0  # ... at least this far away (repeats, not the same note)
     repeat_top_hz: float = 6000.0  # frame similarity looks at the spectrum below this
-    vocal_margin: float = 1.4  # background weight in the vocal mask (> 1: fewer false vocals)
+    vocal_margin: float = 2.0  # background weight in the vocal mask (> 1: fewer false vocals)
     vocal_power: float = 2.0
     vocal_low_hz: float = 120.0  # voices have (almost) nothing below this
-    bass_hz: float = 220.0  # crossover bass/other
-    bass_slope: float = 4.0  # crossover steepness (order)
+    bass_hz: float = 300.0  # crossover bass/other
+    bass_slope: float = 8.0  # crossover steepness (order)
     chunk_seconds: float = 30.0
     crossfade_seconds: float = 1.0
 

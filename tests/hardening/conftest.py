@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CONFIGS, require_services
 from hardening.stack import QUEUED_CONFIGS, app_client
+from support import CONFIGS, require_services
 
 
 @pytest.fixture(params=CONFIGS)

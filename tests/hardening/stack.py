@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from conftest import PG_URL, WorkerProcess, base_env, free_port
+from support import PG_URL, WorkerProcess, base_env, free_port
 
 
 def _with_database(url: str, name: str) -> str:

@@ -7,9 +7,9 @@ longer run is ``python bench/fuzz_api.py``.
 from __future__ import annotations
 
 import numpy as np
-from conftest import WorkerProcess, require_services
 from hardening.fuzzing import fuzz, seed_resources
 from hardening.stack import private_database, real_server, stack_env
+from support import WorkerProcess, require_services
 
 from moodmix.engine.audio_io import save_audio
 

@@ -59,7 +59,7 @@ def tone_file(tmp_path) -> bytes:
 @pytest.mark.parametrize("config", ["embedded", "production"])
 async def test_metrics_and_json_logs(config, tmp_path, monkeypatch):
     if config == "production":
-        from conftest import require_services
+        from support import require_services
 
         require_services()
     env = {"MOODMIX_LOG_FORMAT": "json", "MOODMIX_LOG_LEVEL": "INFO"}

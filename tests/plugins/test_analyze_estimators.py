@@ -59,6 +59,11 @@ def test_key_of_silence_is_none() -> None:
     assert est.as_dict()["name"] is None
 
 
+def test_no_key_for_a_blip() -> None:
+    est = estimate_key(ts.chord_progression("C", "major", chord_seconds=0.05, repeats=1, sr=SR), SR)
+    assert est.key is None and "too short" in (est.note or "")
+
+
 def test_unknown_key_profile_is_refused() -> None:
     with pytest.raises(ValueError, match="key profile"):
         estimate_key_from_chroma(np.ones((12, 4)), profile="nope")

@@ -88,3 +88,13 @@ def test_long_files_decode_in_blocks_to_the_same_signal(tmp_path: Path, monkeypa
     blocks = analysis.load_mono(path)
     assert blocks.shape == whole.shape
     assert np.allclose(blocks, whole, atol=1e-4)
+
+
+def test_registering_the_plugin_imports_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, moodmix.plugins.mood as m; caps = m.register_capabilities(); "
+            "print(caps[0].name, [x for x in ('librosa', 'sklearn', 'matplotlib', 'pedalboard') if x in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "mood []"

@@ -97,6 +97,18 @@ def test_overrides_copy_the_preset_and_leave_it_alone(registry) -> None:
     assert registry.genre("house").recipe.tempo == 124 and registry.genre("house").recipe.drums is not None
 
 
+def test_a_broken_third_party_preset_is_the_plugins_fault() -> None:
+    from moodmix.engine.capability import Genre
+    from moodmix.engine.errors import CapabilityFailed
+    from moodmix.plugins.remix.genre_lookup import genre_recipe
+
+    with pytest.raises(CapabilityFailed, match="without a recipe"):
+        genre_recipe(Genre("polka", "no recipe"))
+    with pytest.raises(CapabilityFailed, match=r"recipe of genre 'bad'\.tempo"):
+        genre_recipe(Genre("bad", "tempo out of range", {"tempo": 1000}))
+    assert genre_recipe(Genre("ok", "dict recipe", {"tempo": 100})).tempo == 100
+
+
 def test_stem_list_and_gain_strings() -> None:
     assert parse_stem_list("Vocals, drums", "mute") == ["vocals", "drums"]
     assert parse_stem_gains("bass=-4.5", "gain_db") == {"bass": -4.5}
