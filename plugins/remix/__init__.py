@@ -22,3 +22,17 @@ def register_genres():
     from moodmix.plugins.remix.genres import GENRES
 
     return list(GENRES)
+
+
+@hookimpl
+async def job_succeeded(job, capability, result, audio_id, user_id) -> None:
+    """Keep the seed's ``remixes`` record (who remixed which track into what, with which recipe)."""
+    if getattr(capability, "name", None) != "remix":
+        return
+    import json
+
+    from moodmix.engine.db.tables import Remix
+
+    data = result.data or {}
+    await Remix(user=user_id, original=audio_id, job=job["id"], genre=str(data.get("genre") or "custom")[:64],
+                effects=json.dumps(data.get("recipe") or {})).save()
