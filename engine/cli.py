@@ -172,6 +172,9 @@ def run(ctx: click.Context, capability: str, file: str | None, params: tuple[str
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
+    summary = (doc.get("data") or {}).get("summary") if isinstance(doc.get("data"), dict) else None
+    if summary:
+        click.echo(summary)
     for out in doc["outputs"]:
         click.echo(f"{out['name']:12s} {Path(out_dir) / out['filename']}")
     click.echo(f"result       {Path(out_dir) / 'result.json'}  (backend: {doc['backend']})")

@@ -26,11 +26,24 @@ class AnalyzeParams(msgspec.Struct, forbid_unknown_fields=True):
     key_profile: Literal["albrecht", "temperley", "krumhansl"] = "albrecht"
 
 
+def summarize(data: dict) -> str:
+    """One line for people (CLI, bots): tempo, key, loudness."""
+    parts = [f"{data['duration']:.1f} s"]
+    parts.append(f"{data['tempo']:.1f} BPM" if data.get("tempo") else "no steady beat")
+    if data.get("key_name"):
+        parts.append(f"{data['key_name']} ({data.get('camelot')})")
+    loud = data.get("loudness") or {}
+    if loud.get("integrated_lufs") is not None:
+        parts.append(f"{loud['integrated_lufs']:.1f} LUFS, true peak {loud['true_peak_dbtp']:.1f} dBTP")
+    return ", ".join(parts)
+
+
 def run(ctx: RunContext) -> RunResult:
     # Deferred: keeps plugin discovery (every process start) free of numpy/librosa imports.
     from moodmix.plugins.analyze.pipeline import analyze_file
 
     data = analyze_file(ctx.inputs["audio"], ctx.params, progress=ctx.progress)
+    data["summary"] = summarize(data)
     path = ctx.output_path("analysis", ".json")
     path.write_bytes(msgspec.json.format(msgspec.json.encode(data), indent=2))
     ctx.progress(1.0, "analysis written")

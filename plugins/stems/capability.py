@@ -38,7 +38,7 @@ def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
         return BackendChoice("dsp", "dsp backend requested")
     from moodmix.plugins.stems import demucs_backend, model_cache, model_locator
 
-    device, device_why = demucs_backend.resolve_device(ctx.device)
+    device, device_why = demucs_backend.resolve_device(getattr(ctx.settings, "device", None) or ctx.device)
     if model_cache.get(params.model, device) is not None:
         return BackendChoice("demucs", f"{params.model} already loaded on {device} ({device_why})", device)
     try:

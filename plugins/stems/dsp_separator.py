@@ -202,10 +202,10 @@ def masks(mag: np.ndarray, sr: int, n_fft: int, cfg: DspConfig) -> dict[str, np.
     starts = analysis_bands(mag.shape[1], sr, n_fft, cfg.full_resolution_hz)
     widths = np.diff(np.append(starts, mag.shape[1]))
     bands = (np.add.reduceat(mag, starts, axis=1) / widths).astype(np.float32)
-    centres = (starts + (widths - 1) / 2) * sr / n_fft
+    centres = ((starts + (widths - 1) / 2) * sr / n_fft).astype(np.float32)
     per_band = band_masks(bands, centres, sr, n_fft // 4, cfg)
     band_of_bin = np.repeat(np.arange(len(starts)), widths)
-    return {name: m[:, band_of_bin] for name, m in per_band.items()}
+    return {name: m[:, band_of_bin].astype(np.float32, copy=False) for name, m in per_band.items()}
 
 
 class DspSeparator:

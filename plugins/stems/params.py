@@ -16,18 +16,13 @@ STEMS_BY_MODE: dict[str, tuple[str, ...]] = {
     "2stems": ("vocals", "instrumental"),
 }
 
-#: Pretrained Demucs models we document; any other name is looked up in the model folder.
-KNOWN_MODELS = ("htdemucs", "htdemucs_ft", "htdemucs_6s", "mdx_extra", "mdx_extra_q", "mdx", "mdx_q",
-                "hdemucs_mmi", "demucs_unittest")
-
-
 class StemsParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """How to separate: which stems, which backend, which Demucs model and its knobs."""
 
     mode: Mode = "4stems"
     backend: Backend = "auto"
     format: Format = "wav"
-    #: Demucs model name (a pretrained name or a signature found in the model folder).
+    #: Demucs model: htdemucs, htdemucs_ft, htdemucs_6s, mdx_extra, ... or a name/signature in the model folder.
     model: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")] = "htdemucs"
     #: Demucs segment length in seconds (None: the model's own; clamped to what the model allows).
     segment: Annotated[float, msgspec.Meta(gt=0.5, le=60.0)] | None = None
