@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import _stack
 import numpy as np
-from conftest import WorkerProcess
 from hardening.fuzzing import FuzzReport, fuzz, seed_resources
 from hardening.stack import private_database, real_server, stack_env
+from support import WorkerProcess
 
 from moodmix.engine.audio_io import save_audio
 

@@ -31,12 +31,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 import _stack
 import httpx
 import numpy as np
-from conftest import REDIS_URL, WorkerProcess
 from hardening.stack import private_database, real_server, stack_env, temp_leftovers
+from support import REDIS_URL, WorkerProcess
 
 from moodmix.engine.audio_io import save_audio
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
+api_errors: Counter = Counter()  # API answers other than 200 while faults were injected
 
 
 class Fleet:
@@ -70,26 +71,55 @@ class Fleet:
             worker.stop()
 
 
-def restart_redis() -> float:
-    """Shut Redis down without saving and start it again with scripts/services; returns seconds down."""
-    port = REDIS_URL.rsplit(":", 1)[1].split("/")[0]
-    started = time.monotonic()
-    subprocess.run(["redis-cli", "-p", port, "shutdown", "nosave"], capture_output=True, timeout=10)
+REDIS_PORT = REDIS_URL.rsplit(":", 1)[1].split("/")[0]
+
+
+def redis_shutdown() -> None:
+    subprocess.run(["redis-cli", "-p", REDIS_PORT, "shutdown", "nosave"], capture_output=True, timeout=10)
+
+
+def redis_start() -> None:
+    """The command scripts/services uses; then wait for PONG."""
     subprocess.run(["bash", str(_stack.ROOT / "scripts" / "services")], capture_output=True, timeout=90)
-    while subprocess.run(["redis-cli", "-p", port, "ping"], capture_output=True, text=True).stdout.strip() != "PONG":
+    while subprocess.run(["redis-cli", "-p", REDIS_PORT, "ping"], capture_output=True, text=True
+                         ).stdout.strip() != "PONG":
         time.sleep(0.1)
-    return time.monotonic() - started
 
 
-async def drop_postgres_connections(database: str) -> int:
+async def restart_redis(http: httpx.AsyncClient, headers: dict, file_id: str) -> tuple[float, list[str], Counter]:
+    """Shut Redis down without saving, submit jobs while it is down, start it again.
+
+    Returns seconds down, the ids of jobs the API accepted meanwhile, and the submit status codes.
+    """
+    started = time.monotonic()
+    await asyncio.to_thread(redis_shutdown)
+    codes: Counter = Counter()
+    accepted = []
+    for _ in range(3):
+        resp = await http.post("/api/v1/jobs", headers=headers,
+                               json={"capability": "reverse", "file_id": file_id, "reuse": False})
+        codes[f"{resp.status_code} {(resp.json().get('error') or {}).get('code', '')}".strip()] += 1
+        if resp.status_code == 202:
+            accepted.append(resp.json()["data"]["id"])
+    await asyncio.to_thread(redis_start)
+    return time.monotonic() - started, accepted, codes
+
+
+async def drop_postgres_connections(database: str, rounds: int, pause: float = 0.05) -> int:
+    """Terminate every backend of ``database`` (ours only, never the shared one), ``rounds`` times
+    ``pause`` apart, so that some die in the middle of a query rather than idle in a pool."""
     import asyncpg
-    from conftest import PG_URL
+    from support import PG_URL
 
     conn = await asyncpg.connect(PG_URL)
+    killed = 0
     try:
-        rows = await conn.fetch("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = $1 AND pid <> pg_backend_pid()", database)
-        return len(rows)
+        for _ in range(rounds):
+            rows = await conn.fetch("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = $1 AND pid <> pg_backend_pid()", database)
+            killed += len(rows)
+            await asyncio.sleep(pause)
+        return killed
     finally:
         await conn.close()
 
@@ -113,13 +143,17 @@ async def submit(http: httpx.AsyncClient, headers: dict, count: int, file_id: st
 
 
 async def states(http: httpx.AsyncClient, headers: dict, ids: list[str]) -> dict[str, dict]:
+    """Each job's record; ``{"status": "unknown"}`` when the API could not answer (counted in ``api_errors``)."""
     out = {}
     for job_id in ids:
         try:
             resp = await http.get(f"/api/v1/jobs/{job_id}", headers=headers)
-            out[job_id] = resp.json()["data"]
-        except (httpx.HTTPError, ValueError, KeyError):
+            out[job_id] = resp.json()["data"] or {"status": "unknown"}
+            if resp.status_code != 200:
+                api_errors[f"GET /jobs/{{id}} -> {resp.status_code} {resp.json()['error']['code']}"] += 1
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             out[job_id] = {"status": "unknown"}
+            api_errors[f"GET /jobs/{{id}} -> {type(exc).__name__}"] += 1
     return out
 
 
@@ -174,7 +208,7 @@ async def run(args: argparse.Namespace) -> int:
                     ids = await submit(http, headers, args.jobs, file_id)
                     print(f"submitted {len(ids)} jobs in {time.monotonic() - started:.1f} s to {args.workers} workers; "
                           f"killing one every {args.kill_every} s; {_stack.load_average()}")
-                    jobs = await drive(http, headers, ids, fleet, database, args, started)
+                    jobs = await drive(http, headers, ids, file_id, fleet, database, args, started)
                     elapsed = time.monotonic() - started
                     problems = await verify_outputs(http, headers, jobs)
                     metrics = (await http.get("/metrics")).text
@@ -183,7 +217,8 @@ async def run(args: argparse.Namespace) -> int:
     return report(jobs, elapsed, fleet, problems, work, metrics)
 
 
-async def drive(http, headers, ids, fleet: Fleet, database: str, args, started: float) -> dict[str, dict]:
+async def drive(http, headers, ids, file_id: str, fleet: Fleet, database: str, args, started: float
+                ) -> dict[str, dict]:
     next_kill = time.monotonic() + args.kill_every
     redis_done, pg_done = args.no_redis, args.no_postgres
     deadline = started + args.timeout
@@ -199,12 +234,15 @@ async def drive(http, headers, ids, fleet: Fleet, database: str, args, started: 
             next_kill = time.monotonic() + args.kill_every
         if not redis_done and done >= len(ids) // 3:
             redis_done = True
-            down = await asyncio.to_thread(restart_redis)
-            print(f"  t={time.monotonic() - started:5.1f}s  {done} done: Redis restarted (down {down:.1f} s)")
+            down, accepted, codes = await restart_redis(http, headers, file_id)
+            ids.extend(accepted)
+            print(f"  t={time.monotonic() - started:5.1f}s  {done} done: Redis restarted (down {down:.1f} s); "
+                  f"jobs submitted meanwhile: {dict(codes)}")
         if not pg_done and done >= 2 * len(ids) // 3:
             pg_done = True
-            n = await drop_postgres_connections(database)
-            print(f"  t={time.monotonic() - started:5.1f}s  {done} done: terminated {n} Postgres connections")
+            n = await drop_postgres_connections(database, args.pg_rounds)
+            print(f"  t={time.monotonic() - started:5.1f}s  {done} done: terminated {n} Postgres connections "
+                  f"({args.pg_rounds} rounds, 50 ms apart)")
 
 
 def report(jobs: dict[str, dict], elapsed: float, fleet: Fleet, problems: list[str], work: Path, metrics: str) -> int:
@@ -214,7 +252,7 @@ def report(jobs: dict[str, dict], elapsed: float, fleet: Fleet, problems: list[s
     recorded, discarded = recorded_counts(work)
     twice = [job_id for job_id, n in recorded.items() if n > 1]
     never = [job_id for job_id, j in jobs.items() if j["status"] == "succeeded" and recorded[job_id] == 0]
-    leftovers = temp_leftovers(work / "data")
+    leftovers = [p for p in temp_leftovers(work / "data") if Path(p).parent.name == "temp"]
     print(f"\nfinished in {elapsed:.1f} s; {_stack.load_average()}")
     print(f"final states: {dict(statuses)}")
     print(f"attempts histogram: {dict(sorted(attempts.items()))}")
@@ -226,8 +264,9 @@ def report(jobs: dict[str, dict], elapsed: float, fleet: Fleet, problems: list[s
     print(f"workers SIGKILLed: {fleet.kills}; workers that exited by themselves: {fleet.restarts_after_exit}")
     print(f"results recorded twice: {len(twice)}; succeeded without a log line: {len(never)}; "
           f"late duplicate results discarded: {discarded}")
+    print(f"API errors seen while polling: {dict(api_errors) or 'none'}")
     print(f"output problems: {len(problems)}" + "".join(f"\n  {p}" for p in problems[:20]))
-    print(f"left in data/temp: {len(leftovers)} entries")
+    print(f"left in data/temp: {len(leftovers)} scratch folders")
     print("metrics: " + "; ".join(line for line in metrics.splitlines()
                                    if line.startswith(("moodmix_jobs{", "moodmix_stalled", "moodmix_job_retries"))))
     print(f"logs: {work}")
@@ -245,6 +284,7 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=540.0)
     ap.add_argument("--no-redis", action="store_true", help="skip the Redis restart")
     ap.add_argument("--no-postgres", action="store_true", help="skip dropping Postgres connections")
+    ap.add_argument("--pg-rounds", type=int, default=40, help="how many times to terminate the connections")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     random.seed(args.seed)

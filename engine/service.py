@@ -16,7 +16,7 @@ from typing import Any
 
 from moodmix.engine import audio_io, auth, timeutil
 from moodmix.engine.db.tables import AudioFile, ChatIdentity, JobOutput, LinkCode, ProcessingJob, ShareLink, User
-from moodmix.engine.errors import BadInput, Conflict, Forbidden, Gone, NotFound, Unauthorized
+from moodmix.engine.errors import BadInput, Conflict, Forbidden, Gone, MoodmixError, NotFound, Unauthorized
 from moodmix.engine.jobs import states
 from moodmix.engine.runtime import Runtime
 
@@ -331,10 +331,22 @@ class Service:
         if reuse and cache_key and await self._reuse_finished(job, cache_key):
             return await self.get_job(user_id, str(job.id))
         if depends_on is None:
-            await self.rt.enqueue(str(job.id))
+            await self._enqueue_or_fail(job.id)
         else:
             await self._recheck_parent(job.id, depends_on)
         return await self.get_job(user_id, str(job.id))
+
+    async def _enqueue_or_fail(self, job_id: Any) -> None:
+        """A job the queue never received must not sit in "queued" forever: fail it and answer 503."""
+        try:
+            await self.rt.enqueue(str(job_id))
+        except Exception as exc:
+            await ProcessingJob.update({
+                ProcessingJob.status: states.FAILED, ProcessingJob.error_code: "queue_unavailable",
+                ProcessingJob.error: "the job queue was unavailable", ProcessingJob.finished_at: timeutil.now(),
+            }).where((ProcessingJob.id == job_id) & (ProcessingJob.status == states.QUEUED))
+            raise MoodmixError("the job queue is unavailable; try again in a moment", code="queue_unavailable",
+                               status=503) from exc
 
     async def _recheck_parent(self, job_id: Any, parent_id: Any) -> None:
         """Close the race where the parent finished between our check and our insert."""

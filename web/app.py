@@ -9,6 +9,7 @@ from pathlib import Path
 from litestar import Litestar, MediaType, Request, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
+from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
@@ -17,6 +18,7 @@ from moodmix import __version__
 from moodmix.engine.config import Settings, load_settings
 from moodmix.engine.logging_setup import configure_logging
 from moodmix.engine.runtime import Runtime
+from moodmix.engine.scratch_cleanup import remove_orphan_scratch
 from moodmix.engine.service import Service
 from moodmix.web.errors import HANDLERS
 from moodmix.web.openapi_docs import document_responses
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         rt = runtime or await Runtime.start(settings, pm=pm, role="api")
         app.state.runtime = rt
         app.state.service = Service(rt)
+        if rt.runner is not None:  # embedded: this process runs jobs, so it owns the scratch folder
+            await remove_orphan_scratch(rt)
         log.info("moodmix %s ready: capabilities %s", __version__, ", ".join(sorted(rt.registry.capabilities)))
         try:
             yield
@@ -87,6 +91,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             security=[{"bearer": []}],
         ),
         request_max_body_size=int(settings.max_upload_bytes + 1024 * 1024),
+        # Leave the root logger to engine/logging_setup.py (text or JSON lines, with job ids).
+        logging_config=LoggingConfig(configure_root_logger=False),
         debug=False,
     ))
 

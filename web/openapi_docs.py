@@ -96,8 +96,8 @@ def _error_statuses(path: str, method: str, needs_token: bool, params: set[str])
         statuses.add(416)
     if path.startswith(("/s/", "/m/")):
         statuses |= {403, 410}
-    if path == "/ready":
-        statuses.add(503)
+    if path == "/ready" or (method == "POST" and path == "/api/v1/jobs"):
+        statuses.add(503)  # a dependency (for jobs: the queue) is down
     return statuses
 
 

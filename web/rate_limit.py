@@ -6,6 +6,7 @@ Litestar's config takes a window of one second/minute/hour/day; the seed asks fo
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from time import time
 from typing import Any
@@ -15,6 +16,9 @@ from litestar import Request
 from litestar.middleware.rate_limit import CacheObject, RateLimitConfig, RateLimitMiddleware
 from litestar.serialization import decode_json, encode_json
 from litestar.stores.base import Store
+from redis.exceptions import RedisError
+
+log = logging.getLogger("moodmix.web")
 
 
 def identify(request: Request) -> str:
@@ -39,7 +43,13 @@ class WindowRateLimitMiddleware(RateLimitMiddleware):
 
     async def retrieve_cached_history(self, key: str, store: Store) -> CacheObject:
         now = int(time())
-        cached = await store.get(key)
+        try:
+            cached = await store.get(key)
+        except (OSError, RedisError) as exc:
+            # Fail open: with Redis down (restart, failover) every request would otherwise be a 500,
+            # status polling and downloads included, though none of them needs Redis.
+            _warn_store_down(exc)
+            cached = None
         if cached:
             obj = CacheObject(**decode_json(value=cached))
             if obj.reset > now:
@@ -49,7 +59,10 @@ class WindowRateLimitMiddleware(RateLimitMiddleware):
     async def set_cached_history(self, key: str, cache_object: CacheObject, store: Store) -> None:
         # The limit needs how many requests, not when: keep one small marker per request.
         cache_object.history.append(0)
-        await store.set(key, encode_json(cache_object), expires_in=max(1, cache_object.reset - int(time())))
+        try:
+            await store.set(key, encode_json(cache_object), expires_in=max(1, cache_object.reset - int(time())))
+        except (OSError, RedisError) as exc:
+            _warn_store_down(exc)
 
     def create_response_headers(self, cache_object: CacheObject) -> dict[str, str]:
         headers = super().create_response_headers(cache_object)
@@ -57,6 +70,17 @@ class WindowRateLimitMiddleware(RateLimitMiddleware):
         if len(cache_object.history) >= self.max_requests:
             headers["Retry-After"] = str(max(1, cache_object.reset - int(time())))
         return headers
+
+
+_last_warning = 0.0
+
+
+def _warn_store_down(exc: BaseException) -> None:
+    """At most one warning every 10 s, however many requests pass unlimited meanwhile."""
+    global _last_warning
+    if time() - _last_warning > 10:
+        _last_warning = time()
+        log.warning("rate-limit store unavailable (%s); requests pass unlimited until it is back", exc)
 
 
 @dataclass

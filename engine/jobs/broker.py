@@ -70,6 +70,11 @@ def make_broker(settings: Settings) -> AsyncBroker:
             idle_timeout=idle_ms,
             xread_block=1000,
             unacknowledged_lock_timeout=5,
+            # Fetch only what this worker can run now: with taskiq-redis' default of 100, one worker
+            # took the whole queue into its pending list, and when it was killed every job it held
+            # waited out ``idle_timeout`` (12 minutes by default) before another worker could claim it.
+            xread_count=max(1, settings.worker_concurrency),
+            unacknowledged_batch_size=max(1, settings.worker_concurrency),
         )
     else:
         broker = InMemoryBroker(max_async_tasks=100, propagate_exceptions=False)

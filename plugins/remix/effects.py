@@ -12,12 +12,12 @@ from collections.abc import Sequence
 import msgspec
 import numpy as np
 
-from moodmix.plugins.remix.recipe import Delay, Resample, _Effect
+from moodmix.plugins.remix.recipe import BaseEffect, Delay, Resample
 
 _CUTOFF_FIELDS = ("cutoff_frequency_hz", "centre_frequency_hz")
 
 
-def to_plugin(effect: _Effect, *, sample_rate: int, bpm: float):
+def to_plugin(effect: BaseEffect, *, sample_rate: int, bpm: float):
     """The pedalboard plugin for one recipe effect at this sample rate and tempo."""
     import pedalboard
 
@@ -34,7 +34,7 @@ def to_plugin(effect: _Effect, *, sample_rate: int, bpm: float):
     return getattr(pedalboard, type(effect).__name__)(**kwargs)
 
 
-def apply_effects(audio: np.ndarray, sample_rate: int, effects: Sequence[_Effect], *,
+def apply_effects(audio: np.ndarray, sample_rate: int, effects: Sequence[BaseEffect], *,
                   bpm: float) -> np.ndarray:
     """Run ``audio`` (channels, frames) through the chain; same shape out, float32."""
     if not effects:

@@ -45,6 +45,7 @@ class Analysis:
     key: str | None = None
     mode: str | None = None
     precise_tempo: bool = True  # False: a tempogram-bin estimate, to be refined from the beats
+    confidence: float | None = None  # the analyzer's tempo confidence (0..1), passed on to clients
 
 
 def choose_recipe(params: RemixParams, registry: Registry) -> tuple[str | None, Recipe]:
@@ -134,6 +135,7 @@ def run(ctx: RunContext) -> RunResult:
         "genre": genre_name,
         "recipe": msgspec.to_builtins(recipe),
         "source_tempo": round(source_grid.tempo, 2) if source_grid.steady else None,
+        "source_tempo_confidence": analysis.confidence,
         "source_key": analysis.key,
         "source_mode": analysis.mode,
         **_plan_data(plan, analysis),
@@ -189,7 +191,9 @@ def _analyse(ctx: RunContext) -> Analysis:
     data = result.data
     beats = [float(b) for b in data.get("beats") or []]
     tempo = data.get("tempo")
-    return Analysis(float(tempo) if tempo else None, beats, data.get("key"), data.get("mode"))
+    confidence = data.get("tempo_confidence")
+    return Analysis(float(tempo) if tempo else None, beats, data.get("key"), data.get("mode"),
+                    confidence=float(confidence) if confidence is not None else None)
 
 
 def _fallback_analysis(path: Path) -> Analysis:

@@ -41,11 +41,11 @@ Steps = Annotated[str, msgspec.Meta(pattern=r"^[xX.]{0,64}$")]
 Kit = Literal["808", "909", "acoustic", "lofi", "chip", "breaks"]
 
 
-class _Effect(msgspec.Struct, tag=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+class BaseEffect(msgspec.Struct, tag=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     """Base of every effect: the JSON ``"type"`` is the pedalboard class name."""
 
 
-class Reverb(_Effect):
+class Reverb(BaseEffect):
     room_size: Unit = 0.5
     damping: Unit = 0.5
     wet_level: Unit = 0.33
@@ -53,7 +53,7 @@ class Reverb(_Effect):
     width: Unit = 1.0
 
 
-class Chorus(_Effect):
+class Chorus(BaseEffect):
     rate_hz: RateHz = 1.0
     depth: Unit = 0.25
     centre_delay_ms: Annotated[float, msgspec.Meta(ge=0.1, le=50.0)] = 7.0
@@ -61,7 +61,7 @@ class Chorus(_Effect):
     mix: Unit = 0.5
 
 
-class Delay(_Effect):
+class Delay(BaseEffect):
     """Echo; ``beats`` (if given) sets the delay in beats of the target tempo instead of seconds."""
 
     delay_seconds: Annotated[float, msgspec.Meta(ge=0.001, le=4.0)] = 0.5
@@ -70,52 +70,52 @@ class Delay(_Effect):
     mix: Unit = 0.5
 
 
-class Compressor(_Effect):
+class Compressor(BaseEffect):
     threshold_db: Annotated[float, msgspec.Meta(ge=-60.0, le=0.0)] = 0.0
     ratio: Annotated[float, msgspec.Meta(ge=1.0, le=30.0)] = 1.0
     attack_ms: Ms = 1.0
     release_ms: Ms = 100.0
 
 
-class LowpassFilter(_Effect):
+class LowpassFilter(BaseEffect):
     cutoff_frequency_hz: Hz = 50.0
 
 
-class HighpassFilter(_Effect):
+class HighpassFilter(BaseEffect):
     cutoff_frequency_hz: Hz = 50.0
 
 
-class PeakFilter(_Effect):
+class PeakFilter(BaseEffect):
     cutoff_frequency_hz: Hz = 440.0
     gain_db: EqGainDb = 0.0
     q: Q = 0.7071
 
 
-class LowShelfFilter(_Effect):
+class LowShelfFilter(BaseEffect):
     cutoff_frequency_hz: Hz = 440.0
     gain_db: EqGainDb = 0.0
     q: Q = 0.7071
 
 
-class HighShelfFilter(_Effect):
+class HighShelfFilter(BaseEffect):
     cutoff_frequency_hz: Hz = 440.0
     gain_db: EqGainDb = 0.0
     q: Q = 0.7071
 
 
-class Bitcrush(_Effect):
+class Bitcrush(BaseEffect):
     bit_depth: Annotated[float, msgspec.Meta(ge=1.0, le=24.0)] = 8.0
 
 
-class Distortion(_Effect):
+class Distortion(BaseEffect):
     drive_db: Annotated[float, msgspec.Meta(ge=0.0, le=60.0)] = 25.0
 
 
-class Gain(_Effect):
+class Gain(BaseEffect):
     gain_db: GainDb = 1.0
 
 
-class Phaser(_Effect):
+class Phaser(BaseEffect):
     rate_hz: RateHz = 1.0
     depth: Unit = 0.5
     centre_frequency_hz: Hz = 1300.0
@@ -123,18 +123,18 @@ class Phaser(_Effect):
     mix: Unit = 0.5
 
 
-class Limiter(_Effect):
+class Limiter(BaseEffect):
     threshold_db: Annotated[float, msgspec.Meta(ge=-60.0, le=0.0)] = -10.0
     release_ms: Ms = 100.0
 
 
-class Resample(_Effect):
+class Resample(BaseEffect):
     """Down- and back up-sampling: the aliasing crunch of old samplers and game consoles."""
 
     target_sample_rate: Annotated[float, msgspec.Meta(ge=1_000.0, le=96_000.0)] = 8_000.0
 
 
-class MP3Compressor(_Effect):
+class MP3Compressor(BaseEffect):
     """A low-bitrate MP3 round trip (lower quality value = better), for lo-fi artefacts."""
 
     vbr_quality: Annotated[float, msgspec.Meta(ge=0.0, le=10.0)] = 2.0
@@ -143,7 +143,7 @@ class MP3Compressor(_Effect):
 Effect = (Reverb | Chorus | Delay | Compressor | LowpassFilter | HighpassFilter | PeakFilter
           | LowShelfFilter | HighShelfFilter | Bitcrush | Distortion | Gain | Phaser | Limiter
           | Resample | MP3Compressor)
-EFFECT_TYPES: tuple[type[_Effect], ...] = Effect.__args__  # type: ignore[attr-defined]
+EFFECT_TYPES: tuple[type[BaseEffect], ...] = Effect.__args__  # type: ignore[attr-defined]
 
 
 class StemSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):

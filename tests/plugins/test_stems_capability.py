@@ -113,3 +113,34 @@ def test_progress_is_monotonic_and_reaches_one(tmp_path: Path) -> None:
               params={"backend": "dsp"}, progress=progress)
     fractions = [f for f, _ in progress]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) >= 6
+
+
+def test_mp3_input(tmp_path: Path) -> None:
+    path = audio_io.save_audio(tmp_path / "song.mp3", _music(1.5, 44100), 44100, format="mp3")
+    result = _run(tmp_path, path, mode="2stems")
+    assert result.data["duration_s"] > 1.4
+    assert set(result.files) == {"vocals", "instrumental"}
+
+
+def test_another_plugin_can_call_stems_in_process(tmp_path: Path) -> None:
+    """The way the remix plugin uses us: ``ctx.call("stems", ...)`` and read the named files."""
+    from moodmix.engine.capability import Capability, RunResult
+    from moodmix.engine.hookspecs import hookimpl
+
+    def run(ctx):
+        stems = ctx.call("stems", inputs={"audio": ctx.inputs["audio"]},
+                         params={"mode": "4stems", "backend": "auto"}, progress=(0.0, 0.5))
+        return RunResult(data={"names": sorted(stems.files), "inner": stems.data["backend"],
+                               "all_exist": all(p.is_file() for p in stems.files.values())})
+
+    class Caller:
+        @hookimpl
+        def register_capabilities(self):
+            return [Capability(name="caller", description="test", run=run)]
+
+    registry = make_registry(Caller())
+    path = _write(tmp_path, _music(1.0, 22050), 22050)
+    result = run_local("caller", tmp_path / "out", inputs={"audio": path}, registry=registry,
+                       settings=load_settings(environ={}))
+    assert result.data["names"] == ["bass", "drums", "other", "vocals"]
+    assert result.data["inner"] == "dsp" and result.data["all_exist"]

@@ -183,3 +183,25 @@ def test_segment_count_matches_demucs_passes() -> None:
     apply_model(model, torch.zeros(1, 2, 44100 * 3), shifts=0, split=True, overlap=0.5, segment=1.0,
                 callback=calls.append)
     assert demucs_backend.count_segments(model, 44100 * 3, 1.0, 0.5, 0) == len(calls) // 2
+
+
+def test_cancelling_stops_between_segments(song: Path, tmp_path: Path) -> None:
+    from moodmix.engine.errors import JobCancelled
+    from moodmix.engine.execution import run_capability
+    from moodmix.testing import make_registry
+
+    model_cache.put("tiny", "cpu", tiny_htdemucs())
+    seen: list[str] = []
+
+    def progress(fraction: float, message: str | None = None) -> None:
+        seen.append(message or "")
+
+    def cancelled() -> bool:  # the user cancels once the first segment is done
+        return any(m.startswith("demucs segment") for m in seen)
+
+    with pytest.raises(JobCancelled):
+        run_capability(make_registry(), "stems", inputs={"audio": song}, output_dir=tmp_path / "out",
+                       params={"backend": "demucs", "model": "tiny", "shifts": 0, "segment": 1.0},
+                       settings=_settings(), progress=progress, cancelled=cancelled)
+    assert sum(m.startswith("demucs segment") for m in seen) == 1
+    assert not list((tmp_path / "out").glob("*.wav"))

@@ -1,0 +1,79 @@
+"""Keep workers going through Redis restarts, and resend jobs whose messages Redis lost.
+
+A Redis restart without persistence (or a failover to an empty replica) drops the stream,
+its consumer group and every queued message. Before this module a worker's read failed with
+``NOGROUP`` and the process exited, and jobs still ``queued`` in the database waited forever
+for messages that no longer existed.
+
+Lost data is detected with a marker key: it disappears with everything else, so the first
+worker to find it missing (at start-up, or when it reconnects) recreates the consumer group
+and sends every unfinished job again. A job that was still queued properly gets two
+messages; the runner's compare-and-set claim makes the second one a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from moodmix.engine.db.tables import ProcessingJob
+from moodmix.engine.jobs import states
+
+if TYPE_CHECKING:
+    from moodmix.engine.runtime import Runtime
+
+log = logging.getLogger("moodmix.worker")
+GROUP = "moodmix-workers"  # engine/jobs/broker.py's consumer group
+
+
+def marker_key(queue: str) -> str:
+    return f"moodmix:queue-epoch:{queue}"
+
+
+async def ensure_group(client: aioredis.Redis, queue: str) -> None:
+    """The consumer group, created from the start of the stream so nothing added meanwhile is skipped."""
+    try:
+        await client.xgroup_create(queue, GROUP, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def resend_if_queue_was_reset(rt: Runtime) -> int:
+    """When the marker is missing (new or wiped Redis), resend unfinished jobs; returns how many."""
+    queue = rt.settings.queue_name
+    client = aioredis.from_url(rt.settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        await ensure_group(client, queue)
+        if not await client.set(marker_key(queue), str(time.time()), nx=True):
+            return 0  # the data survived, or another worker is already resending
+        rows = await ProcessingJob.select(ProcessingJob.id).where(
+            ProcessingJob.status.is_in([states.QUEUED, states.RUNNING]) & ProcessingJob.depends_on.is_null())
+        for row in rows:
+            await rt.enqueue(str(row["id"]))
+        if rows:
+            log.warning("the queue %s was empty or new: sent %d unfinished jobs again", queue, len(rows))
+        return len(rows)
+    finally:
+        await client.aclose()
+
+
+async def wait_for_queue(rt: Runtime, stop: asyncio.Event, max_delay: float = 5.0) -> bool:
+    """Retry until Redis answers (and recover lost messages); ``False`` when asked to stop first."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            await resend_if_queue_was_reset(rt)
+            return True
+        except Exception as exc:  # Redis or the database still down: wait, never exit
+            log.warning("queue unavailable (%s); retrying in %.1f s", exc, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        delay = min(max_delay, delay * 2)
+    return False
