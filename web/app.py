@@ -61,11 +61,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             if runtime is None:
                 await rt.stop()
 
-    stores = {}
-    if settings.redis_url:
-        from litestar.stores.redis import RedisStore
-
-        stores["rate_limit"] = RedisStore.with_client(url=settings.redis_url, namespace="moodmix-ratelimit")
     return document_responses(Litestar(
         route_handlers=[AuthController, FilesController, CapabilitiesController, JobsController, SharesController,
                         open_share, open_media, health, ready, metrics,
@@ -76,12 +71,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         cors_config=CORSConfig(allow_origins=settings.cors_origins, allow_headers=["*"],
                                allow_methods=["GET", "POST", "DELETE", "OPTIONS"]),
         middleware=[security_headers_middleware,
-                    make_rate_limit(settings.rate_limit, settings.rate_limit_window_s).middleware],
+                    make_rate_limit(settings.rate_limit, settings.rate_limit_window_s, settings.redis_url)],
         # JSON and the page compress well; audio is already compressed and is served with Range.
         compression_config=CompressionConfig(
             backend="brotli", brotli_gzip_fallback=True, minimum_size=500,
             exclude=[r"/download$", r"/outputs/[^/]+$", r"^/s/", r"^/m/", r"/events$"]),
-        stores=stores,
         openapi_config=OpenAPIConfig(
             title="moodmix", version=__version__, path="/schema",
             description="Stems, mood, genre remixes and text-to-music. Responses use the envelope "

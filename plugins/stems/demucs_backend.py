@@ -129,12 +129,12 @@ class DemucsSeparator:
             out = apply_model(model, tensor, shifts=self.shifts, split=True, overlap=self.overlap,
                               segment=segment, device=self.device, progress=False, num_workers=0,
                               callback=on_segment)
-        estimates = (out[0].cpu().numpy() * std + mean).astype(np.float32)
+            estimates = out[0].cpu().mul_(std).add_(mean).numpy()  # in place: a long track's stems are large
         result: dict[str, np.ndarray] = {}
         for name, source in zip(model.sources, estimates, strict=True):
             back = resample(source, model.samplerate, sr)
             if back.shape[1] < frames:
                 back = np.pad(back, ((0, 0), (0, frames - back.shape[1])))
             back = back[:, :frames]
-            result[name] = to_channels(back, channels).astype(np.float32)
+            result[name] = to_channels(back, channels).astype(np.float32, copy=False)
         return result

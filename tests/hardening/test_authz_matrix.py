@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import jwt
+import msgspec
 import numpy as np
 import pytest
 from hardening.stack import app_client
@@ -32,12 +34,15 @@ PUBLIC = {
     ("GET", "/s/{token}"), ("GET", "/m/{token}"),
 }
 OWNED_PARAMS = {"file_id", "job_id", "share_id"}
+#: Endpoints for bots: they take a service token, not a user's.
+SERVICE_TOKEN_ENDPOINTS = {("POST", "/api/v1/auth/link-chat")}
 
 
 @dataclass(frozen=True)
 class Endpoint:
     method: str
     path: str  # path_format: /api/v1/jobs/{job_id}
+    body_type: Any = field(default=None, compare=False)  # the handler's ``data`` annotation, if any
 
     @property
     def params(self) -> list[str]:
@@ -50,9 +55,14 @@ class Endpoint:
 
 def endpoints(app: Litestar) -> list[Endpoint]:
     """Every (method, path) the app serves, from its route table."""
-    found = {Endpoint(m, route.path_format) for route in app.routes for m in getattr(route, "methods", ())
-             if m in METHODS}
-    return sorted(found, key=lambda e: (e.path, e.method))
+    found = {}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            data = handler.parsed_fn_signature.parameters.get("data")
+            for method in handler.http_methods & set(METHODS):
+                found[(method, route.path_format)] = Endpoint(method, route.path_format,
+                                                              data.annotation if data else None)
+    return sorted(found.values(), key=lambda e: (e.path, e.method))
 
 
 @dataclass
@@ -74,13 +84,19 @@ class Resources:
         return [self.file_id, self.job_id, self.share_id]
 
 
+PLACEHOLDERS = {str: "ABCD1234", int: 1, float: 3600.0, bool: False}
+
+
 def body_for(endpoint: Endpoint, res: Resources) -> dict | None:
-    """A request body that would succeed for the owner (so a refusal is about who asks)."""
+    """A well-formed request body (so that a refusal is about who asks, not about the body)."""
     if endpoint.method != "POST":
         return None
     if endpoint.path == "/api/v1/jobs":
         return {"capability": "reverse", "file_id": res.file_id, "reuse": False}
-    return {}
+    body_type = endpoint.body_type
+    if not (isinstance(body_type, type) and issubclass(body_type, msgspec.Struct)):
+        return {}
+    return {f.encode_name: PLACEHOLDERS.get(f.type, "x") for f in msgspec.structs.fields(body_type) if f.required}
 
 
 async def call(client, endpoint: Endpoint, res: Resources, headers: dict):
@@ -170,6 +186,8 @@ async def test_bad_tokens_are_refused_everywhere(stack, tmp_path):
     for name, token in hostile_tokens(secret, me["id"]).items():
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         for ep in eps:
+            if name == "service token as user" and (ep.method, ep.path) in SERVICE_TOKEN_ENDPOINTS:
+                continue  # a service token is the right credential there
             resp = await call(stack, ep, res, headers)
             if resp.status_code != 401 or not resp.json()["error"]["code"].startswith("token_"):
                 problems.append(f"{name}: {ep.method} {ep.path} -> {resp.status_code} {resp.text[:120]}")

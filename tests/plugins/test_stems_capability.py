@@ -122,8 +122,11 @@ def test_mp3_input(tmp_path: Path) -> None:
     assert set(result.files) == {"vocals", "instrumental"}
 
 
-def test_another_plugin_can_call_stems_in_process(tmp_path: Path) -> None:
+def test_another_plugin_can_call_stems_in_process(tmp_path: Path, monkeypatch) -> None:
     """The way the remix plugin uses us: ``ctx.call("stems", ...)`` and read the named files."""
+    # no weights anywhere, whatever this machine has cached: auto must pick dsp
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     from moodmix.engine.capability import Capability, RunResult
     from moodmix.engine.hookspecs import hookimpl
 

@@ -52,6 +52,13 @@ def no_network(monkeypatch):
 
 
 @pytest.fixture
+def no_cached_weights(tmp_path: Path, monkeypatch):
+    """Empty Hugging Face and torch hub caches, whatever this machine holds."""
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+
+@pytest.fixture
 def song(tmp_path: Path) -> Path:
     rng = np.random.default_rng(0)
     t = np.arange(int(3.0 * 44100)) / 44100
@@ -105,7 +112,8 @@ def test_demucs_unittest_loads_once_per_process(song: Path, tmp_path: Path, no_n
     assert "already loaded" in second.data["backend_reason"]
 
 
-def test_auto_falls_back_to_dsp_without_weights(song: Path, tmp_path: Path, no_network) -> None:
+def test_auto_falls_back_to_dsp_without_weights(song: Path, tmp_path: Path, no_network,
+                                                no_cached_weights) -> None:
     empty = tmp_path / "models"
     empty.mkdir()
     result = run_local("stems", tmp_path / "out", inputs={"audio": song}, params={"backend": "auto"},
@@ -115,7 +123,8 @@ def test_auto_falls_back_to_dsp_without_weights(song: Path, tmp_path: Path, no_n
     assert set(result.files) == {"drums", "bass", "vocals", "other"}
 
 
-def test_demucs_requested_without_weights_says_what_to_do(song: Path, tmp_path: Path, no_network) -> None:
+def test_demucs_requested_without_weights_says_what_to_do(song: Path, tmp_path: Path, no_network,
+                                                          no_cached_weights) -> None:
     with pytest.raises(CapabilityFailed) as info:
         run_local("stems", tmp_path / "out", inputs={"audio": song},
                   params={"backend": "demucs", "model": "htdemucs_ft"}, settings=_settings(tmp_path))
@@ -205,3 +214,14 @@ def test_cancelling_stops_between_segments(song: Path, tmp_path: Path) -> None:
                        settings=_settings(), progress=progress, cancelled=cancelled)
     assert sum(m.startswith("demucs segment") for m in seen) == 1
     assert not list((tmp_path / "out").glob("*.wav"))
+
+
+def test_torch_hub_cache_of_the_legacy_downloader_is_found(tmp_path: Path, no_cached_weights) -> None:
+    assert model_locator.locate("htdemucs", None) is None
+    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "955717e8-8726e21a.th").write_bytes(b"weights")  # the file demucs' RemoteRepo would fetch
+    location = model_locator.locate("htdemucs", None)
+    assert location is not None and location.kind == "torch_cache"
+    assert location.files == (checkpoints / "955717e8-8726e21a.th",)
+    assert model_locator.locate("mdx_extra", None) is None  # a bag of four: all four must be there
