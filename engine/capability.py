@@ -165,6 +165,8 @@ class RunContext:
     #: Runs another capability in-process (``ctx.call("stems", inputs=..., params=...)``).
     call_fn: Callable[..., RunResult] | None = None
     job_id: str | None = None
+    #: Every registered capability and genre (so a plugin can look up genres other plugins add).
+    registry: Any = None
 
     def progress(self, fraction: float, message: str | None = None) -> None:
         """Report real progress (0..1) and give the engine a chance to stop us."""

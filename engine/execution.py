@@ -60,7 +60,7 @@ def run_capability(registry: Registry, name: str, *, inputs: dict[str, Path] | N
         params=parsed, output_dir=output_dir, temp_dir=temp_dir, inputs=inputs, texts=texts,
         progress_fn=progress or (lambda f, m=None: None), cancelled_fn=cancelled or (lambda: False),
         deadline=deadline, device=settings.resolved_device if settings else "cpu", settings=settings,
-        job_id=job_id,
+        job_id=job_id, registry=registry,
     )
     ctx.call_fn = _nested_caller(registry, settings)
     try:

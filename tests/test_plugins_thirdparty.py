@@ -88,3 +88,15 @@ def test_runnable_from_cli(demo_wav, tmp_path):
     reversed_audio, sr = sf.read(out / "reversed.wav")
     original, _ = sf.read(demo_wav)
     assert reversed_audio.shape == original.shape and sr == 44100
+
+
+def test_third_party_genre_remixes_from_cli(demo_wav, tmp_path):
+    out = tmp_path / "polka"
+    proc = subprocess.run([sys.executable, "-m", "moodmix", "run", "remix", str(demo_wav), "--param", "genre=polka",
+                           "-o", str(out), "-q"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "MOODMIX_DATA_DIR": str(tmp_path / "data")})
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((out / "result.json").read_text())
+    assert doc["data"]["genre"] == "polka" and abs(doc["data"]["recipe"]["tempo"] - 120) < 1e-6
+    audio, sr = sf.read(out / next(o["filename"] for o in doc["outputs"] if o["name"] == "remix"))
+    assert len(audio) > sr * 5

@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 
+from moodmix.engine.db.sqlite_pool import PooledSQLiteEngine
 from moodmix.engine.db.tables import ALL_TABLES
 
 
@@ -18,7 +18,7 @@ def make_engine(url: str) -> Engine:
     if parsed.scheme == "sqlite":
         path = url.split("sqlite:///", 1)[1] if "sqlite:///" in url else parsed.path
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=path, timeout=30, isolation_level=None)
+        return PooledSQLiteEngine(path=path, timeout=30, isolation_level=None)
     if parsed.scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
         dsn = url.replace("postgresql+asyncpg://", "postgresql://")
         return PostgresEngine(config={"dsn": dsn})
@@ -49,3 +49,5 @@ async def open_database(url: str, *, pool: bool = True) -> Engine:
 async def close_database(engine: Engine) -> None:
     if is_postgres(engine) and getattr(engine, "pool", None) is not None:
         await engine.close_connection_pool()
+    if isinstance(engine, PooledSQLiteEngine):
+        await engine.close_pool()

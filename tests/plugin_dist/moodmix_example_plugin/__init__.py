@@ -66,5 +66,12 @@ def register_capabilities() -> list[Capability]:
 
 @hookimpl
 def register_genres() -> list[Genre]:
-    return [Genre(name="polka", description="Oom-pah at 120 BPM (from a third-party plugin).",
-                  recipe=None)]
+    # The recipe is plain data in the remix plugin's recipe format; no import of it needed.
+    polka = {
+        "tempo": 120,
+        "stems": {"bass": {"gain_db": 2}, "other": {"effects": [{"type": "Chorus", "rate_hz": 1.0, "mix": 0.3}]}},
+        "drums": {"kick": "X...X...X...X...", "snare": "..X...X...X...X.", "hat": "x.x.x.x.x.x.x.x.",
+                  "level_db": -4},
+        "master": [{"type": "Compressor", "threshold_db": -16, "ratio": 2.0}],
+    }
+    return [Genre(name="polka", description="Oom-pah at 120 BPM (from a third-party plugin).", recipe=polka)]
