@@ -8,7 +8,8 @@ import numpy as np
 
 from moodmix.engine.audio_io import save_audio
 
-A_MINOR_PROGRESSION = ((57, 60, 64), (53, 57, 60), (48, 52, 55), (55, 59, 62))  # Am F C G
+AM, DM, E = (57, 60, 64), (50, 53, 57), (52, 56, 59)
+A_MINOR_PROGRESSION = (AM, E, AM, AM, DM, E, AM, AM)  # tonic-heavy, with the harmonic minor's major V
 
 
 def _midi_hz(note: float) -> float:
