@@ -46,8 +46,27 @@ def issue_token(secret: str, subject: str, *, kind: str = "access", ttl_s: float
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
+#: Verified tokens, so that a client polling every 100 ms is not re-verified (HMAC, base64, JSON) each
+#: time. Only successes are kept, keyed by secret and token; expiry is still checked on every use.
+_VERIFIED: dict[tuple[str, str], TokenClaims] = {}
+_VERIFIED_MAX = 10_000
+
+
 def read_token(secret: str, token: str) -> TokenClaims:
     """Verify signature, algorithm and expiry; raises :class:`Unauthorized` with the reason."""
+    cached = _VERIFIED.get((secret, token))
+    if cached is not None:
+        if cached.expires_at > time.time():
+            return cached
+        _VERIFIED.pop((secret, token), None)
+    claims = _verify(secret, token)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[(secret, token)] = claims
+    return claims
+
+
+def _verify(secret: str, token: str) -> TokenClaims:
     try:
         payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError:

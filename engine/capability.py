@@ -65,6 +65,9 @@ class Capability:
     #: Whether identical inputs + parameters give identical outputs, so a finished job's outputs can be
     #: reused. A callable receives the validated parameters (e.g. not cacheable when no seed is given).
     cacheable: bool | Callable[[Any], bool] = True
+    #: Optional up-front check ``check(params, registry)`` run when a job is requested, before it is
+    #: queued: raise :class:`BadInput` for problems that need the registry (e.g. an unknown genre).
+    check: Callable[[Any, Any], None] | None = None
     #: Free-form hints for front ends (e.g. ``{"emoji": "🎚"}``); never required.
     ui: dict[str, Any] = field(default_factory=dict)
 

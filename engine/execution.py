@@ -48,6 +48,8 @@ def run_capability(registry: Registry, name: str, *, inputs: dict[str, Path] | N
     inputs = {k: Path(v) for k, v in (inputs or {}).items()}
     texts = dict(texts or {})
     parsed = params if not isinstance(params, dict | type(None)) else cap.parse_params(params)
+    if cap.check is not None:
+        cap.check(parsed, registry)
     max_seconds = settings.max_audio_seconds if settings else None
     check_inputs(cap, inputs, texts, max_seconds)
     output_dir = Path(output_dir)

@@ -257,6 +257,8 @@ class Service:
         if params is not None and not isinstance(params, dict):
             raise BadInput("params must be an object", code="bad_params")
         parsed = cap.parse_params(params)
+        if cap.check is not None:
+            cap.check(parsed, self.rt.registry)
         import msgspec
 
         normalised_params = msgspec.to_builtins(parsed)

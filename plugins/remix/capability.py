@@ -21,12 +21,20 @@ def _stem_input(name: str) -> InputSpec:
                      required=False)
 
 
+def check(params: RemixParams, registry) -> None:
+    """Refuse an unknown genre or an invalid recipe when the job is requested, not when it runs."""
+    from moodmix.plugins.remix.pipeline import choose_recipe
+
+    choose_recipe(params, registry)
+
+
 REMIX = Capability(
     name="remix",
     description=("Remix a track in a genre (or by a custom recipe): stems, effects, tempo and key "
                  "changes, synthesised drums, loudness-normalised master."),
     run=run,
     params=RemixParams,
+    check=check,
     inputs=(InputSpec("audio", "audio", "The track to remix."),
             *(_stem_input(n) for n in ("drums", "bass", "vocals", "other"))),
     outputs=(OutputSpec("remix", "audio", "The remixed track."),

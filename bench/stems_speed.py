@@ -1,6 +1,6 @@
 """Separation speed and memory, each against a baseline run in the same command.
 
-``python bench/separation_speed.py`` (``--clips``, ``--seconds``, ``--skip-demucs``, ``--skip-memory``):
+``python bench/stems_speed.py`` (``--clips``, ``--seconds``, ``--skip-demucs``, ``--skip-memory``):
 
 1. demucs throughput: the htdemucs architecture with random weights (same compute as the
    pretrained model) saved as a local model folder; our worker path (``run_capability``,
