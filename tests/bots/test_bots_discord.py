@@ -102,9 +102,12 @@ async def test_bad_input_gets_ephemeral_answers(discord_bot, demo_track):
     assert not [c for c in fake.since(mark) if c.method == "PATCH"]
 
 
-async def test_second_request_while_running_and_jobs_scoping(discord_bot, demo_track):
+async def test_second_request_while_running_and_jobs_scoping(discord_bot, tmp_path):
+    from moodmix.engine.demo import write_demo_track
+
     fake, client = discord_bot
-    data = demo_track.read_bytes()
+    # Bytes no other test has processed: a reused result would finish before the second request.
+    data = write_demo_track(tmp_path / "unique.wav", seconds=5.25).read_bytes()
     first = fake.add_attachment("demo.wav", data, "audio/x-wav")
     mark = len(fake.calls)
     feed(client, fake.command(ANN, "stems", [_file_option(first)], attachment=first))

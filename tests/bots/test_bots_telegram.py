@@ -96,10 +96,13 @@ async def test_unknown_genre_and_pending_command(telegram, demo_track):
     assert not [c for c in fake.of("editMessageText", mark) if "reply_markup" in c.fields]
 
 
-async def test_second_request_while_one_runs_and_other_users_buttons(telegram, demo_track):
+async def test_second_request_while_one_runs_and_other_users_buttons(telegram, tmp_path):
+    from moodmix.engine.demo import write_demo_track
+
     fake, _ = telegram
     ann, bob = fake.user(1001), fake.user(1002, "Bob")
-    menu = await _menu(fake, ann, demo_track.read_bytes())
+    # Bytes no other test has processed: a reused result would finish before the second press.
+    menu = await _menu(fake, ann, write_demo_track(tmp_path / "unique.wav", seconds=5.75).read_bytes())
     stems = next(d for d in _buttons(menu) if d.startswith("a:") and d.endswith(":stems"))
     analyze = next(d for d in _buttons(menu) if d.endswith(":analyze"))
     mark = len(fake.calls)
