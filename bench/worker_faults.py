@@ -109,9 +109,9 @@ async def drop_postgres_connections(database: str, rounds: int, pause: float = 0
     """Terminate every backend of ``database`` (ours only, never the shared one), ``rounds`` times
     ``pause`` apart, so that some die in the middle of a query rather than idle in a pool."""
     import asyncpg
-    from support import PG_URL
+    from support import PG_ADMIN_URL
 
-    conn = await asyncpg.connect(PG_URL)
+    conn = await asyncpg.connect(PG_ADMIN_URL)
     killed = 0
     try:
         for _ in range(rounds):

@@ -12,14 +12,28 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import CONFIGS, PG_URL, WorkerProcess, base_env, require_services, reset_postgres, stop_moto
+from support import (
+    CONFIGS,
+    PG_URL,
+    WorkerProcess,
+    base_env,
+    drop_session_database,
+    require_services,
+    reset_postgres,
+    stop_moto,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def pytest_sessionfinish(session, exitstatus):
+    import asyncio
+    import contextlib
+
     stop_moto()
+    with contextlib.suppress(OSError):  # Postgres is down: nothing was created
+        asyncio.run(drop_session_database())
 
 
 @pytest.fixture(scope="session", autouse=True)

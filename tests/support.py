@@ -24,7 +24,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-PG_URL = os.environ.get("MOODMIX_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+#: The server's shared database: used only to create and drop this session's own database.
+PG_ADMIN_URL = os.environ.get("MOODMIX_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+#: This test session's private database (created on first use), so concurrent runs never collide.
+PG_SESSION_DB = f"moodmix_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+PG_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_SESSION_DB
+_pg_created = False
 REDIS_URL = os.environ.get("MOODMIX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CONFIGS = [c for c in os.environ.get("MOODMIX_TEST_CONFIGS", "embedded,production,s3").split(",") if c]
 
@@ -55,9 +60,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def reset_postgres() -> None:
+async def _admin(sql: str) -> None:
     import asyncpg
 
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def drop_session_database() -> None:
+    if _pg_created:
+        await _admin(f'DROP DATABASE IF EXISTS "{PG_SESSION_DB}" WITH (FORCE)')
+
+
+async def reset_postgres() -> None:
+    """Empty this session's private database (creating it on first use)."""
+    import asyncpg
+
+    global _pg_created
+    if not _pg_created:
+        await _admin(f'CREATE DATABASE "{PG_SESSION_DB}"')
+        _pg_created = True
     conn = await asyncpg.connect(PG_URL)
     try:
         await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")

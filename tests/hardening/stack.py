@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from support import PG_URL, WorkerProcess, base_env, free_port
+from support import PG_ADMIN_URL, PG_URL, WorkerProcess, base_env, free_port
 
 
 def _with_database(url: str, name: str) -> str:
@@ -29,10 +29,11 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
-async def _admin(sql: str) -> None:
+async def admin_sql(sql: str) -> None:
+    """Run one statement on the server's maintenance connection (the shared database, never its tables)."""
     import asyncpg
 
-    conn = await asyncpg.connect(PG_URL)
+    conn = await asyncpg.connect(PG_ADMIN_URL)
     try:
         await conn.execute(sql)
     finally:
@@ -46,7 +47,7 @@ async def private_database(prefix: str = "hardening") -> AsyncIterator[str]:
     from moodmix.engine.db.migrate import migrate
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}"')
+    await admin_sql(f'CREATE DATABASE "{name}"')
     url = _with_database(PG_URL, name)
     try:
         engine = await open_database(url, pool=False)
@@ -56,7 +57,7 @@ async def private_database(prefix: str = "hardening") -> AsyncIterator[str]:
             await close_database(engine)
         yield url
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 #: Configurations with Postgres + Redis and a separate worker process.

@@ -1,0 +1,89 @@
+"""Recovery paths found by bench/worker_faults.py, pinned down without disturbing the shared Redis.
+
+- Redis losing its data (restart without persistence) is simulated by deleting this test's own
+  stream and marker key: a worker starting afterwards must resend the jobs still queued.
+- A job whose message cannot be sent must not stay "queued" for ever: 503, and the job fails.
+- Scratch folders of killed attempts are removed at start-up, except the running job's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from hardening.stack import app_client
+from helpers import signup, wait_job
+from support import WorkerProcess, require_services
+
+from moodmix.engine.queue_recovery import marker_key
+from moodmix.engine.scratch_cleanup import remove_orphan_scratch
+
+
+async def test_jobs_lost_with_redis_data_are_sent_again(tmp_path, monkeypatch):
+    require_services()
+    import redis.asyncio as aioredis
+
+    async with app_client("production", tmp_path, monkeypatch, MOODMIX_STALL_TIMEOUT_S="4") as api:
+        headers = await signup(api)
+        api.worker.kill()  # no one consumes: the messages sit in the stream
+        ids = []
+        for seconds in (0.2, 0.3):
+            resp = await api.post("/api/v1/jobs", headers=headers,
+                                  json={"capability": "slow", "params": {"seconds": seconds}})
+            ids.append(resp.json()["data"]["id"])
+        settings = api.app.state.runtime.settings
+        redis = aioredis.from_url(settings.redis_url)
+        try:
+            assert await redis.xlen(settings.queue_name) >= 2
+            await redis.delete(settings.queue_name, marker_key(settings.queue_name))  # "Redis restarted empty"
+        finally:
+            await redis.aclose()
+        worker = WorkerProcess(api.worker.env, tmp_path / "worker2.log").start()
+        try:
+            for job_id in ids:
+                assert (await wait_job(api, headers, job_id, timeout=60))["status"] == "succeeded"
+            assert "sent 2 unfinished jobs again" in worker.log_path.read_text() or \
+                "unfinished jobs again" in worker.log_path.read_text()
+        finally:
+            worker.stop()
+
+
+async def test_job_that_cannot_be_queued_fails_with_503(tmp_path, monkeypatch):
+    async with app_client("embedded", tmp_path, monkeypatch) as api:
+        headers = await signup(api)
+
+        async def queue_down(job_id: str) -> None:
+            raise ConnectionError("Redis is restarting")
+
+        monkeypatch.setattr(api.app.state.runtime, "enqueue", queue_down)
+        resp = await api.post("/api/v1/jobs", headers=headers, json={"capability": "slow", "params": {"seconds": 1}})
+        assert resp.status_code == 503 and resp.json()["error"]["code"] == "queue_unavailable"
+        jobs = (await api.get("/api/v1/jobs", headers=headers)).json()["data"]["items"]
+        assert [(j["status"], j["error"]["code"]) for j in jobs] == [("failed", "queue_unavailable")]
+
+
+@pytest.mark.parametrize("stack_config", ["embedded"], indirect=True)
+async def test_orphan_scratch_folders_are_removed(stack):
+    headers = await signup(stack)
+    running = (await stack.post("/api/v1/jobs", headers=headers,
+                                json={"capability": "slow", "params": {"seconds": 30}})).json()["data"]
+    finished = (await stack.post("/api/v1/jobs", headers=headers,
+                                 json={"capability": "slow", "params": {"seconds": 0.1}})).json()["data"]
+    await wait_job(stack, headers, finished["id"])
+    for _ in range(100):
+        if (await stack.get(f"/api/v1/jobs/{running['id']}", headers=headers)).json()["data"]["status"] == "running":
+            break
+        await asyncio.sleep(0.1)
+    rt = stack.app.state.runtime
+    root = rt.storage.scratch_root
+    left = [root / f"job-{finished['id']}-0badc0de", root / f"job-{uuid.uuid4()}-00000000"]
+    kept = root / f"job-{running['id']}-0badc0de"
+    for path in (*left, kept):
+        (path / "out").mkdir(parents=True)
+        (path / "out" / "stems.wav").write_bytes(b"x" * 1000)
+    unrelated = root / "upload-abc.tmp"
+    unrelated.write_bytes(b"in flight")
+    assert await remove_orphan_scratch(rt) == 2
+    assert not any(p.exists() for p in left) and kept.exists() and unrelated.exists()
+    await stack.post(f"/api/v1/jobs/{running['id']}/cancel", headers=headers)
