@@ -103,12 +103,12 @@ async def _queue(rt: Runtime) -> dict[str, float]:
 
 async def take_snapshot(rt: Runtime) -> Snapshot:
     snap = Snapshot()
-    rows = await ProcessingJob.raw("SELECT job_type, status, COUNT(*) AS n, SUM(attempts) AS attempts "
-                                   "FROM processing_jobs GROUP BY job_type, status")
+    rows = await ProcessingJob.raw(
+        "SELECT job_type, status, COUNT(*) AS n, SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END) AS retries "
+        "FROM processing_jobs GROUP BY job_type, status")
     for r in rows:
         snap.jobs[(r["job_type"], r["status"])] = int(r["n"])
-        extra = int(r["attempts"] or 0) - (int(r["n"]) if r["status"] != states.QUEUED else 0)
-        snap.retries[r["job_type"]] = snap.retries.get(r["job_type"], 0) + max(0, extra)
+        snap.retries[r["job_type"]] = snap.retries.get(r["job_type"], 0) + int(r["retries"] or 0)
     snap.durations = await _durations(rt)
     snap.oldest_queued_s = await _oldest_queued(rt)
     cutoff = timeutil.ago(rt.settings.stall_timeout_s)

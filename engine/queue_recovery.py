@@ -9,6 +9,9 @@ Lost data is detected with a marker key: it disappears with everything else, so 
 worker to find it missing (at start-up, or when it reconnects) recreates the consumer group
 and sends every unfinished job again. A job that was still queued properly gets two
 messages; the runner's compare-and-set claim makes the second one a no-op.
+
+A periodic sweep (:func:`resend_orphaned_jobs`) catches the other ways a queued job can lose
+its message, which the stalled-job sweeper (running jobs only) does not see.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from moodmix.engine import timeutil
 from moodmix.engine.db.tables import ProcessingJob
 from moodmix.engine.jobs import states
 
@@ -62,6 +66,66 @@ async def resend_if_queue_was_reset(rt: Runtime) -> int:
         return len(rows)
     finally:
         await client.aclose()
+
+
+async def queue_lag(client: aioredis.Redis, queue: str) -> int | None:
+    """Messages in the stream not yet delivered to the group (``None`` when Redis cannot say)."""
+    try:
+        groups = await client.xinfo_groups(queue)
+    except ResponseError:
+        return None
+    for group in groups:
+        name = group.get("name", b"")
+        if (name.decode() if isinstance(name, bytes) else name) == GROUP:
+            lag = group.get("lag")
+            return None if lag is None else int(lag)
+    return None
+
+
+async def resend_orphaned_jobs(rt: Runtime) -> int:
+    """Resend queued jobs that no message will ever deliver; returns how many were sent.
+
+    When every message has been delivered (lag 0) but a job older than the stall timeout is still
+    ``queued``, its message is gone: the API died between insert and send, a worker took the
+    message and failed before claiming the job (a dropped database connection does that), or
+    Redis lost it. One worker per period does the check (a short Redis lock); a job that was in
+    fact about to be claimed just gets a second, harmless message.
+    """
+    queue = rt.settings.queue_name
+    period = sweep_period(rt)
+    client = aioredis.from_url(rt.settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        if not await client.set(f"moodmix:orphan-sweep:{queue}", "1", nx=True, px=int(period * 900)):
+            return 0
+        if await queue_lag(client, queue) != 0:
+            return 0
+        cutoff = timeutil.ago(max(5.0, rt.settings.stall_timeout_s))
+        rows = await ProcessingJob.select(ProcessingJob.id).where(
+            (ProcessingJob.status == states.QUEUED) & ProcessingJob.depends_on.is_null()
+            & (ProcessingJob.created_at < cutoff))
+        for row in rows:
+            await rt.enqueue(str(row["id"]))
+        if rows:
+            log.warning("%d queued jobs had no message left in %s: sent them again", len(rows), queue)
+        return len(rows)
+    finally:
+        await client.aclose()
+
+
+def sweep_period(rt: Runtime) -> float:
+    return max(2.0, rt.settings.stall_timeout_s / 2)
+
+
+async def sweep_orphans_forever(rt: Runtime, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=sweep_period(rt))
+        if stop.is_set():
+            return
+        try:
+            await resend_orphaned_jobs(rt)
+        except Exception as exc:  # Redis or the database down: the next period tries again
+            log.warning("orphaned-job sweep failed: %s", exc)
 
 
 async def wait_for_queue(rt: Runtime, stop: asyncio.Event, max_delay: float = 5.0) -> bool:

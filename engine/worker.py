@@ -11,7 +11,7 @@ from taskiq.acks import AcknowledgeType
 from taskiq.receiver import Receiver
 
 from moodmix.engine.config import Settings
-from moodmix.engine.queue_recovery import wait_for_queue
+from moodmix.engine.queue_recovery import sweep_orphans_forever, wait_for_queue
 from moodmix.engine.runtime import Runtime
 from moodmix.engine.scratch_cleanup import remove_orphan_scratch
 
@@ -32,6 +32,7 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     log.info("worker %s listening on %s (capabilities: %s)", rt.runner.worker_id if rt.runner else "?",
              settings.queue_name, ", ".join(sorted(rt.registry.capabilities)))
+    orphans = asyncio.create_task(sweep_orphans_forever(rt, stop))
     try:
         while await wait_for_queue(rt, stop):
             receiver = Receiver(rt.broker, max_async_tasks=max(1, settings.worker_concurrency), run_startup=False,
@@ -43,6 +44,8 @@ async def run_worker(settings: Settings) -> None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=1.0)
     finally:
+        stop.set()
+        await orphans
         await rt.stop()
 
 
