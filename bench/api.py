@@ -12,10 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,30 +23,15 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+import load as load_bench
 from _server import running_server
 
 from moodmix.engine.audio_io import save_audio
 
 
 def wrk(url: str, seconds: int, connections: int, token: str | None) -> dict:
-    header = ["-H", f"Authorization: Bearer {token}"] if token else []
-    out = subprocess.run(["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency", *header, url],
-                         capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-    def pct(p: str) -> float:
-        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    errors = 0
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if m:
-        errors += int(m.group(1))
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if m:
-        errors += sum(int(g) for g in m.groups())
-    return {"rps": rps, "p50_ms": pct("50"), "p99_ms": pct("99"), "errors": errors}
+    r = load_bench.wrk(url, seconds, connections, token)  # one wrk parser for every bench
+    return {"rps": r["rps"], "p50_ms": r["p50"], "p99_ms": r["p99"], "errors": r["errors"]}
 
 
 async def pyload(url: str, seconds: int, connections: int, token: str | None) -> dict:
