@@ -4,8 +4,8 @@ Three configurations run the same API tests:
 - ``embedded``: SQLite + taskiq's in-process broker (jobs run inside the app);
 - ``production``: Postgres + Redis stream broker + a separate ``moodmix worker`` process;
 - ``s3``: as production, with S3 storage (moto's server) and no shared disk between API and worker.
-Set ``MOODMIX_TEST_CONFIGS=embedded`` to run only one; CI runs both and sets
-``MOODMIX_REQUIRE_SERVICES=1`` so a missing Postgres/Redis fails instead of being skipped.
+Set ``MOODMIX_TEST_CONFIGS=embedded`` to run only that one; otherwise a missing Postgres/Redis
+fails the run (it is never skipped).
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -47,11 +50,11 @@ def services_up() -> bool:
 
 
 def require_services() -> None:
-    if services_up():
-        return
-    if os.environ.get("MOODMIX_REQUIRE_SERVICES") == "1":
-        pytest.fail("Postgres (5432) and Redis (6379) must be running for the production configuration")
-    pytest.skip("Postgres/Redis not running (set MOODMIX_REQUIRE_SERVICES=1 to make this a failure)")
+    """Fail (never skip) without Postgres and Redis: ``scripts/services`` starts them, and
+    ``MOODMIX_TEST_CONFIGS=embedded`` is the explicit way to run without them."""
+    if not services_up():
+        pytest.fail("Postgres (127.0.0.1:5432) and Redis (127.0.0.1:6379) must be running: run "
+                    "./scripts/services, or set MOODMIX_TEST_CONFIGS=embedded")
 
 
 def free_port() -> int:
@@ -182,3 +185,36 @@ class WorkerProcess:
                 self.kill()
 
 
+@contextmanager
+def real_server(env: dict[str, str], log_path: Path, *, workers: int = 1,
+                server: str = "granian") -> Iterator[str]:
+    """``moodmix serve`` on a loopback port; yields its base URL."""
+    port = free_port()
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "moodmix", "serve", "--host", "127.0.0.1", "--port",
+                                 str(port), "--server", server, "--workers", str(workers)],
+                                env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited: {log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("server did not answer /health within 90 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from fake_loopback import LoopbackServer
 
 TOKEN = "discord-test-token"
 APP_ID = 900000000000000001
@@ -46,7 +47,7 @@ def user_payload(user_id: int, name: str) -> dict:
             "avatar": None, "bot": False}
 
 
-class FakeDiscord:
+class FakeDiscord(LoopbackServer):
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.cdn: dict[str, bytes] = {}
@@ -54,23 +55,10 @@ class FakeDiscord:
         self._ids = itertools.count(910000000000000000)
         self._messages: dict[str, int] = {}  # interaction token -> original message id
         self._changed = asyncio.Condition()
-        self.runner: web.AppRunner | None = None
-        self.port = 0
 
-    async def start(self) -> FakeDiscord:
-        app = web.Application(client_max_size=100 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/v10/{tail:.*}", self._api)
         app.router.add_get("/cdn/{name}", self._cdn)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self.runner:
-            await self.runner.cleanup()
 
     @property
     def api_base(self) -> str:

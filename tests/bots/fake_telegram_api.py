@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from fake_loopback import LoopbackServer
 
 TOKEN = "123456:TEST-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "moodmix", "username": "moodmix_test_bot",
@@ -33,7 +34,7 @@ class Call:
         return json.loads(self.fields[name])
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
     def __init__(self) -> None:
         self.updates: list[dict] = []
         self.calls: list[Call] = []
@@ -41,24 +42,11 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._changed = asyncio.Condition()
-        self.runner: web.AppRunner | None = None
-        self.port = 0
 
     # ---- server ------------------------------------------------------------------------------------
-    async def start(self) -> FakeTelegram:
-        app = web.Application(client_max_size=100 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/{method}", self._method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self.runner:
-            await self.runner.cleanup()
 
     @property
     def base_url(self) -> str:

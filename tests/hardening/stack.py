@@ -9,19 +9,13 @@ test already uses its own queue name (``base_env``).
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-from support import PG_ADMIN_URL, PG_URL, WorkerProcess, base_env, free_port
+from support import PG_ADMIN_URL, PG_URL, WorkerProcess, base_env, free_port, real_server  # noqa: F401
 
 
 def _with_database(url: str, name: str) -> str:
@@ -123,36 +117,3 @@ def temp_leftovers(*data_dirs: Path) -> list[str]:
     return sorted(str(p) for root in roots for p in root.rglob("*"))
 
 
-@contextmanager
-def real_server(env: dict[str, str], log_path: Path, *, workers: int = 1,
-                server: str = "granian") -> Iterator[str]:
-    """``moodmix serve`` on a loopback port; yields its base URL."""
-    port = free_port()
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "moodmix", "serve", "--host", "127.0.0.1", "--port",
-                                 str(port), "--server", server, "--workers", str(workers)],
-                                env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited: {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("server did not answer /health within 90 s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
