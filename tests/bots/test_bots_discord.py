@@ -106,8 +106,9 @@ async def test_second_request_while_running_and_jobs_scoping(discord_bot, tmp_pa
     from moodmix.engine.demo import write_demo_track
 
     fake, client = discord_bot
-    # Bytes no other test has processed: a reused result would finish before the second request.
-    data = write_demo_track(tmp_path / "unique.wav", seconds=5.25).read_bytes()
+    # Bytes no other test has processed (a reused result would finish at once), long enough that the
+    # job is still running — with persisted progress — when the second request arrives.
+    data = write_demo_track(tmp_path / "unique.wav", seconds=30.25).read_bytes()
     first = fake.add_attachment("demo.wav", data, "audio/x-wav")
     mark = len(fake.calls)
     feed(client, fake.command(ANN, "stems", [_file_option(first)], attachment=first))

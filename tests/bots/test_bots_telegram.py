@@ -101,8 +101,9 @@ async def test_second_request_while_one_runs_and_other_users_buttons(telegram, t
 
     fake, _ = telegram
     ann, bob = fake.user(1001), fake.user(1002, "Bob")
-    # Bytes no other test has processed: a reused result would finish before the second press.
-    menu = await _menu(fake, ann, write_demo_track(tmp_path / "unique.wav", seconds=5.75).read_bytes())
+    # Bytes no other test has processed (a reused result would finish at once), long enough that the
+    # job is still running when the second press arrives.
+    menu = await _menu(fake, ann, write_demo_track(tmp_path / "unique.wav", seconds=30.75).read_bytes())
     stems = next(d for d in _buttons(menu) if d.startswith("a:") and d.endswith(":stems"))
     analyze = next(d for d in _buttons(menu) if d.endswith(":analyze"))
     mark = len(fake.calls)
