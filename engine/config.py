@@ -56,6 +56,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     bot_api_url: str = ""  # empty: bots use the service layer in-process
     bot_service_token: str = ""
     public_url: str = "http://127.0.0.1:8000"
+    # Plugins: entry-point names to skip, or (when set) the only ones to load
+    disable_plugins: list[str] = msgspec.field(default_factory=list)
+    load_plugins: list[str] | None = None
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one JSON object per line, with job ids
     metrics_token: str = ""  # non-empty: GET /metrics needs "Authorization: Bearer <token>"
@@ -100,7 +103,7 @@ def _from_env(environ: dict[str, str]) -> dict[str, Any]:
         if key not in environ:
             continue
         raw = environ[key]
-        if name == "cors_origins":
+        if name in ("cors_origins", "disable_plugins", "load_plugins"):
             out[name] = [p.strip() for p in raw.split(",") if p.strip()]
         elif name in ("embedded_worker", "s3_presign_downloads"):
             out[name] = raw.strip().lower() in ("1", "true", "yes", "on")

@@ -2,11 +2,9 @@
 
 A plugin is any module or object with functions decorated by :data:`hookimpl`
 (``from moodmix import hookimpl``). Built-in plugins are registered exactly like
-third-party ones; third-party distributions announce theirs through the
-``moodmix.plugins`` entry-point group::
-
-    [project.entry-points."moodmix.plugins"]
-    myplugin = "myplugin"
+third-party ones; every plugin, moodmix's own included, is announced in the entry-point group
+named by :data:`moodmix.PLUGIN_GROUP` (see ``docs/plugins.md`` for the
+``pyproject.toml`` lines).
 
 Implementations may accept any subset of a hook's arguments (pluggy passes only
 the ones named), so hooks can grow new arguments without breaking plugins.

@@ -1,85 +1,79 @@
-"""Builds the pluggy manager: built-in plugins, then third-party entry points.
+"""Builds the pluggy manager from the plugin entry-point group (:data:`moodmix.PLUGIN_GROUP`).
 
-Operators can narrow what loads, as datasette and pytest allow:
+Built-in plugins are announced in moodmix's own ``pyproject.toml`` in that group, so they
+load through exactly the same code as a third party's, and the same settings switch them:
 
-- ``MOODMIX_DISABLE_PLUGINS=name,name`` skips those plugins (built-in or not);
-- ``MOODMIX_LOAD_PLUGINS=name,name`` loads only those third-party entry points
-  (an empty value loads none).
+- ``disable_plugins`` (``MOODMIX_DISABLE_PLUGINS=name,name``) skips those entry points;
+- ``load_plugins`` (``MOODMIX_LOAD_PLUGINS=name,name``) loads only those (empty loads none).
+
+As datasette and pytest do, a plugin that fails to import is logged and skipped rather than
+taking the server down.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import os
+from collections.abc import Iterable
 from functools import lru_cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 import pluggy
 
+from moodmix import PLUGIN_GROUP
 from moodmix.engine import hookspecs
+from moodmix.engine.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-ENTRY_POINT_GROUP = "moodmix.plugins"
-
-DEFAULT_PLUGINS: tuple[str, ...] = (
-    "moodmix.plugins.analyze",
-    "moodmix.plugins.stems",
-    "moodmix.plugins.mood",
-    "moodmix.plugins.generate",
-    "moodmix.plugins.remix",
-)
+ENTRY_POINT_GROUP = PLUGIN_GROUP
+#: The distribution whose entry points load first (so its genres and commands are the defaults).
+CORE_DISTRIBUTION = "moodmix"
 
 
-def _env_list(name: str) -> list[str] | None:
-    raw = os.environ.get(name)
-    if raw is None:
-        return None
-    return [p.strip() for p in raw.split(",") if p.strip()]
+def plugin_entry_points() -> list[EntryPoint]:
+    """Every announced plugin, moodmix's own first, then the rest by name (a stable order)."""
+    eps = list(entry_points(group=ENTRY_POINT_GROUP))
+
+    def order(ep: EntryPoint) -> tuple[int, str]:
+        dist = (ep.dist.name if ep.dist else "").lower()
+        return (0 if dist == CORE_DISTRIBUTION else 1, ep.name)
+
+    seen: set[str] = set()
+    unique = []
+    for ep in sorted(eps, key=order):
+        if ep.name not in seen:  # one distribution found twice on sys.path
+            seen.add(ep.name)
+            unique.append(ep)
+    return unique
 
 
-def build_plugin_manager(*, load_entry_points: bool = True) -> pluggy.PluginManager:
-    """A fresh manager (tests use this; the process-wide one is :func:`get_plugin_manager`)."""
+def is_enabled(name: str, settings: Settings) -> bool:
+    if name in settings.disable_plugins:
+        return False
+    return settings.load_plugins is None or name in settings.load_plugins
+
+
+def build_plugin_manager(settings: Settings | None = None, *, extra: Iterable[Any] = ()) -> pluggy.PluginManager:
+    """A fresh manager: enabled entry-point plugins, then ``extra`` plugin objects (tests use these)."""
+    settings = settings or load_settings()
     pm = pluggy.PluginManager("moodmix")
     pm.add_hookspecs(hookspecs)
-    disabled = set(_env_list("MOODMIX_DISABLE_PLUGINS") or [])
-    for dotted in DEFAULT_PLUGINS:
-        short = dotted.rsplit(".", 1)[1]
-        if dotted in disabled or short in disabled:
+    for ep in plugin_entry_points():
+        if not is_enabled(ep.name, settings) or pm.get_plugin(ep.name) is not None:
             continue
         try:
-            module = importlib.import_module(dotted)
-        except ModuleNotFoundError as exc:  # a built-in not yet present in this build
-            if exc.name and dotted.startswith(exc.name):
-                log.debug("built-in plugin %s missing", dotted)
-                continue
-            raise
-        if _declares_hooks(module):
-            pm.register(module, name=dotted)
-    if load_entry_points:
-        allow = _env_list("MOODMIX_LOAD_PLUGINS")
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name in disabled or (allow is not None and ep.name not in allow):
-                continue
-            if pm.get_plugin(ep.name) is not None:
-                continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:  # a broken third-party plugin must not take the server down
-                log.error("plugin %s failed to load: %s", ep.name, exc)
-                continue
-            pm.register(plugin, name=ep.name)
+            plugin = ep.load()
+        except Exception as exc:  # a broken plugin must not take the server down
+            log.error("plugin %s failed to load: %s", ep.name, exc)
+            continue
+        pm.register(plugin, name=ep.name)
+    for plugin in extra:
+        pm.register(plugin)
     return pm
-
-
-def _declares_hooks(module: object) -> bool:
-    return any(
-        hasattr(getattr(module, attr, None), "moodmix_impl") for attr in dir(module)
-    )
 
 
 @lru_cache(maxsize=1)
 def get_plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager."""
+    """The process-wide plugin manager (settings from the environment)."""
     return build_plugin_manager()

@@ -53,10 +53,10 @@ def test_limits(tmp_path):
 
 def test_disable_plugins_switch(monkeypatch):
     monkeypatch.setenv("MOODMIX_DISABLE_PLUGINS", "analyze")
-    reg = Registry.from_plugin_manager(build_plugin_manager(load_entry_points=False))
+    reg = Registry.from_plugin_manager(build_plugin_manager())
     assert "analyze" not in reg.capabilities
     monkeypatch.delenv("MOODMIX_DISABLE_PLUGINS")
-    reg = Registry.from_plugin_manager(build_plugin_manager(load_entry_points=False))
+    reg = Registry.from_plugin_manager(build_plugin_manager())
     assert "analyze" in reg.capabilities
     with pytest.raises(Exception, match="available"):
         reg.capability("nope")

@@ -5,6 +5,9 @@ Plugin authors import :data:`hookimpl` from here (``from moodmix import hookimpl
 
 from importlib.metadata import PackageNotFoundError, version
 
+#: The entry-point group every plugin, built-in or third-party, is announced in.
+PLUGIN_GROUP = "moodmix.plugins"
+
 try:
     __version__ = version("moodmix")
 except PackageNotFoundError:  # running from a source tree without install

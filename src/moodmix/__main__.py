@@ -1,3 +1,3 @@
-from moodmix.engine.cli import main
+from moodmix.cli import main
 
 main()

@@ -20,12 +20,9 @@ from moodmix.engine.plugin_manager import build_plugin_manager
 from moodmix.engine.registry import Registry
 
 
-def make_registry(*plugins: Any, entry_points: bool = False) -> Registry:
-    """Registry of the built-in plugins plus ``plugins`` (modules or objects with hookimpls)."""
-    pm = build_plugin_manager(load_entry_points=entry_points)
-    for plugin in plugins:
-        pm.register(plugin)
-    return Registry.from_plugin_manager(pm)
+def make_registry(*plugins: Any, settings: Settings | None = None) -> Registry:
+    """Registry of the installed plugins plus ``plugins`` (modules or objects with hookimpls)."""
+    return Registry.from_plugin_manager(build_plugin_manager(settings, extra=plugins))
 
 
 def run_local(name: str, output_dir: Path, *, inputs: dict[str, Path] | None = None,

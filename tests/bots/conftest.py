@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import msgspec
 from bot_settings import PUBLIC_URL, engine_env
 from fake_telegram_api import TOKEN, FakeTelegram
 
@@ -29,7 +30,8 @@ def settings(tmp_path):
 
 @pytest.fixture
 async def runtime(settings):
-    rt = await Runtime.start(settings, pm=build_plugin_manager(load_entry_points=False), role="api")
+    only_builtins = msgspec.structs.replace(settings, disable_plugins=["example"])
+    rt = await Runtime.start(settings, pm=build_plugin_manager(only_builtins), role="api")
     try:
         yield rt
     finally:

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from fake_telegram_api import TOKEN, FakeTelegram
 
 from moodmix.bots.runner import serve
-from moodmix.engine.cli import cli
+from moodmix.cli import cli
 from moodmix.engine.config import load_settings
 
 

@@ -2,7 +2,7 @@
 
     python tests/hardening/cli_batch.py analyze OUT_ROOT FILE [FILE ...]
 
-The command is the real click entry point (``moodmix.engine.cli:cli``); running every file in
+The command is the real click entry point (``moodmix.cli:cli``); running every file in
 one interpreter saves a few seconds of start-up per file. A crash in native code still shows:
 the process dies and the caller sees fewer lines than files.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from moodmix.engine.cli import cli
+from moodmix.cli import cli
 
 
 def run_one(runner: CliRunner, capability: str, path: Path, out_dir: Path) -> dict:

@@ -151,7 +151,7 @@ def _parse_param(raw: str) -> tuple[str, Any]:
 def run(ctx: click.Context, capability: str, file: str | None, params: tuple[str, ...],
         extra_inputs: tuple[str, ...], prompt: str | None, out_dir: str, quiet: bool) -> None:
     """Run CAPABILITY on a local FILE, writing outputs and result.json into -o DIR."""
-    from moodmix.engine.local_run import run_local_command
+    from moodmix.cli.local_run import run_local_command
 
     settings = _settings(ctx)
     try:
