@@ -1,9 +1,10 @@
 """What a capability plugin declares, and what its ``run`` receives and returns.
 
 A capability is plain data (:class:`Capability`) plus one function
-``run(ctx: RunContext) -> RunResult``. Plugins work on files given to them in
-``ctx.inputs`` and write into ``ctx.output_dir``; storage, database and queues
-are the engine's business.
+``run(ctx: RunContext) -> RunResult``. Plugins read their inputs with
+``ctx.load_audio`` (or the paths in ``ctx.inputs``) and write outputs with
+``ctx.save_audio`` / ``ctx.output_path``; storage, database and queues are the
+engine's business. Everything a plugin author needs is in this module.
 """
 
 from __future__ import annotations
@@ -52,8 +53,44 @@ class NoParams(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @dataclass(frozen=True)
+class Resources:
+    """What one run needs, so jobs can be routed to a worker pool that has it.
+
+    ``device``: ``"cpu"``, ``"gpu"`` (useless without one) or ``"any"`` (faster on a GPU).
+    ``gpu_for(params)`` says whether a run with these parameters would use the GPU (stems with
+    demucs does, with dsp it does not); without it, ``device == "gpu"`` decides.
+    ``short``: typically done in seconds (analysis, previews): scheduled ahead of long jobs.
+    """
+
+    device: Literal["cpu", "gpu", "any"] = "cpu"
+    memory_mb: int = 1024
+    gpu_for: Callable[[Any], bool] | None = None
+    short: bool = False
+
+    def wants_gpu(self, params: Any) -> bool:
+        if self.gpu_for is not None:
+            return bool(self.gpu_for(params))
+        return self.device == "gpu"
+
+    def describe(self) -> dict[str, Any]:
+        return {"device": self.device, "memory_mb": self.memory_mb, "short": self.short}
+
+
+def _data_summary(data: dict[str, Any]) -> str | None:
+    summary = data.get("summary") if isinstance(data, dict) else None
+    return summary if isinstance(summary, str) else None
+
+
+@dataclass(frozen=True)
 class Capability:
-    """A capability descriptor returned from the ``register_capabilities`` hook."""
+    """A capability descriptor returned from the ``register_capabilities`` hook.
+
+    Front ends (page, bots, CLI) know capabilities only through these fields: they never
+    name one. ``on_upload`` runs it on every new upload (the page shows its summary beside
+    the waveform); ``genre_params`` maps a parameter to the genre set it chooses from (the
+    page and bots offer exactly that set); ``advanced`` parameters sit behind a fold;
+    ``summarize(result_data)`` is the one line the bots and page show for a result.
+    """
 
     name: str
     description: str
@@ -68,8 +105,18 @@ class Capability:
     #: Optional up-front check ``check(params, registry)`` run when a job is requested, before it is
     #: queued: raise :class:`BadInput` for problems that need the registry (e.g. an unknown genre).
     check: Callable[[Any, Any], None] | None = None
-    #: Free-form hints for front ends (e.g. ``{"emoji": "🎚"}``); never required.
+    #: Free-form hints for front ends (e.g. ``{"icon": "stems"}``); never required.
     ui: dict[str, Any] = field(default_factory=dict)
+    #: Run automatically on every upload (e.g. an analysis shown beside the waveform).
+    on_upload: bool = False
+    #: Parameter name -> genre set (``Genre.set``) whose names it accepts.
+    genre_params: dict[str, str] = field(default_factory=dict)
+    #: Parameters for experts: shown behind an "Advanced" fold, never asked for by the bots.
+    advanced: tuple[str, ...] = ()
+    #: One line for people from a result's ``data`` (default: its ``"summary"`` entry, if any).
+    summarize: Callable[[dict[str, Any]], str | None] = _data_summary
+    #: What a run needs (device, memory, short or long), for routing and scheduling.
+    resources: Resources = field(default_factory=Resources)
 
     @property
     def audio_inputs(self) -> tuple[InputSpec, ...]:
@@ -109,7 +156,18 @@ class Capability:
             ],
             "params_schema": self.params_schema(),
             "ui": dict(self.ui),
+            "on_upload": self.on_upload,
+            "genre_params": dict(self.genre_params),
+            "advanced": list(self.advanced),
+            "resources": self.resources.describe(),
         }
+
+    def summary_of(self, data: dict[str, Any] | None) -> str | None:
+        """The one-line summary of a result, never raising (a bad summariser must not lose a result)."""
+        try:
+            return self.summarize(data or {})
+        except Exception:
+            return None
 
 
 def struct_schema(struct: type[msgspec.Struct]) -> dict[str, Any]:
@@ -170,6 +228,10 @@ class RunContext:
     job_id: str | None = None
     #: Every registered capability and genre (so a plugin can look up genres other plugins add).
     registry: Any = None
+    #: This plugin's settings struct (from ``register_settings``), or ``None`` if it declares none.
+    plugin_settings: Any = None
+    #: Decoded inputs by (name, sample rate, mono), so several steps of one run decode once.
+    _decoded: dict[tuple[str, int | None, bool], tuple[Any, int]] = field(default_factory=dict, repr=False)
 
     def progress(self, fraction: float, message: str | None = None) -> None:
         """Report real progress (0..1) and give the engine a chance to stop us."""
@@ -186,6 +248,29 @@ class RunContext:
     def is_cancelled(self) -> bool:
         return self.cancelled_fn()
 
+    def load_audio(self, name: str = "audio", *, sample_rate: int | None = None,
+                   mono: bool = False) -> tuple[Any, int]:
+        """Input ``name`` decoded as ``float32 (channels, frames)`` and its rate (resampled if asked).
+
+        Decoded once per run and argument set; treat the array as read-only.
+        """
+        key = (name, sample_rate, mono)
+        if key not in self._decoded:
+            from moodmix.engine import audio_io
+
+            if name not in self.inputs:
+                raise BadInput(f"no audio input named {name!r}", code="missing_input")
+            self._decoded[key] = audio_io.load_audio(self.inputs[name], sample_rate=sample_rate, mono=mono)
+        return self._decoded[key]
+
+    def save_audio(self, name: str, audio: Any, sample_rate: int, *, format: str = "wav",
+                   **options: Any) -> Path:
+        """Write output ``name`` (``float32 (channels, frames)``) as ``format``; returns its path."""
+        from moodmix.engine import audio_io
+
+        return audio_io.save_audio(self.output_path(name, f".{format}"), audio, sample_rate, format=format,
+                                   **options)
+
     def output_path(self, name: str, suffix: str) -> Path:
         """Path for output ``name`` (``suffix`` like ``".wav"``) inside the output folder."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -198,8 +283,7 @@ class RunContext:
         def mapped(fraction: float, message: str | None = None) -> None:
             parent(start + (end - start) * fraction, message)
 
-        clone = RunContext(**{**self.__dict__, "progress_fn": mapped})
-        return clone
+        return RunContext(**{**self.__dict__, "progress_fn": mapped})
 
     def call(self, capability: str, *, inputs: dict[str, Path] | None = None,
              texts: dict[str, str] | None = None, params: dict[str, Any] | None = None,
@@ -223,3 +307,32 @@ class Genre:
     description: str
     recipe: Any = None
     aliases: tuple[str, ...] = ()
+    #: The genre set this belongs to; capabilities name the set they accept in ``genre_params``.
+    set: str = "remix"
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A job as the ``job_succeeded`` / ``job_failed`` hooks see it."""
+
+    id: str
+    user_id: str
+    capability: str
+    status: str
+    params: dict[str, Any]
+    #: Input name -> ``{"file_id": …}`` or ``{"job_id": …, "output": …}``; text inputs under ``texts``.
+    inputs: dict[str, Any]
+    #: The first audio input's uploaded file id, if it was an upload.
+    audio_id: str | None = None
+    attempts: int = 0
+    backend: str | None = None
+
+
+@dataclass(frozen=True)
+class DoctorCheck:
+    """One line of ``moodmix doctor``: what will be used and why, and how to get better."""
+
+    name: str
+    ok: bool
+    detail: str
+    hint: str | None = None

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from piccolo.engine.base import Engine
 
 import moodmix.migrations as migrations_pkg
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step of a plugin (``register_migrations``): ``forwards(engine)`` runs it once."""
+
+    id: str
+    forwards: Callable[[Engine], Awaitable[None]]
+
 
 TRACKING_DDL = (
     "CREATE TABLE IF NOT EXISTS moodmix_migrations ("

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from moodmix.engine import timeutil
 from moodmix.engine.audio_io import CONTENT_TYPES
+from moodmix.engine.capability import JobInfo
 from moodmix.engine.db.tables import AudioFile, JobOutput, ProcessingJob
 from moodmix.engine.errors import JobCancelled, MoodmixError, NotFound
 from moodmix.engine.execution import run_capability
@@ -231,11 +232,9 @@ class JobRunner:
             log.warning("job %s changed hands before it finished here; result discarded", job_id)
             return
         log.info("job %s succeeded (backend=%s, %d outputs)", job_id, result.backend, len(outputs))
-        audio_ref = job["inputs"].get("audio", {})
-        first = next(iter(audio_ref.values()), {})
         try:
             hook_results = self.rt.pm.hook.job_succeeded(
-                job=job, capability=cap, result=result, audio_id=first.get("file_id"), user_id=str(job["user"]))
+                job=job_info(job, states.SUCCEEDED, backend=result.backend), capability=cap, result=result)
             for maybe in hook_results:
                 if asyncio.iscoroutine(maybe):
                     await maybe
@@ -263,6 +262,15 @@ class JobRunner:
             (ProcessingJob.depends_on == job_id) & (ProcessingJob.status == states.QUEUED))
         for child in children:
             await self.rt.enqueue(str(child["id"]))
+
+
+def job_info(job: dict, status: str, *, backend: str | None = None) -> JobInfo:
+    """The plugin-facing view of a job row."""
+    audio = (job.get("inputs") or {}).get("audio", {})
+    first = next(iter(audio.values()), {})
+    return JobInfo(id=str(job["id"]), user_id=str(job["user"]), capability=job["job_type"], status=status,
+                   params=dict(job.get("params") or {}), inputs=dict(job.get("inputs") or {}),
+                   audio_id=first.get("file_id"), attempts=int(job.get("attempts") or 0), backend=backend)
 
 
 def _jsonable(data: Any) -> Any:

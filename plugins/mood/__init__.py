@@ -27,7 +27,7 @@ def register_commands(cli: Any) -> None:
 
 
 @hookimpl
-async def job_succeeded(job: Any, capability: Any, result: Any, audio_id: str | None) -> None:
+async def job_succeeded(job: Any, capability: Any, result: Any) -> None:
     """Keep a row per mood analysis in the ``moods`` table (the job's result holds the rest)."""
     if getattr(capability, "name", None) != "mood":
         return
@@ -36,9 +36,8 @@ async def job_succeeded(job: Any, capability: Any, result: Any, audio_id: str | 
     from moodmix.engine.db.tables import Mood
 
     data = result.data
-    job_id = job["id"] if isinstance(job, dict) else getattr(job, "id", None)
     await Mood(
-        audio=audio_id, job=job_id, mood=data["mood"], confidence=float(data["confidence"]),
+        audio=job.audio_id, job=job.id, mood=data["mood"], confidence=float(data["confidence"]),
         valence=float(data["valence"]), arousal=float(data["arousal"]),
         features=json.dumps(data.get("features", {})),
     ).save()

@@ -25,7 +25,7 @@ def register_genres():
 
 
 @hookimpl
-async def job_succeeded(job, capability, result, audio_id, user_id) -> None:
+async def job_succeeded(job, capability, result) -> None:
     """Keep the seed's ``remixes`` record (who remixed which track into what, with which recipe)."""
     if getattr(capability, "name", None) != "remix":
         return
@@ -34,5 +34,5 @@ async def job_succeeded(job, capability, result, audio_id, user_id) -> None:
     from moodmix.engine.db.tables import Remix
 
     data = result.data or {}
-    await Remix(user=user_id, original=audio_id, job=job["id"], genre=str(data.get("genre") or "custom")[:64],
+    await Remix(user=job.user_id, original=job.audio_id, job=job.id, genre=str(data.get("genre") or "custom")[:64],
                 effects=json.dumps(data.get("recipe") or {})).save()

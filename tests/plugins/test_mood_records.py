@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import moodmix.plugins.mood as mood_plugin
-from moodmix.engine.capability import RunResult
+from moodmix.engine.capability import JobInfo, RunResult
 from moodmix.engine.db.database import close_database, open_database
 from moodmix.engine.db.migrate import migrate
 from moodmix.engine.db.tables import AudioFile, Mood, ProcessingJob, User
@@ -27,12 +27,11 @@ async def test_mood_job_lands_in_the_moods_table(tmp_path: Path) -> None:
         await job.save()
         result = RunResult(data={"mood": "sad", "confidence": 0.7, "valence": -0.5, "arousal": -0.3,
                                  "features": {"tempo_bpm": 70.0, "key": "A minor"}})
-        job_row = {"id": job.id, "user": user.id, "inputs": {}}
-        await mood_plugin.job_succeeded(job=job_row, capability=CAPABILITY, result=result,
-                                        audio_id=str(audio.id))
+        info = JobInfo(id=str(job.id), user_id=str(user.id), capability="mood", status="succeeded", params={},
+                       inputs={"audio": {"audio": {"file_id": str(audio.id)}}}, audio_id=str(audio.id))
+        await mood_plugin.job_succeeded(job=info, capability=CAPABILITY, result=result)
         other = RunResult(data={"mood": "x"})
-        await mood_plugin.job_succeeded(job=job_row, capability=type("C", (), {"name": "stems"})(),
-                                        result=other, audio_id=str(audio.id))
+        await mood_plugin.job_succeeded(job=info, capability=type("C", (), {"name": "stems"})(), result=other)
         rows = await Mood.select().where(Mood.audio == audio.id)
         assert len(rows) == 1  # the stems job wrote nothing
         row = rows[0]
