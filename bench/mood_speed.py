@@ -28,8 +28,8 @@ SR = 22050
 
 def test_track(seconds: float) -> np.ndarray:
     """Consecutive 12 s clips of every mood, as one track."""
-    from moodmix.plugins.mood import synth
     from moodmix.plugins.mood.taxonomy import MOOD_NAMES
+    from moodmix.plugins.mood.training import synth
 
     rng = np.random.default_rng(7)
     parts, total, i = [], 0.0, 0

@@ -30,9 +30,9 @@ def mood() -> None:
 def train_command(directory: Path | None, output: Path, folds: int, seed: int, window_seconds: float,
                   synthetic: bool) -> None:
     """Train on DIRECTORY/<mood>/* audio, report cross-validated accuracy, save the model."""
-    from moodmix.plugins.mood import train_shipped
     from moodmix.plugins.mood.model import MoodModel
-    from moodmix.plugins.mood.training import cross_validate, folder_dataset, format_confusion
+    from moodmix.plugins.mood.training import train_shipped
+    from moodmix.plugins.mood.training.dataset import cross_validate, folder_dataset, format_confusion
 
     if synthetic:
         train_shipped.train(output=output, seed=seed, log=click.echo)
@@ -72,7 +72,7 @@ def eval_command(directory: Path, model_file: Path | None, window_seconds: float
     from moodmix.engine.config import load_settings
     from moodmix.engine.errors import MoodmixError
     from moodmix.plugins.mood.model import SHIPPED_MODEL, MoodModel
-    from moodmix.plugins.mood.training import evaluate, folder_dataset, format_confusion
+    from moodmix.plugins.mood.training.dataset import evaluate, folder_dataset, format_confusion
 
     path = model_file or Path(load_settings().mood_model or SHIPPED_MODEL)
     try:

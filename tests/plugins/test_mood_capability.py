@@ -10,10 +10,10 @@ import pytest
 
 from moodmix.engine.config import load_settings
 from moodmix.engine.errors import BadInput, MoodmixError
-from moodmix.plugins.mood import synth
 from moodmix.plugins.mood.analysis import analyse_audio
 from moodmix.plugins.mood.model import load_cached
 from moodmix.plugins.mood.taxonomy import MOOD_NAMES
+from moodmix.plugins.mood.training import synth
 from moodmix.testing import run_local, write_wav
 
 SR = 22050

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 import moodmix.plugins.mood as mood_plugin
-from moodmix.plugins.mood import synth
 from moodmix.plugins.mood.model import MoodModel
+from moodmix.plugins.mood.training import synth
 from moodmix.testing import write_wav
 
 
@@ -78,7 +78,7 @@ def test_eval_refuses_a_corrupt_model(cli: click.Group, labelled: Path, tmp_path
 
 
 def test_shipped_training_script_runs_end_to_end_on_a_tiny_corpus(tmp_path: Path) -> None:
-    from moodmix.plugins.mood import train_shipped
+    from moodmix.plugins.mood.training import train_shipped
 
     lines: list[str] = []
     metrics = train_shipped.train(per_mood=2, held_out_per_mood=1, seed=1, output=tmp_path / "m.joblib",

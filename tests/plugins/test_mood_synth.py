@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from moodmix.plugins.mood import synth, voices
 from moodmix.plugins.mood.taxonomy import MOOD_NAMES, TAXONOMY, resolve_label, valence_arousal
+from moodmix.plugins.mood.training import synth, voices
 
 
 def test_same_seed_same_clip_and_other_seed_other_clip() -> None:

@@ -1,7 +1,7 @@
 """Train the shipped mood model from a rendered corpus, reproducibly.
 
-    python -m moodmix.plugins.mood.train_shipped            # writes plugins/mood/shipped_model.joblib
-    python -m moodmix.plugins.mood.train_shipped --per-mood 20 -o /tmp/m.joblib   # quick run
+    python -m moodmix.plugins.mood.training.train_shipped            # writes plugins/mood/shipped_model.joblib
+    python -m moodmix.plugins.mood.training.train_shipped --per-mood 20 -o /tmp/m.joblib   # quick run
 
 Training clips (12 s, one timeline window each) use the training voices and kits
 of :mod:`voices` (half of them MP3-encoded); the held-out set (20 s clips) uses
@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from moodmix.plugins.mood import synth
 from moodmix.plugins.mood.features import SAMPLE_RATE
 from moodmix.plugins.mood.model import SHIPPED_MODEL, MoodModel
 from moodmix.plugins.mood.taxonomy import MOOD_NAMES
-from moodmix.plugins.mood.training import Dataset, cross_validate, evaluate, format_confusion, window_rows
+from moodmix.plugins.mood.training import synth
+from moodmix.plugins.mood.training.dataset import Dataset, cross_validate, evaluate, format_confusion, window_rows
 
 TRAIN_SECONDS = 12.0
 HELD_OUT_SECONDS = 20.0
@@ -75,7 +75,7 @@ def train(per_mood: int = 60, held_out_per_mood: int = 20, seed: int = 2024, out
     cv = cross_validate(train_set, seed=seed)
     log(f"cross-validated accuracy ({cv['folds']} folds, {cv['n_files']} clips): {cv['accuracy']:.3f}")
     log(format_confusion(cv))
-    description = (f"synthetic corpus rendered by moodmix.plugins.mood.train_shipped (seed {seed}): "
+    description = (f"synthetic corpus rendered by moodmix.plugins.mood.training.train_shipped (seed {seed}): "
                    f"{per_mood} x {train_seconds:.0f} s clips per mood, training voices and kits only, "
                    "half of them through MP3")
     model = MoodModel.fit(train_set.X, train_set.labels, trained_on=description, seed=seed)

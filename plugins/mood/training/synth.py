@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from moodmix.plugins.mood import voices as V
+from moodmix.plugins.mood.training import voices as V
 
 SCALES: dict[str, tuple[int, ...]] = {
     "major": (0, 2, 4, 5, 7, 9, 11), "lydian": (0, 2, 4, 6, 7, 9, 11),
