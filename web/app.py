@@ -23,6 +23,7 @@ from moodmix.engine.service import Service
 from moodmix.web.errors import HANDLERS
 from moodmix.web.openapi_docs import document_responses
 from moodmix.web.rate_limit import make_rate_limit
+from moodmix.web.request import MoodmixRequest
 from moodmix.web.routes.auth import AuthController
 from moodmix.web.routes.capabilities import CapabilitiesController
 from moodmix.web.routes.files import FilesController
@@ -68,10 +69,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                                                           include_in_schema=False)],
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
+        request_class=MoodmixRequest,
         cors_config=CORSConfig(allow_origins=settings.cors_origins, allow_headers=["*"],
                                allow_methods=["GET", "POST", "DELETE", "OPTIONS"]),
         middleware=[security_headers_middleware,
-                    make_rate_limit(settings.rate_limit, settings.rate_limit_window_s, settings.redis_url)],
+                    make_rate_limit(settings.rate_limit, settings.rate_limit_window_s, settings.redis_url,
+                                    secret_key=settings.secret_key)],
         # JSON and the page compress well; audio is already compressed and is served with Range.
         compression_config=CompressionConfig(
             backend="brotli", brotli_gzip_fallback=True, minimum_size=500,

@@ -7,6 +7,13 @@ two Redis round trips per request, which dominated status polling. Here each req
 one ``INCR`` (one Redis round trip, pipelined with the window's expiry) or a dict update in
 memory. A window starts with an identity's first request, like before.
 
+Buckets come only from verified credentials: a user's token (signature and expiry checked, the
+result cached by :func:`moodmix.engine.auth.read_token`), or a bot's service token acting for a
+chat user. Everything unauthenticated or invalid is counted per client address, so forged tokens
+can neither escape the limit nor spend a victim's quota. Requests that fail authentication (401)
+also count against a smaller per-address budget; once it is spent, that address gets 429 for
+anything it sends without valid credentials (password guessing, token guessing).
+
 When Redis is unreachable the limiter fails open: status polling, downloads and the page do
 not need Redis, and refusing every request while it restarts would turn a queue hiccup into
 a full outage.
@@ -14,43 +21,39 @@ a full outage.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import time
 from collections.abc import Callable
 
-import jwt
 import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.exceptions import RedisError
+
+from moodmix.engine import auth
+from moodmix.engine.errors import Unauthorized
 
 log = logging.getLogger("moodmix.web")
 
 EXCLUDE_PREFIXES = ("/health", "/ready", "/metrics", "/schema", "/static")
 
 
-def identify(headers: dict[str, str], client_host: str | None) -> str:
-    """The user behind the token (an unverified read is fine: it only picks a bucket), else the address."""
-    chat = headers.get("x-moodmix-chat")
-    if chat:
-        return f"chat:{chat}"
+def identify(headers: dict[str, str], client_host: str | None, secret: str) -> str:
+    """The verified identity behind the request's credentials, else the client address."""
+    address = f"ip:{client_host or 'unknown'}"
     header = headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        sub = _token_subject(header[7:].strip())
-        if sub:
-            return f"user:{sub}"
-    return f"ip:{client_host or 'unknown'}"
-
-
-@functools.lru_cache(maxsize=4096)
-def _token_subject(token: str) -> str | None:
-    """Cached: pollers send the same token every time, and decoding it was a visible share of a request."""
+    if not header.lower().startswith("bearer "):
+        return address
     try:
-        sub = jwt.decode(token, options={"verify_signature": False}).get("sub")
-    except jwt.InvalidTokenError:
-        return None
-    return str(sub) if sub else None
+        claims = auth.read_token(secret, header[7:].strip())
+    except Unauthorized:
+        return address
+    if claims.kind == "service":
+        chat = headers.get("x-moodmix-chat")
+        return f"chat:{chat}" if chat else f"service:{claims.subject}"
+    if claims.kind == "access":
+        return f"user:{claims.subject}"
+    return address
 
 
 class MemoryCounter:
@@ -68,6 +71,10 @@ class MemoryCounter:
             entry = self.windows[key] = [0, now + window_s]
         entry[0] += 1
         return int(entry[0]), entry[1]
+
+    async def peek(self, key: str) -> int:
+        entry = self.windows.get(key)
+        return int(entry[0]) if entry and entry[1] > time.time() else 0
 
 
 class RedisCounter:
@@ -88,6 +95,10 @@ class RedisCounter:
         _, count, pttl = await pipe.execute()
         return int(count), time.time() + max(pttl, 0) / 1000
 
+    async def peek(self, key: str) -> int:
+        value = await self.client.get(f"{self.namespace}:{key}")
+        return int(value or 0)
+
 
 _last_warning = 0.0
 
@@ -100,16 +111,28 @@ def _warn_store_down(exc: BaseException) -> None:
         log.warning("rate-limit store unavailable (%s); requests pass unlimited until it is back", exc)
 
 
-def _refusal() -> bytes:
-    message = "too many requests; slow down and retry later"
+def _refusal(message: str = "too many requests; slow down and retry later") -> bytes:
     return msgspec.json.encode({"success": False, "message": message, "data": None,
                                 "error": {"code": "rate_limited", "message": message}})
 
 
-def make_rate_limit(limit: int, window_s: int, redis_url: str = "") -> Callable[[ASGIApp], ASGIApp]:
-    """ASGI middleware factory: ``limit`` requests per identity per ``window_s`` seconds."""
+async def _refuse(send: Send, body: bytes, retry_after: int, extra: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": 429, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(retry_after).encode()), *extra]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def make_rate_limit(limit: int, window_s: int, redis_url: str = "", *, secret_key: str,
+                    auth_failure_limit: int | None = None) -> Callable[[ASGIApp], ASGIApp]:
+    """ASGI middleware factory: ``limit`` requests per identity per ``window_s`` seconds.
+
+    ``auth_failure_limit`` (default: a fifth of ``limit``, at least 5) failed authentications per
+    address per window are allowed before that address is refused without valid credentials.
+    """
     counter = RedisCounter(redis_url) if redis_url else MemoryCounter()
     policy = f"{limit}; w={window_s}".encode()
+    failures_allowed = auth_failure_limit if auth_failure_limit is not None else max(5, limit // 5)
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def limited(scope: Scope, receive: Receive, send: Send) -> None:
@@ -119,8 +142,15 @@ def make_rate_limit(limit: int, window_s: int, redis_url: str = "") -> Callable[
                 return
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
             client = scope.get("client")
+            address = f"ip:{client[0] if client else 'unknown'}"
+            identity = identify(headers, client[0] if client else None, secret_key)
+            failures_key = f"authfail:{address}"
             try:
-                count, reset = await counter.hit(identify(headers, client[0] if client else None), window_s)
+                if identity == address and await counter.peek(failures_key) >= failures_allowed:
+                    await _refuse(send, _refusal("too many failed sign-ins or invalid tokens from this "
+                                                 "address; wait and retry"), window_s, [])
+                    return
+                count, reset = await counter.hit(identity, window_s)
             except (OSError, RedisError) as exc:
                 _warn_store_down(exc)
                 await app(scope, receive, send)
@@ -130,15 +160,16 @@ def make_rate_limit(limit: int, window_s: int, redis_url: str = "") -> Callable[
                      (b"ratelimit-remaining", str(max(0, limit - count)).encode()),
                      (b"ratelimit-reset", str(reset_in).encode())]
             if count > limit:
-                body = _refusal()
-                await send({"type": "http.response.start", "status": 429, "headers": [
-                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(reset_in).encode()), *extra]})
-                await send({"type": "http.response.body", "body": body})
+                await _refuse(send, _refusal(), reset_in, extra)
                 return
 
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
+                    if message.get("status") == 401:
+                        try:
+                            await counter.hit(failures_key, window_s)
+                        except (OSError, RedisError) as exc:
+                            _warn_store_down(exc)
                     message = {**message, "headers": [*message.get("headers", ()), *extra]}
                 await send(message)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from urllib.parse import unquote_to_bytes
 
 from litestar import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -18,7 +19,7 @@ from moodmix.engine.errors import BadInput
 
 @dataclass
 class _PartState:
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, bytes] = field(default_factory=dict)
     field_name: str = ""
     header_field: bytes = b""
     header_value: bytes = b""
@@ -26,6 +27,19 @@ class _PartState:
     in_file: bool = False
     file_done: bool = False
     pending: list[bytes] = field(default_factory=list)
+
+
+def part_filename(opts: dict[bytes, bytes]) -> str:
+    """The part's file name: RFC 5987 ``filename*=UTF-8''…`` wins over a plain (UTF-8) ``filename``."""
+    extended = opts.get(b"filename*")
+    if extended:
+        charset, _, rest = extended.partition(b"'")
+        _, _, encoded = rest.partition(b"'")
+        try:
+            return unquote_to_bytes(encoded.decode("ascii")).decode(charset.decode("ascii") or "utf-8")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return (opts.get(b"filename") or b"upload").decode("utf-8", "replace")
 
 
 class UploadStream:
@@ -61,16 +75,17 @@ class UploadStream:
             state.header_value += data[start:end]
 
         def on_header_end() -> None:
-            state.headers[state.header_field.decode("latin-1").lower()] = state.header_value.decode("utf-8", "replace")
+            # Raw bytes: browsers send UTF-8 file names unescaped, which a str round trip through
+            # latin-1 (parse_options_header encodes str that way) cannot carry.
+            state.headers[state.header_field.decode("latin-1").lower()] = bytes(state.header_value)
             state.header_field, state.header_value = b"", b""
 
         def on_headers_finished() -> None:
-            _, opts = parse_options_header(state.headers.get("content-disposition", ""))
+            _, opts = parse_options_header(state.headers.get("content-disposition", b""))
             state.field_name = opts.get(b"name", b"").decode("utf-8", "replace")
-            fname = opts.get(b"filename")
             state.in_file = state.field_name == "file" and not state.file_done
             if state.in_file:
-                self.filename = (fname or b"upload").decode("utf-8", "replace")
+                self.filename = part_filename(opts)
 
         def on_part_data(data: bytes, start: int, end: int) -> None:
             if state.in_file:

@@ -1,0 +1,79 @@
+"""Defects found by the independent test pass (issue 18), each pinned by a test that failed before its fix."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+import numpy as np
+import pytest
+from hardening.stack import app_client
+from helpers import signup
+
+from moodmix.engine.audio_io import save_audio
+
+UNICODE_NAMES = ["名前.wav", "a–b.wav", "song 🎵.wav", "שיר חדש.wav", "café.wav", "مرحبا.wav"]
+
+
+def _wav(tmp_path):
+    return save_audio(tmp_path / "clip.wav", np.zeros((1, 8000), np.float32) + 0.01, 8000).read_bytes()
+
+
+@pytest.mark.parametrize("config", ["embedded", "production"])
+async def test_upload_names_in_any_script_are_kept(tmp_path, monkeypatch, config):
+    async with app_client(config, tmp_path, monkeypatch) as client:
+        alice = await signup(client)
+        body = _wav(tmp_path)
+        for name in UNICODE_NAMES:
+            resp = await client.post("/api/v1/files", headers=alice, files={"file": (name, body, "audio/wav")})
+            assert resp.status_code == 201, (name, resp.text)
+            file = resp.json()["data"]
+            assert file["filename"] == name
+            download = await client.get(f"/api/v1/files/{file['id']}/download", headers=alice)
+            assert download.status_code == 200 and download.content == body
+            assert "filename*=UTF-8''" in download.headers["content-disposition"]
+        long_name = "ü" * 400 + ".wav"
+        resp = await client.post("/api/v1/files", headers=alice, files={"file": (long_name, body, "audio/wav")})
+        assert resp.status_code == 201 and resp.json()["data"]["filename"].endswith(".wav")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/jobs"])
+async def test_deeply_nested_json_is_a_400(tmp_path, monkeypatch, path):
+    async with app_client("embedded", tmp_path, monkeypatch) as client:
+        alice = await signup(client)
+        deep = '{"password": ' + "[" * 5000 + "]" * 5000 + "}"
+        resp = await client.post(path, content=deep, headers={**alice, "content-type": "application/json"})
+        assert resp.status_code == 400, resp.text
+        assert resp.json()["error"]["code"] == "bad_json"
+
+
+def _forged(sub: str) -> str:
+    return jwt.encode({"sub": sub, "kind": "access", "exp": int(time.time()) + 3600}, "not-the-server-secret-but-long-enough!",
+                      algorithm="HS256")
+
+
+async def test_forged_tokens_neither_escape_nor_spend_others_quota(tmp_path, monkeypatch):
+    async with app_client("embedded", tmp_path, monkeypatch, MOODMIX_RATE_LIMIT="30") as client:
+        victim = await signup(client)
+        victim_id = (await client.get("/api/v1/auth/me", headers=victim)).json()["data"]["id"]
+        # Tokens naming random subjects share the sender's address budget: they run out.
+        codes = [(await client.get("/api/v1/files", headers={"Authorization": f"Bearer {_forged(uuid.uuid4().hex)}"}
+                                   )).status_code for _ in range(40)]
+        assert 429 in codes and set(codes) <= {401, 429}
+        # Tokens naming the victim never touch the victim's bucket.
+        for _ in range(40):
+            await client.get("/api/v1/files", headers={"Authorization": f"Bearer {_forged(victim_id)}"})
+        assert (await client.get("/api/v1/files", headers=victim)).status_code == 200
+
+
+async def test_failed_sign_ins_are_limited_per_address(tmp_path, monkeypatch):
+    async with app_client("embedded", tmp_path, monkeypatch, MOODMIX_RATE_LIMIT="100") as client:
+        alice = await signup(client)
+        codes = [(await client.post("/api/v1/auth/login", json={"username": "nobody", "password": "wrong pass"})
+                  ).status_code for _ in range(25)]
+        assert codes[:20] == [401] * 20 and codes[-1] == 429
+        refused = await client.post("/api/v1/auth/login", json={"username": "nobody", "password": "wrong pass"})
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        # A valid token still works from the same address: only guessing is refused.
+        assert (await client.get("/api/v1/files", headers=alice)).status_code == 200
