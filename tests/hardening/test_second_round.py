@@ -49,8 +49,8 @@ async def test_deeply_nested_json_is_a_400(tmp_path, monkeypatch, path):
 
 
 def _forged(sub: str) -> str:
-    return jwt.encode({"sub": sub, "kind": "access", "exp": int(time.time()) + 3600}, "not-the-server-secret-but-long-enough!",
-                      algorithm="HS256")
+    claims = {"sub": sub, "kind": "access", "exp": int(time.time()) + 3600}
+    return jwt.encode(claims, "not-the-server-secret-but-long-enough!", algorithm="HS256")
 
 
 async def test_forged_tokens_neither_escape_nor_spend_others_quota(tmp_path, monkeypatch):
