@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pyloudnorm
+from librosa import midi_to_hz
 from scipy import signal
 
 from moodmix.engine import audio_io
@@ -65,7 +66,7 @@ def seeded_track(tonic: str, mode: str, bpm: float, seconds: float, seed: int, s
         if rng.random() < 0.3:
             continue
         note = root + SCALES[mode][rng.integers(0, 7)] - 12 * int(rng.random() < 0.3)
-        hit = ts.harmonic_note(ts.midi_to_hz(note), step * 0.9, sr, partials=4, amp=0.12)
+        hit = ts.harmonic_note(midi_to_hz(note), step * 0.9, sr, partials=4, amp=0.12)
         start = int(i * step * sr)
         end = min(lead.size, start + hit.size)
         lead[start:end] += hit[: end - start]

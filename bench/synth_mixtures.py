@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from librosa import midi_to_hz
 
 STEMS = ("drums", "bass", "vocals", "other")
 #: Vowel formants (Hz) and bandwidths, roughly an adult voice.
@@ -44,10 +45,6 @@ class Song:
     @property
     def mix(self) -> np.ndarray:
         return np.sum([self.stems[s] for s in STEMS], axis=0).astype(np.float32)
-
-
-def _midi_hz(m: np.ndarray | float) -> np.ndarray | float:
-    return 440.0 * 2.0 ** ((np.asarray(m) - 69.0) / 12.0)
 
 
 def _pan(mono: np.ndarray, pan: float) -> np.ndarray:
@@ -108,7 +105,7 @@ def _bass(rng: np.random.Generator, n: int, sr: int, beat: float, roots: list[in
         m = min(length, n - i)
         t = np.arange(m) / sr
         env = np.minimum(1, t / 0.005) * np.exp(-t * 2.5)
-        f0 = float(_midi_hz(note))
+        f0 = float(midi_to_hz(note))
         tone = sum(a * np.sin(2 * np.pi * f0 * h * t) for h, a in zip(harmonics, amps, strict=True)
                    if f0 * h < sr / 2)
         y[i:i + m] += tone * env
@@ -139,7 +136,7 @@ def _voice(rng: np.random.Generator, n: int, sr: int, beat: float, root: int,
             vib_depth = 0.45 * np.clip((seg - 0.15) / 0.25, 0, 1)  # semitones, fades in
             rate = rng.uniform(5.0, 6.5)
             pitch = note + vib_depth * np.sin(2 * np.pi * rate * seg + rng.uniform(0, 6.28))
-            f0[i:j] = _midi_hz(pitch)
+            f0[i:j] = midi_to_hz(pitch)
             env = np.minimum(1, seg / 0.04) * np.minimum(1, (seg[::-1]) / 0.05)
             amp[i:j] = env * rng.uniform(0.7, 1.0)
             vowel_track.append((i, j, str(rng.choice(list(VOWELS)))))
@@ -181,7 +178,7 @@ def _pads(rng: np.random.Generator, n: int, sr: int, beat: float, chords: list[l
         t = np.arange(m) / sr
         env = np.minimum(1, t / 0.25) * np.minimum(1, (t[::-1]) / 0.1)
         for k, note in enumerate(notes):
-            f0 = float(_midi_hz(note))
+            f0 = float(midi_to_hz(note))
             voice = np.zeros(m)
             for det in (-0.08, 0.08):
                 fd = f0 * 2 ** (det / 12)

@@ -5,15 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from librosa import midi_to_hz
 
 from moodmix.engine.audio_io import save_audio
 
 AM, DM, E = (57, 60, 64), (50, 53, 57), (52, 56, 59)
 A_MINOR_PROGRESSION = (AM, E, AM, AM, DM, E, AM, AM)  # tonic-heavy, with the harmonic minor's major V
-
-
-def _midi_hz(note: float) -> float:
-    return 440.0 * 2 ** ((note - 69) / 12)
 
 
 def demo_song(seconds: float = 20.0, sr: int = 44100, bpm: float = 120.0) -> np.ndarray:
@@ -43,9 +40,9 @@ def demo_song(seconds: float = 20.0, sr: int = 44100, bpm: float = 120.0) -> np.
         t = np.arange(stop - start) / sr
         env = np.minimum(1, t * 20) * np.exp(-t * 0.6)
         for note in chord:
-            f = _midi_hz(note)
+            f = midi_to_hz(note)
             y[start:stop] += 0.07 * env * (np.sin(2 * np.pi * f * t) + 0.3 * np.sin(4 * np.pi * f * t))
-        root = _midi_hz(chord[0] - 12)
+        root = midi_to_hz(chord[0] - 12)
         for q in range(4):
             qs = start + int(q * beat * sr)
             qe = min(stop, qs + int(beat * sr * 0.9))

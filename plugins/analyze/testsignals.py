@@ -2,12 +2,13 @@
 
 Tests and benchmarks (ours, and generate's/remix's) need audio whose right answer
 is known by construction; real recordings never come with one we can trust.
-Everything here is deterministic (fixed seeds) and numpy-only.
+Everything here is deterministic (fixed seeds): numpy, and librosa's ``midi_to_hz``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from librosa import midi_to_hz
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 FLAT_ALIASES = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
@@ -24,10 +25,6 @@ def pitch_class(name: str) -> int:
     """Index 0..11 of a note name such as ``"F#"`` or ``"Eb"``."""
     name = FLAT_ALIASES.get(name, name)
     return PITCH_CLASSES.index(name)
-
-
-def midi_to_hz(note: float) -> float:
-    return 440.0 * 2.0 ** ((note - 69.0) / 12.0)
 
 
 def harmonic_note(freq: float, seconds: float, sr: int, partials: int = 6, amp: float = 0.2) -> np.ndarray:

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from moodmix.engine.backends import BackendChoice
 from moodmix.engine.errors import CapabilityFailed
 from moodmix.plugins.generate.model_store import ModelLocation, find_model
 
 
-@dataclass(frozen=True)
-class BackendChoice:
-    name: str  # "musicgen" | "procedural"
-    reason: str
-    model: ModelLocation | None = None
-
-
 def choose_backend(requested: str, model: str, melody_model: str, model_dir: str | None,
-                   has_melody: bool) -> BackendChoice:
+                   has_melody: bool) -> BackendChoice[ModelLocation]:
     """``auto`` picks MusicGen only when its weights are already on disk; nothing is downloaded."""
     if requested == "procedural":
         return BackendChoice("procedural", "requested")
@@ -26,10 +18,10 @@ def choose_backend(requested: str, model: str, melody_model: str, model_dir: str
         plain = find_model(model, model_dir)
         if plain.found:
             return BackendChoice("musicgen", f"{melody_model} not found; {model} found at {plain.path} "
-                                             "(the melody input is ignored)", plain)
+                                             "(the melody input is ignored)", model=plain)
     if location.found:
         why = "requested" if requested == "musicgen" else "weights found locally"
-        return BackendChoice("musicgen", f"{why}: {wanted} at {location.path}", location)
+        return BackendChoice("musicgen", f"{why}: {wanted} at {location.path}", model=location)
     looked = "; ".join(location.looked_in)
     if requested == "musicgen":
         raise CapabilityFailed(

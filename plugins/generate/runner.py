@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from moodmix.engine import audio_io
+from moodmix.engine.backends import BackendChoice
 from moodmix.engine.capability import RunContext, RunResult
 from moodmix.engine.errors import BadInput
-from moodmix.plugins.generate.backends import BackendChoice, choose_backend
+from moodmix.plugins.generate.backends import choose_backend
 from moodmix.plugins.generate.params import GenerateParams
 from moodmix.plugins.generate.spec import SpecOverrides
 

@@ -48,10 +48,6 @@ def spell_with_flats(tonic: int, mode: str, wrote_flat: bool) -> bool:
     return tonic in _FLAT_SIGNATURES.get(mode, set())
 
 
-def midi_to_hz(midi: float) -> float:
-    return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
-
-
 @dataclass(frozen=True)
 class Key:
     """A tonic pitch class and a mode (``major`` or ``minor``)."""

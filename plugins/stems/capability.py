@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from moodmix.engine.audio_io import load_audio, save_audio
-from moodmix.engine.capability import Capability, InputSpec, OutputSpec, RunContext, RunResult
+from moodmix.engine.backends import BackendChoice
+from moodmix.engine.capability import Capability, InputSpec, OutputSpec, Resources, RunContext, RunResult
 from moodmix.engine.errors import CapabilityFailed
 from moodmix.plugins.stems.params import STEMS_BY_MODE, StemsParams
-
-
-@dataclass(frozen=True)
-class BackendChoice:
-    """Which backend runs, on which device, and why (recorded on the result)."""
-
-    name: str
-    reason: str
-    device: str = "cpu"
 
 
 def _model_dir(ctx: RunContext) -> str:
@@ -112,6 +103,18 @@ def run(ctx: RunContext) -> RunResult:
     return RunResult(data=data, files=files, backend=choice.name)
 
 
+def summarize(data: dict[str, Any]) -> str:
+    """One line for people: which stems, from how long a track, by which backend on which device."""
+    stems = data.get("stems") or []
+    line = f"{len(stems)} stems ({', '.join(stems)})"
+    if data.get("duration_s") is not None:
+        line += f" of {data['duration_s']:.1f} s"
+    line += f" by {data.get('backend', '?')} on {data.get('device', 'cpu')}"
+    if data.get("elapsed_s") is not None:
+        line += f" in {data['elapsed_s']:.1f} s"
+    return line
+
+
 STEMS = Capability(
     name="stems",
     description="Split a track into stems: drums, bass, vocals, other (4stems) or vocals + instrumental "
@@ -128,4 +131,8 @@ STEMS = Capability(
     ),
     version="1",
     ui={"emoji": "🎚"},
+    advanced=("model", "segment", "overlap", "shifts"),
+    summarize=summarize,
+    # Demucs runs on a GPU when there is one; the dsp separator never does.
+    resources=Resources(device="any", memory_mb=4096, gpu_for=lambda params: params.backend != "dsp"),
 )

@@ -11,12 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from librosa import midi_to_hz
 
 Voice = Callable[[float, int, float, float, np.random.Generator], np.ndarray]
-
-
-def midi_hz(midi: float) -> float:
-    return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
 
 
 def _t(n: int, sr: int) -> np.ndarray:
@@ -134,7 +131,7 @@ def render_note(voice: str, pool: dict[str, Voice], midi: float, seconds: float,
                 sr: int, attack: float, release: float, bright: float,
                 rng: np.random.Generator) -> np.ndarray:
     """One note: the voice's tone under an attack/sustain/release envelope."""
-    f = midi_hz(midi)
+    f = midi_to_hz(midi)
     hold = max(int(seconds * sr), 1)
     rel = max(int(release * sr), 1)
     n = hold + rel
