@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from moodmix.engine.errors import AudioError, BadInput, MissingTool, TooLarge
+from moodmix.engine.errors import AudioError, BadInput, MissingTool, TooLarge, UnsupportedAudio
 
 MIN_SAMPLE_RATE = 4_000
 MAX_SAMPLE_RATE = 384_000
@@ -98,11 +98,9 @@ def probe(path: str | Path, *, max_seconds: float | None = None) -> AudioInfo:
         raise AudioError("the file is empty", code="empty_file")
     fmt = sniff_format(path)
     if fmt is None:
-        raise AudioError(
+        raise UnsupportedAudio(
             "this is not an audio file moodmix can read (supported: wav, flac, ogg, mp3, aiff; "
-            "m4a/aac with ffmpeg)",
-            code="unsupported_format",
-        )
+            "m4a/aac with ffmpeg)")
     if fmt == "wav":
         _check_riff_sizes(path)
     if fmt in FFMPEG_FORMATS:
@@ -114,8 +112,8 @@ def probe(path: str | Path, *, max_seconds: float | None = None) -> AudioInfo:
             raise AudioError(f"cannot decode {fmt} file: {_short(exc)}", code="corrupt_audio") from exc
         if raw.format not in SNDFILE_FORMATS[fmt]:
             # e.g. an ID3 tag in front of an AU file: libsndfile skips the tag and parses what follows.
-            raise AudioError(f"the file starts like {fmt} but holds {raw.format} audio, which moodmix does not "
-                             "take", code="unsupported_format")
+            raise UnsupportedAudio(f"the file starts like {fmt} but holds {raw.format} audio, which moodmix "
+                                   "does not take")
         frames = int(raw.frames)
         info = AudioInfo(fmt, int(raw.samplerate), int(raw.channels), frames,
                          frames / raw.samplerate if raw.samplerate else 0.0, raw.subtype)

@@ -32,9 +32,21 @@ class BadInput(MoodmixError):
 
 
 class AudioError(MoodmixError):
-    """The uploaded bytes are not audio we can decode, or break a limit."""
+    """Audio in a format we read whose content is broken or unusable (corrupt, empty, NaN…): 422.
+
+    The rule, kept by every decode path: 415 only when the type itself is not one moodmix reads
+    (:class:`UnsupportedAudio`), 422 when the type is supported but its content is not usable,
+    413 when it breaks a size or length limit (:class:`TooLarge`).
+    """
 
     code = "bad_audio"
+    status = 422
+
+
+class UnsupportedAudio(AudioError):
+    """Not a container/codec moodmix reads (or one smuggled inside another): 415."""
+
+    code = "unsupported_format"
     status = 415
 
 

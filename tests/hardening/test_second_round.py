@@ -77,3 +77,22 @@ async def test_failed_sign_ins_are_limited_per_address(tmp_path, monkeypatch):
         assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
         # A valid token still works from the same address: only guessing is refused.
         assert (await client.get("/api/v1/files", headers=alice)).status_code == 200
+
+
+async def test_decode_failures_follow_one_status_rule(tmp_path, monkeypatch):
+    """415: a type moodmix does not read. 422: a supported type whose content is broken. 413: too big/long."""
+    flac = save_audio(tmp_path / "ok.flac", np.zeros((1, 16000), np.float32) + 0.01, 16000, format="flac")
+    cut = flac.read_bytes()[: flac.stat().st_size // 2]
+    cases = {
+        "notes.txt": (b"just some text, not audio at all" * 10, 415, "unsupported_format"),
+        "cut.flac": (cut, 422, None),
+        "empty.wav": (b"", 422, "empty_file"),
+        "header.wav": (_wav(tmp_path)[:44], 422, None),
+    }
+    async with app_client("embedded", tmp_path, monkeypatch) as client:
+        alice = await signup(client)
+        for name, (body, status, code) in cases.items():
+            resp = await client.post("/api/v1/files", headers=alice, files={"file": (name, body, "audio/wav")})
+            assert resp.status_code == status, (name, resp.text)
+            if code:
+                assert resp.json()["error"]["code"] == code
