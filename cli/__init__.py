@@ -172,7 +172,7 @@ def run(ctx: click.Context, capability: str, file: str | None, params: tuple[str
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
-    summary = (doc.get("data") or {}).get("summary") if isinstance(doc.get("data"), dict) else None
+    summary = doc.get("summary")  # the capability's own one line (Capability.summarize)
     if summary:
         click.echo(summary)
     for out in doc["outputs"]:

@@ -83,7 +83,7 @@ def run_local_command(settings: Settings, capability: str, *, file: str | None, 
         shutil.rmtree(work, ignore_errors=True)
     doc = {"job_id": None, "capability": capability, "backend": result.backend,
            "params": msgspec.to_builtins(cap.parse_params(params)),
-           "data": _jsonable(result.data), "outputs": outputs}
+           "data": _jsonable(result.data), "summary": cap.summary_of(result.data), "outputs": outputs}
     (out_dir / "result.json").write_text(json.dumps(doc, indent=2))
     return doc
 

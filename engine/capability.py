@@ -295,6 +295,10 @@ class RunContext:
                             params=params or {}, output_dir=output_dir, progress=progress)
 
 
+#: The set a :class:`Genre` joins when it names none.
+DEFAULT_GENRE_SET = "remix"
+
+
 @dataclass(frozen=True)
 class Genre:
     """A remix genre preset, returned from the ``register_genres`` hook.
@@ -308,7 +312,7 @@ class Genre:
     recipe: Any = None
     aliases: tuple[str, ...] = ()
     #: The genre set this belongs to; capabilities name the set they accept in ``genre_params``.
-    set: str = "remix"
+    set: str = DEFAULT_GENRE_SET
 
 
 @dataclass(frozen=True)

@@ -239,9 +239,17 @@ class Service:
     def capabilities(self) -> list[dict]:
         return [cap.describe() for _, cap in sorted(self.rt.registry.capabilities.items())]
 
-    def genres(self) -> list[dict]:
-        return [{"name": g.name, "description": g.description, "aliases": list(g.aliases)}
-                for _, g in sorted(self.rt.registry.genres.items())]
+    def genres(self, genre_set: str | None = None) -> list[dict]:
+        """Every genre with its set, or only those of ``genre_set`` (a set no one declares is a 404)."""
+        reg = self.rt.registry
+        if genre_set is not None:
+            declared = {s for c in reg.capabilities.values() for s in c.genre_params.values()}
+            if genre_set not in reg.genre_sets and genre_set not in declared:
+                known = ", ".join(sorted(set(reg.genre_sets) | declared)) or "none"
+                raise NotFound(f"unknown genre set {genre_set!r}; sets: {known}", code="unknown_genre_set")
+        sets = [genre_set] if genre_set is not None else sorted(reg.genre_sets)
+        return [{"name": g.name, "description": g.description, "aliases": list(g.aliases), "set": g.set}
+                for s in sets for _, g in sorted(reg.genres_in(s).items())]
 
     # ---- jobs -----------------------------------------------------------------------------------
     async def create_job(self, user_id: str, capability: str, *, inputs: dict[str, Any] | None = None,

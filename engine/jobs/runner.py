@@ -214,7 +214,8 @@ class JobRunner:
             await JobOutput(job=job_id, file_path=blob.key, **row).save()
             result.files[name] = blob.key
             outputs.append(row)
-        payload = {"data": _jsonable(result.data), "backend": result.backend, "outputs": outputs}
+        payload = {"data": _jsonable(result.data), "summary": cap.summary_of(result.data), "backend": result.backend,
+                   "outputs": outputs}
         rows = await ProcessingJob.update({
             ProcessingJob.status: states.SUCCEEDED,
             ProcessingJob.progress: 100.0,

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from moodmix.engine.capability import Capability, OutputSpec, RunContext, RunResult
+from moodmix.engine.capability import Capability, OutputSpec, Resources, RunContext, RunResult
 
 
 class AnalyzeParams(msgspec.Struct, forbid_unknown_fields=True):
@@ -59,4 +59,7 @@ ANALYZE = Capability(
     outputs=(OutputSpec("analysis", "json", "The analysis as a JSON document (same as the result)."),),
     version="1",
     ui={"emoji": "🔎"},
+    on_upload=True,
+    advanced=("max_beats", "analysis_sample_rate", "key_profile"),
+    resources=Resources(short=True),
 )

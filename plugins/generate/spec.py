@@ -7,6 +7,8 @@ so a prompt with no usable words still yields music *and* says what it assumed.
 
 from __future__ import annotations
 
+import re
+
 import msgspec
 import numpy as np
 
@@ -108,12 +110,17 @@ def build_spec(facts: PromptFacts, overrides: SpecOverrides, seed: int, sample_r
     )
 
 
+def _name_key(name: str) -> str:
+    """Case, spaces, '_' and '-' ignored, as the registry compares genre names."""
+    return re.sub(r"[\s_-]+", "", name.strip().lower())
+
+
 def _pick_name(field: str, explicit: str | None, stated: str | None, known: dict,
                sources: dict[str, str]) -> str | None:
     if explicit:
-        name = explicit.strip().lower()
+        name = _name_key(explicit)
         for canonical, preset in known.items():
-            if name == canonical or name in preset.aliases:
+            if name in {_name_key(n) for n in (canonical, *preset.aliases)}:
                 sources[field] = "param"
                 return canonical
         raise BadInput(f"unknown {field} {explicit!r}; choose one of {', '.join(sorted(known))}",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from moodmix.engine.capability import Genre
+
 Progression = tuple[str, ...]
 
 
@@ -148,6 +150,28 @@ MOODS: dict[str, Mood] = {m.name: m for m in (
 )}
 
 DEFAULT_GENRE = "pop"
+#: The genre set (``Genre.set``) that generate's ``genre`` parameter chooses from.
+GENRE_SET = "generate"
+
+
+def describe_style(style: Style) -> str:
+    """A style in words, from its own data (so the description cannot drift from the sound)."""
+    low, default, high = style.tempo
+    parts = [f"{low:g}–{high:g} BPM (usually {default:g})", f"{style.mode} key", f"{style.chords} chords"]
+    if style.melody != "none":
+        parts.append(f"{style.melody} melody")
+    parts.append("no drums" if style.drums == "none" else f"{style.drums.replace('_', ' ')} drums")
+    if style.swing:
+        parts.append("swung")
+    if style.lofi:
+        parts.append("tape-worn")
+    return f"{style.name.capitalize()}: " + ", ".join(parts) + "."
+
+
+def genres() -> list[Genre]:
+    """Every style as a genre of the ``generate`` set (what the page and bots offer for ``genre``)."""
+    return [Genre(s.name, describe_style(s), recipe=s, aliases=s.aliases, set=GENRE_SET)
+            for s in STYLES.values()]
 DEFAULT_MOOD = "happy"
 
 #: Words for the voices we can synthesise, mapped to (voice, role).

@@ -59,4 +59,5 @@ CAPABILITY = Capability(
     ),
     version=VERSION,
     ui={"emoji": "🎭"},
+    advanced=("window_seconds",),
 )

@@ -6,7 +6,9 @@ Building the descriptor needs only msgspec structs, so listing capabilities (ser
 
 from __future__ import annotations
 
-from moodmix.engine.capability import Capability, InputSpec, OutputSpec, RunContext, RunResult
+from typing import Any
+
+from moodmix.engine.capability import Capability, InputSpec, OutputSpec, Resources, RunContext, RunResult
 from moodmix.plugins.remix.params import RemixParams
 
 
@@ -28,6 +30,21 @@ def check(params: RemixParams, registry) -> None:
     choose_recipe(params, registry)
 
 
+def summarize(data: dict[str, Any]) -> str:
+    """One line for people: genre, tempo change, key, length and loudness of the remix."""
+    source = f"{data['source_tempo']:.1f}" if data.get("source_tempo") else "free tempo"
+    line = f"{data.get('genre') or 'custom recipe'}: {source} → {data.get('target_tempo', 0):.1f} BPM"
+    if data.get("pitch_semitones"):
+        line += f", {data['pitch_semitones']:+g} semitones"
+    if data.get("target_key"):
+        line += f" ({data['target_key']})"
+    if data.get("duration_s") is not None:
+        line += f", {data['duration_s']:.1f} s"
+    if data.get("loudness_lufs") is not None:
+        line += f" at {data['loudness_lufs']:.1f} LUFS"
+    return line
+
+
 REMIX = Capability(
     name="remix",
     description=("Remix a track in a genre (or by a custom recipe): stems, effects, tempo and key "
@@ -42,4 +59,9 @@ REMIX = Capability(
              OutputSpec("waveform", "image", "Waveforms of the original and the remix (PNG).")),
     version="1",
     ui={"emoji": "🎛"},
+    genre_params={"genre": "remix"},
+    advanced=("recipe", "loudness", "true_peak", "stems_backend", "stretch", "seed"),
+    summarize=summarize,
+    # Separating the stems is the heavy part: on a GPU unless the dsp separator is asked for.
+    resources=Resources(device="any", memory_mb=4096, gpu_for=lambda params: params.stems_backend != "dsp"),
 )
