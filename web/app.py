@@ -17,11 +17,13 @@ from litestar.static_files import create_static_files_router
 from moodmix import __version__
 from moodmix.engine.config import Settings, load_settings
 from moodmix.engine.logging_setup import configure_logging
+from moodmix.engine.plugin_manager import get_plugin_manager
 from moodmix.engine.runtime import Runtime
 from moodmix.engine.scratch_cleanup import remove_orphan_scratch
 from moodmix.engine.service import Service
 from moodmix.web.errors import HANDLERS
 from moodmix.web.openapi_docs import document_responses
+from moodmix.web.plugin_routes import plugin_routers
 from moodmix.web.rate_limit import make_rate_limit
 from moodmix.web.request import MoodmixRequest
 from moodmix.web.routes.auth import AuthController
@@ -47,6 +49,7 @@ async def index(request: Request) -> str:
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, pm=None) -> Litestar:
     settings = settings or load_settings()
+    pm = pm or (runtime.pm if runtime else get_plugin_manager())  # routes are read now, before start-up
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -64,7 +67,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     return document_responses(Litestar(
         route_handlers=[AuthController, FilesController, CapabilitiesController, JobsController, SharesController,
-                        open_share, open_media, health, ready, metrics,
+                        open_share, open_media, health, ready, metrics, *plugin_routers(pm),
                         index, create_static_files_router(path="/static", directories=[STATIC_DIR],
                                                           include_in_schema=False)],
         lifespan=[lifespan],

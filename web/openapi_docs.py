@@ -18,6 +18,9 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import Empty
 
+from moodmix.web.plugin_routes import PREFIX as PLUGIN_PREFIX
+from moodmix.web.plugin_routes import is_public
+
 
 class ErrorDetail(msgspec.Struct):
     code: str
@@ -103,7 +106,7 @@ def _error_statuses(path: str, method: str, needs_token: bool, params: set[str])
 
 def _document(handler: HTTPRouteHandler, path: str) -> None:
     method = next(iter(handler.http_methods))
-    needs_token = (method, path) not in PUBLIC_ROUTES
+    needs_token = (method, path) not in PUBLIC_ROUTES and not (path.startswith(PLUGIN_PREFIX) and is_public(handler))
     params = set(handler.parsed_fn_signature.parameters) & OWNED_PARAMS
     specs: dict[int, ResponseSpec] = {s: _error(s) for s in _error_statuses(path, method, needs_token, params)}
     success = handler.status_code
