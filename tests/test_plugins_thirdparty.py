@@ -6,9 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import soundfile as sf
 from helpers import signup, upload, wait_job
+
+from moodmix import hookimpl
+from moodmix.engine.errors import BadInput
 
 
 async def test_listed_and_runnable_by_api(api, demo_wav):
@@ -100,3 +104,47 @@ def test_third_party_genre_remixes_from_cli(demo_wav, tmp_path):
     assert doc["data"]["genre"] == "polka" and abs(doc["data"]["recipe"]["tempo"] - 120) < 1e-6
     audio, sr = sf.read(out / next(o["filename"] for o in doc["outputs"] if o["name"] == "remix"))
     assert len(audio) > sr * 5
+
+
+class RoutesPlugin:
+    """A plugin object with routes only: one open, one for signed-in users, one that refuses."""
+
+    @hookimpl
+    def register_routes(self):
+        from litestar import get
+
+        @get("/hello", sync_to_thread=False)
+        def hello() -> dict:
+            return {"hello": "world"}
+
+        @get("/me")
+        async def me(user: dict, service: Any) -> dict:
+            return {"username": user["username"], "capabilities": len(service.capabilities())}
+
+        @get("/refuse", sync_to_thread=False)
+        def refuse() -> dict:
+            raise BadInput("not today", code="not_today")
+
+        return [hello, me, refuse]
+
+
+async def test_plugin_routes_are_mounted_under_the_plugin_name(moodmix_plugin, moodmix_client):
+    moodmix_plugin(RoutesPlugin(), name="greeter")
+    hello = await moodmix_client.get("/api/v1/plugins/greeter/hello")
+    assert hello.status_code == 200 and hello.json() == {"hello": "world"}
+    anonymous = await moodmix_client.get("/api/v1/plugins/greeter/me")
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "token_missing"
+    headers = await moodmix_client.signup("routes_user")
+    me = await moodmix_client.get("/api/v1/plugins/greeter/me", headers=headers)
+    assert me.status_code == 200 and me.json()["username"] == "routes_user" and me.json()["capabilities"] >= 5
+    refused = await moodmix_client.get("/api/v1/plugins/greeter/refuse")
+    assert refused.status_code == 422
+    assert refused.json()["error"] == {"code": "not_today", "message": "not today"}
+
+    schema = (await moodmix_client.get("/schema/openapi.json")).json()
+    paths = schema["paths"]
+    assert {"/api/v1/plugins/greeter/hello", "/api/v1/plugins/greeter/me"} <= set(paths)
+    assert paths["/api/v1/plugins/greeter/hello"]["get"]["tags"] == ["plugin: greeter"]
+    assert paths["/api/v1/plugins/greeter/hello"]["get"]["security"] == [{}]
+    assert "401" in paths["/api/v1/plugins/greeter/me"]["get"]["responses"]
+    assert "401" not in paths["/api/v1/plugins/greeter/hello"]["get"]["responses"]

@@ -1,4 +1,8 @@
-"""Example third-party plugin: a ``reverse`` capability, a slow one, a flaky one, and a genre."""
+"""Example third-party plugin: a ``reverse`` capability, a slow one, a flaky one, and a genre.
+
+It imports only the plugin contract (``moodmix.hookimpl`` and ``moodmix.engine.capability``): audio
+comes in through ``ctx.load_audio`` and goes out through ``ctx.save_audio``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from pathlib import Path
 import msgspec
 
 from moodmix import hookimpl
-from moodmix.engine.audio_io import load_audio, save_audio
 from moodmix.engine.capability import Capability, Genre, OutputSpec, RunContext, RunResult
 
 
@@ -21,10 +24,10 @@ class ReverseParams(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def reverse(ctx: RunContext) -> RunResult:
-    audio, sr = load_audio(ctx.inputs["audio"])
+    audio, sr = ctx.load_audio("audio")
     ctx.progress(0.5, "reversing")
     out = audio[:, ::-1] * (10 ** (ctx.params.gain_db / 20))
-    path = save_audio(ctx.output_path("reversed", ".wav"), out, sr)
+    path = ctx.save_audio("reversed", out, sr)
     return RunResult(data={"frames": int(audio.shape[1]), "sample_rate": sr}, files={"reversed": path},
                      backend="numpy")
 
