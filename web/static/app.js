@@ -16,6 +16,10 @@ async function showWorkspace(user) {
   try {
     // What this server can do comes from the API: the page never lists capabilities itself.
     [state.capabilities, state.genres] = await Promise.all([api("/capabilities"), api("/genres")]);
+    // Each genre parameter offers exactly its set: fetch the sets the capabilities declare.
+    const sets = [...new Set(state.capabilities.flatMap((c) => Object.values(c.genre_params || {})))];
+    const lists = await Promise.all(sets.map((set) => api("/genres", { query: { set } })));
+    state.genreSets = Object.fromEntries(sets.map((set, i) => [set, lists[i]]));
   } catch (error) {
     showError(error, "Could not load the capabilities");
   }

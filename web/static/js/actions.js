@@ -46,11 +46,13 @@ function selectCapability(name) {
   selected = name;
   const cap = state.capabilities.find((c) => c.name === name);
   const host = $("#action-form-host");
-  const params = createParamsForm(cap.params_schema, { genres: state.genres, ui: cap.ui || {} });
+  const genreSets = Object.fromEntries(Object.entries(cap.genre_params || {})
+    .map(([param, set]) => [param, state.genreSets[set] || []]));
+  const params = createParamsForm(cap.params_schema, { genreSets, advanced: cap.advanced || [] });
   const inputs = cap.inputs.map(inputField);
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
   const run = h("button", { type: "submit", class: "button button-primary" }, `Run ${humanize(cap.name)}`);
-  // Optional audio inputs (e.g. ready-made stems) are rarely needed: fold them away.
+  // Optional audio inputs (e.g. ready-made parts of the track) are rarely needed: fold them away.
   const optional = inputs.filter((i) => i.optionalAudio);
   const form = h("form", { id: "action-form", class: "action-form", novalidate: true,
     "aria-label": `${humanize(cap.name)} options`, dataset: { capability: cap.name } },
@@ -90,7 +92,7 @@ function inputField(spec) {
   const describedBy = help ? `${id}-help` : null;
   if (spec.kind === "text") {
     const area = h("textarea", { id, rows: "3", maxlength: "2000", "aria-describedby": describedBy,
-      placeholder: "Describe the music: style, mood, instruments, tempo…", required: spec.required });
+      placeholder: "Describe the music: style, feeling, instruments, tempo…", required: spec.required });
     return {
       name: spec.name, element: h("div", { class: "field field-wide" }, h("label", { for: id }, label), area, help),
       read: () => {

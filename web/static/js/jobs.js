@@ -2,7 +2,7 @@
 
 import { api, followJob, TERMINAL } from "./api.js";
 import { renderResult } from "./results.js";
-import { capability, emit, jobFileId, setAnalysis, state } from "./state.js";
+import { capability, emit, jobFileId, setTrackResult, state } from "./state.js";
 import { $, fmtDate, h, humanize, progressBar, showError } from "./ui.js";
 
 const cards = new Map(); // job id → card element
@@ -108,7 +108,8 @@ function finish(card, job) {
   emit("jobs-changed");
   if (job.status !== "succeeded") return;
   card.querySelector(".job-result").replaceChildren(renderResult(job));
-  if (job.capability === "analyze" && job.result) setAnalysis(jobFileId(job), job.result.data);
+  const cap = capability(job.capability);
+  if (cap && cap.on_upload && job.result) setTrackResult(jobFileId(job), job.capability, job.result);
   for (const output of (job.result && job.result.outputs) || []) {
     if (output.kind === "audio" && !state.jobOutputs.some((o) => o.url === output.url)) {
       state.jobOutputs.unshift({ ...output, job_id: job.id, capability: job.capability });

@@ -1,5 +1,5 @@
-// Stem mixer: every stem decoded into Web Audio and started on the same clock, so they stay in
-// sync; per stem a gain node driven by mute, solo and volume.
+// Mixer for a result with several audio outputs: every track decoded into Web Audio and started on
+// the same clock, so they stay in sync; per track a gain node driven by mute, solo and volume.
 
 import { fetchBlob } from "./api.js";
 import { claimPlayback, onOtherPlayback } from "./player.js";
@@ -10,9 +10,9 @@ export function createMixer(outputs, { title }) {
   const ctx = new AudioContext();
   const master = ctx.createGain();
   master.connect(ctx.destination);
-  const stems = outputs.map((output) => ({ output, buffer: null, gain: ctx.createGain(), source: null,
+  const tracks = outputs.map((output) => ({ output, buffer: null, gain: ctx.createGain(), source: null,
     mute: false, solo: false, volume: 1 }));
-  stems.forEach((s) => s.gain.connect(master));
+  tracks.forEach((s) => s.gain.connect(master));
 
   let playing = false;
   let startedAt = 0; // ctx time at which position 0 would have played
@@ -20,15 +20,15 @@ export function createMixer(outputs, { title }) {
   let duration = 0;
 
   const playButton = h("button", { type: "button", class: "play-button", disabled: true,
-    "aria-label": `Play all ${title} stems` }, "▶");
+    "aria-label": `Play all ${title} tracks` }, "▶");
   const seek = h("input", { type: "range", class: "mixer-seek", min: "0", max: "0", step: "0.01", value: "0",
     "aria-label": `${title} mix position`, disabled: true });
   const time = h("span", { class: "time", "aria-hidden": "true" }, "0:00 / 0:00");
-  const status = h("span", { class: "muted small" }, "Loading stems…");
-  const el = h("div", { class: "mixer", role: "group", "aria-label": `${title} stem mixer`,
+  const status = h("span", { class: "muted small" }, "Loading the tracks…");
+  const el = h("div", { class: "mixer", role: "group", "aria-label": `${title} mixer`,
     dataset: { state: "loading" } },
   h("div", { class: "mixer-transport" }, playButton, seek, time),
-  h("div", { class: "mixer-rows" }, stems.map((s) => stemRow(s))),
+  h("div", { class: "mixer-rows" }, tracks.map((s) => trackRow(s))),
   status);
   el.mixer = {
     ctx, get playing() { return playing; }, get position() { return position(); },
@@ -43,14 +43,14 @@ export function createMixer(outputs, { title }) {
   }
 
   function applyGains() {
-    const anySolo = stems.some((s) => s.solo);
-    for (const s of stems) {
+    const anySolo = tracks.some((s) => s.solo);
+    for (const s of tracks) {
       const audible = anySolo ? s.solo : !s.mute;
       s.gain.gain.setTargetAtTime(audible ? s.volume : 0, ctx.currentTime, 0.015);
     }
   }
 
-  function stemRow(s) {
+  function trackRow(s) {
     const name = humanize(s.output.name);
     const toggle = (key, label) => {
       const button = h("button", { type: "button", class: `toggle toggle-${key}`, "aria-pressed": "false",
@@ -68,14 +68,14 @@ export function createMixer(outputs, { title }) {
       s.volume = Number(volume.value);
       applyGains();
     });
-    return h("div", { class: "mixer-row", dataset: { stem: s.output.name } },
-      h("span", { class: "stem-name" }, name), toggle("mute", "Mute"), toggle("solo", "Solo"), volume,
+    return h("div", { class: "mixer-row", dataset: { output: s.output.name } },
+      h("span", { class: "mixer-name" }, name), toggle("mute", "Mute"), toggle("solo", "Solo"), volume,
       downloadButton(s.output, `${title} ${s.output.name}`));
   }
 
   function start(at) {
     const when = ctx.currentTime + 0.05; // a little headroom so every source starts on the same frame
-    for (const s of stems) {
+    for (const s of tracks) {
       if (!s.buffer) continue;
       s.source = ctx.createBufferSource();
       s.source.buffer = s.buffer;
@@ -86,21 +86,21 @@ export function createMixer(outputs, { title }) {
     playing = true;
     el.dataset.state = "playing";
     playButton.textContent = "❚❚";
-    playButton.setAttribute("aria-label", `Pause ${title} stems`);
+    playButton.setAttribute("aria-label", `Pause ${title} tracks`);
     claimPlayback(el);
     requestAnimationFrame(tick);
   }
 
   function stop() {
     offset = position();
-    for (const s of stems) {
+    for (const s of tracks) {
       if (s.source) s.source.stop();
       s.source = null;
     }
     playing = false;
     el.dataset.state = "paused";
     playButton.textContent = "▶";
-    playButton.setAttribute("aria-label", `Play all ${title} stems`);
+    playButton.setAttribute("aria-label", `Play all ${title} tracks`);
   }
 
   function tick() {
@@ -132,20 +132,20 @@ export function createMixer(outputs, { title }) {
   });
   onOtherPlayback(el, () => { if (playing) stop(); });
 
-  Promise.all(stems.map(async (s) => {
+  Promise.all(tracks.map(async (s) => {
     const blob = await fetchBlob(s.output.url);
     s.buffer = await ctx.decodeAudioData(await blob.arrayBuffer());
   })).then(() => {
-    duration = Math.max(...stems.map((s) => s.buffer.duration));
+    duration = Math.max(...tracks.map((s) => s.buffer.duration));
     seek.max = String(duration);
     seek.disabled = false;
     playButton.disabled = false;
     time.textContent = `0:00 / ${fmtTime(duration)}`;
-    status.textContent = "Solo or mute stems and set their levels while it plays.";
+    status.textContent = "Solo or mute tracks and set their levels while it plays.";
     el.dataset.state = "ready";
   }).catch((error) => {
-    status.textContent = "The stems could not be loaded.";
-    showError(error, "Stem mixer");
+    status.textContent = "The tracks could not be loaded.";
+    showError(error, "Mixer");
   });
   return el;
 }

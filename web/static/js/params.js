@@ -1,41 +1,41 @@
 // A parameter form generated from a capability's JSON schema (inlined by the API):
 // enum → select, boolean → checkbox, integer/number → number input with bounds, string → text.
-// A "genre" parameter becomes a picker over /genres with each genre's description.
-// Anything nested (objects, arrays, unions) goes through an "advanced" JSON box.
+// A parameter the capability lists in genre_params becomes a picker over exactly that genre set.
+// Parameters it lists as advanced, and anything nested (objects, unions: one JSON box), sit in a
+// collapsed "Advanced" fold.
 
 import { fmtNumber, h, humanize, uid } from "./ui.js";
 
-const VISIBLE_FIELDS = 6; // the rest fold under "More options"
-const OTHER = "__other__"; // the genre picker's "type a name" choice
-
-/** Returns {element, read()}; read() gives the params object or throws Error naming the bad field. */
-export function createParamsForm(schema, { genres = [], ui = {} } = {}) {
+/**
+ * Returns {element, read()}; read() gives the params object or throws Error naming the bad field.
+ * genreSets: parameter name → the genres it offers; advanced: names of the parameters for experts.
+ */
+export function createParamsForm(schema, { genreSets = {}, advanced = [] } = {}) {
   const properties = (schema && schema.properties) || {};
   const required = new Set((schema && schema.required) || []);
   const fields = [];
   const complex = [];
   for (const [name, prop] of Object.entries(properties)) {
-    const field = buildField(name, prop, { required: required.has(name), genres });
+    const field = buildField(name, prop, { required: required.has(name), genres: genreSets[name] });
     if (field) fields.push(field);
     else complex.push(name);
   }
-  // A genre picker is the point of a remix form: show it first.
-  fields.sort((a, b) => (b.name === "genre") - (a.name === "genre"));
-  const main = Array.isArray(ui.main_params) ? fields.filter((f) => ui.main_params.includes(f.name))
-    : fields.slice(0, VISIBLE_FIELDS);
-  const more = fields.filter((f) => !main.includes(f));
+  // A genre picker says most about the result: show it first.
+  fields.sort((a, b) => (b.name in genreSets) - (a.name in genreSets));
+  const main = fields.filter((f) => !advanced.includes(f.name));
+  const expert = fields.filter((f) => advanced.includes(f.name));
 
-  const advancedId = uid("advanced");
-  const advanced = complex.length ? h("textarea", { id: advancedId, class: "mono", rows: "4", spellcheck: "false",
-    placeholder: "{ }", "aria-describedby": `${advancedId}-help` }) : null;
+  const jsonId = uid("params-json");
+  const json = complex.length ? h("textarea", { id: jsonId, class: "mono", rows: "4", spellcheck: "false",
+    placeholder: "{ }", "aria-describedby": `${jsonId}-help` }) : null;
   const element = h("div", { class: "params" },
     main.length ? h("div", { class: "field-grid" }, main.map((f) => f.element)) : null,
-    more.length || advanced ? h("details", { class: "more-options" },
-      h("summary", {}, "More options"),
-      h("div", { class: "field-grid" }, more.map((f) => f.element)),
-      advanced ? h("div", { class: "field field-wide" },
-        h("label", { for: advancedId }, "Advanced parameters (JSON)"), advanced,
-        h("small", { id: `${advancedId}-help`, class: "help" },
+    expert.length || json ? h("details", { class: "more-options advanced-options" },
+      h("summary", {}, "Advanced"),
+      h("div", { class: "field-grid" }, expert.map((f) => f.element)),
+      json ? h("div", { class: "field field-wide" },
+        h("label", { for: jsonId }, "More parameters (JSON)"), json,
+        h("small", { id: `${jsonId}-help`, class: "help" },
           `Optional JSON object for: ${complex.join(", ")}.`)) : null) : null);
 
   const read = () => {
@@ -44,15 +44,15 @@ export function createParamsForm(schema, { genres = [], ui = {} } = {}) {
       const value = f.read();
       if (value !== undefined) params[f.name] = value;
     }
-    if (advanced && advanced.value.trim()) {
+    if (json && json.value.trim()) {
       let extra;
       try {
-        extra = JSON.parse(advanced.value);
+        extra = JSON.parse(json.value);
       } catch (error) {
-        throw new Error(`Advanced parameters are not valid JSON: ${error.message}`);
+        throw new Error(`More parameters (JSON) is not valid JSON: ${error.message}`);
       }
       if (!extra || typeof extra !== "object" || Array.isArray(extra)) {
-        throw new Error("Advanced parameters must be a JSON object");
+        throw new Error("More parameters (JSON) must be a JSON object");
       }
       Object.assign(params, extra);
     }
@@ -85,9 +85,7 @@ function buildField(name, prop, { required, genres }) {
   if (!simple) return null;
   const { schema, nullable } = simple;
   const context = { name, schema, nullable, required, id: uid(`param-${name}`) };
-  if (name === "genre" && genres.length && (schema.type === "string" || schema.enum)) {
-    return genreField(context, genres);
-  }
+  if (Array.isArray(genres) && (schema.type === "string" || schema.enum)) return genreField(context, genres);
   if (Array.isArray(schema.enum)) return enumField(context);
   if (isChoiceList(schema)) return choiceListField(context);
   if (schema.type === "boolean") return booleanField(context);
@@ -125,43 +123,27 @@ function enumField(ctx) {
   };
 }
 
-// Genres come from /genres with their descriptions; "Other…" allows a name the list lacks
-// (an alias, or a style only one capability knows — its own error message then says which exist).
+// Exactly the genres of the parameter's set, each with its description (and aliases).
 function genreField(ctx, genres) {
-  const allowed = Array.isArray(ctx.schema.enum) ? genres.filter((g) => ctx.schema.enum.includes(g.name)) : genres;
   const optional = !ctx.required || ctx.nullable;
-  const freeText = !Array.isArray(ctx.schema.enum);
   const helpId = `${ctx.id}-help`;
   const select = h("select", { id: ctx.id, "aria-describedby": helpId },
     optional ? h("option", { value: "" }, ctx.schema.description ? "Automatic" : "Choose a genre…") : null,
-    allowed.map((g) => h("option", { value: g.name, selected: g.name === ctx.schema.default }, humanize(g.name))),
-    freeText ? h("option", { value: OTHER }, "Other…") : null);
-  const otherId = `${ctx.id}-other`;
-  const other = h("input", { id: otherId, maxlength: ctx.schema.maxLength ? String(ctx.schema.maxLength) : null });
-  const otherField = h("div", { class: "field", hidden: true },
-    h("label", { for: otherId }, `Other ${labelText(ctx).toLowerCase()}`), other);
+    genres.map((g) => h("option", { value: g.name, selected: g.name === ctx.schema.default }, humanize(g.name))));
   const description = h("small", { id: helpId, class: "help genre-help", "aria-live": "polite" });
   const describe = () => {
-    const genre = allowed.find((g) => g.name === select.value);
-    otherField.hidden = select.value !== OTHER;
+    const genre = genres.find((g) => g.name === select.value);
     const aliases = genre && genre.aliases && genre.aliases.length ? ` (also: ${genre.aliases.join(", ")})` : "";
-    description.textContent = genre ? genre.description + aliases
-      : ctx.schema.description || "Pick the style to remix into.";
+    description.textContent = genre ? genre.description + aliases : ctx.schema.description || "Pick a genre.";
   };
   select.addEventListener("change", describe);
   describe();
   const element = h("div", { class: "field field-wide", dataset: { param: ctx.name } },
-    h("label", { for: ctx.id }, labelText(ctx)), select, description, otherField);
-  const read = () => {
-    if (select.value !== OTHER) return select.value || undefined;
-    const value = other.value.trim();
-    if (!value) throw new Error(`Type the ${labelText(ctx).toLowerCase()} to use, or pick one from the list`);
-    return value;
-  };
-  return { name: ctx.name, element, read };
+    h("label", { for: ctx.id }, labelText(ctx)), select, description);
+  return { name: ctx.name, element, read: () => select.value || undefined };
 }
 
-// Several choices at once (e.g. which stems to mute): a group of checkboxes.
+// Several choices at once (e.g. which parts to mute): a group of checkboxes.
 function choiceListField(ctx) {
   const chosen = new Set(Array.isArray(ctx.schema.default) ? ctx.schema.default : []);
   const boxes = ctx.schema.items.enum.map((value) => {

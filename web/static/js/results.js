@@ -1,11 +1,12 @@
-// What a finished job shows: key figures of its data, players, the stem mixer, pictures, downloads.
-// Works from the job's own description (output kinds, data keys), so new capabilities render too.
+// What a finished job shows: its summary line, key figures of its data, players, a mixer when there are
+// several audio outputs, pictures, downloads. Decided by output kinds and data shape, never by which
+// capability ran, so new capabilities render too.
 
 import { fetchBlob } from "./api.js";
 import { downloadButton } from "./download.js";
 import { createMixer } from "./mixer.js";
 import { createPlayer } from "./player.js";
-import { capability } from "./state.js";
+import { capability, resultSummary } from "./state.js";
 import { fmtNumber, fmtTime, h, humanize, showError } from "./ui.js";
 
 const pct = (v) => `${Math.round(v * 100)}%`;
@@ -13,7 +14,6 @@ const signed = (v) => (v >= 0 ? "+" : "") + v.toFixed(2);
 
 // Figures worth a headline, in display order, with their formatting.
 const HIGHLIGHTS = [
-  ["mood", "Mood", humanize],
   ["label", "Label", humanize],
   ["confidence", "Confidence", pct],
   ["valence", "Valence", signed],
@@ -33,11 +33,13 @@ export function renderResult(job) {
   const images = outputs.filter((o) => o.kind === "image");
   const files = outputs.filter((o) => o.kind !== "audio" && o.kind !== "image");
   const cap = capability(job.capability) || { ui: {} };
-  const useMixer = audio.length >= 2 && (job.capability === "stems" || (cap.ui && cap.ui.mixer)
-    || audio.length >= 3);
+  // Several audio outputs of one job are parts of one piece (a capability may opt out with ui.mixer=false).
+  const useMixer = audio.length >= 2 && !(cap.ui && cap.ui.mixer === false);
   const title = (o) => `${humanize(job.capability)} ${o.name}`;
+  const summary = resultSummary(result);
 
   return h("div", { class: "result" },
+    summary ? h("p", { class: "summary" }, summary) : null,
     renderData(result.data),
     useMixer ? createMixer(audio, { title: humanize(job.capability) }) : audio.map((o) =>
       h("div", { class: "output", dataset: { output: o.name } },
@@ -61,7 +63,6 @@ function imageOutput(output, title) {
 function renderData(data) {
   if (!data || typeof data !== "object") return null;
   const parts = [];
-  if (typeof data.summary === "string") parts.push(h("p", { class: "summary" }, data.summary));
   const shown = HIGHLIGHTS.filter(([key]) => data[key] !== undefined && data[key] !== null
     && typeof data[key] !== "object");
   const loudness = data.loudness && data.loudness.integrated_lufs;
@@ -94,7 +95,8 @@ function distribution(dist) {
 // A coloured strip of the timeline windows; the text list underneath is what screen readers read.
 function timeline(points) {
   const total = Math.max(...points.map((p) => p.end || 0)) || points.length;
-  const name = (p) => p.mood || p.label || "";
+  // A window's name: its label, else its first text value.
+  const name = (p) => p.label || Object.values(p).find((v) => typeof v === "string") || "";
   const strip = h("div", { class: "timeline-strip", "aria-hidden": "true" }, points.map((p) =>
     h("span", {
       class: "timeline-seg", title: `${fmtTime(p.start)}–${fmtTime(p.end)}: ${name(p)}`,

@@ -3,16 +3,17 @@
 export const state = {
   user: null,
   capabilities: [],
-  genres: [],
+  genres: [], // every genre, each with its set
+  genreSets: {}, // genre set name → its genres (from /genres?set=…), for the sets capabilities declare
   currentFile: null, // the file shown in the track panel
-  analysis: null, // analyze result data of currentFile, when known
+  trackResults: {}, // capability name → result of an on-upload job on currentFile
   jobOutputs: [], // audio outputs of jobs finished in this session: usable as inputs
   fileNames: new Map(), // file id → filename, for labelling jobs
 };
 
 const bus = new EventTarget();
 
-/** Events: "user", "file", "analysis", "files-changed", "jobs-changed", "outputs". */
+/** Events: "user", "file", "track-results", "files-changed", "jobs-changed", "outputs". */
 export function on(name, handler) {
   bus.addEventListener(name, (event) => handler(event.detail));
 }
@@ -25,18 +26,19 @@ export function rememberFile(file) {
   state.fileNames.set(file.id, file.filename);
 }
 
-export function setCurrentFile(file, analysis = null) {
+export function setCurrentFile(file) {
   if (file) rememberFile(file);
   state.currentFile = file;
-  state.analysis = analysis;
+  state.trackResults = {};
   emit("file", file);
-  emit("analysis", analysis);
+  emit("track-results", state.trackResults);
 }
 
-export function setAnalysis(fileId, data) {
+/** Record the result of a capability that runs on upload, when it is about the current track. */
+export function setTrackResult(fileId, name, result) {
   if (state.currentFile && state.currentFile.id === fileId) {
-    state.analysis = data;
-    emit("analysis", data);
+    state.trackResults = { ...state.trackResults, [name]: result };
+    emit("track-results", state.trackResults);
   }
 }
 
@@ -51,4 +53,17 @@ export function jobFileId(job) {
 
 export function capability(name) {
   return state.capabilities.find((c) => c.name === name) || null;
+}
+
+/** Capabilities the server runs on every new upload (declared by each capability's on_upload). */
+export function onUploadCapabilities() {
+  return state.capabilities.filter((c) => c.on_upload);
+}
+
+/** The one-line summary of a job's result: the capability's own, else its data's. */
+export function resultSummary(result) {
+  if (!result) return null;
+  if (typeof result.summary === "string" && result.summary) return result.summary;
+  const data = result.data;
+  return data && typeof data.summary === "string" ? data.summary : null;
 }

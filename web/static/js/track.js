@@ -1,10 +1,13 @@
-// The track panel: drag & drop / picker upload with progress, the track's facts, waveform player.
+// The track panel: drag & drop / picker upload with progress, the track's facts, waveform player,
+// and the results of what the server runs on every upload (capabilities declaring on_upload).
 
 import { api, fileUrl, uploadFile } from "./api.js";
 import { startJob } from "./jobs.js";
 import { createPlayer } from "./player.js";
-import { capability, emit, jobFileId, on, setAnalysis, setCurrentFile, state } from "./state.js";
-import { $, fmtBytes, fmtNumber, fmtTime, h, notify, progressBar, showError } from "./ui.js";
+import {
+  emit, jobFileId, on, onUploadCapabilities, resultSummary, setCurrentFile, setTrackResult, state,
+} from "./state.js";
+import { $, fmtBytes, fmtNumber, fmtTime, h, humanize, notify, progressBar, showError } from "./ui.js";
 
 export function initTrackPanel() {
   const dropzone = $("#dropzone");
@@ -28,7 +31,7 @@ export function initTrackPanel() {
     if (file) upload(file);
   });
   on("file", renderTrack);
-  on("analysis", renderAnalysis);
+  on("track-results", renderTrackResults);
   renderTrack(state.currentFile);
 }
 
@@ -49,39 +52,44 @@ async function upload(file) {
     notify(`Uploaded ${record.filename}`, "success");
     setCurrentFile(record);
     emit("files-changed");
-    analyzeCurrent();
+    runOnUpload();
   } catch (error) {
     status.hidden = true;
     showError(error, `Upload of ${file.name} failed`);
   }
 }
 
-/** Measure tempo and key of the current track with the analyze capability, when installed. */
-async function analyzeCurrent() {
+/** Run every capability the server declares for new uploads (on_upload) on the current track. */
+async function runOnUpload() {
+  await Promise.all(onUploadCapabilities().map(runOnTrack));
+}
+
+async function runOnTrack(cap) {
   const file = state.currentFile;
-  if (!file || !capability("analyze")) return;
-  markAnalysis("Measuring tempo and key…");
+  if (!file) return;
+  markPending(cap, `${humanize(cap.name)}: running…`);
   try {
-    const job = await api("/jobs", { method: "POST", body: { capability: "analyze", file_id: file.id } });
+    const job = await api("/jobs", { method: "POST", body: { capability: cap.name, file_id: file.id } });
     const final = await startJob(job, { quiet: true });
-    if (final.status !== "succeeded") markAnalysis(`Analysis ${final.status}`);
+    if (final.status !== "succeeded") markPending(cap, `${humanize(cap.name)} ${final.status}`);
   } catch (error) {
-    markAnalysis("Analysis unavailable");
-    showError(error, "Analysis failed");
+    markPending(cap, `${humanize(cap.name)} unavailable`);
+    showError(error, `${humanize(cap.name)} failed`);
   }
 }
 
-/** Show the last successful analysis of a file chosen from "My files", if there is one. */
+/** Show the last successful on-upload results of a file chosen from "My files", if there are any. */
 export async function openFile(file) {
   setCurrentFile(file);
-  if (!capability("analyze")) return;
-  try {
-    const page = await api("/jobs", { query: { capability: "analyze", status: "succeeded", per_page: 100 } });
-    const job = page.items.find((j) => jobFileId(j) === file.id && j.result);
-    if (job) setAnalysis(file.id, job.result.data);
-    else markAnalysis(null);
-  } catch (error) {
-    showError(error, "Could not load the analysis");
+  for (const cap of onUploadCapabilities()) {
+    try {
+      const page = await api("/jobs", { query: { capability: cap.name, status: "succeeded", per_page: 100 } });
+      const job = page.items.find((j) => jobFileId(j) === file.id && j.result);
+      if (job) setTrackResult(file.id, cap.name, job.result);
+      else markPending(cap, null);
+    } catch (error) {
+      showError(error, `Could not load the ${humanize(cap.name)} result`);
+    }
   }
 }
 
@@ -101,38 +109,54 @@ function renderTrack(file) {
     h("div", { class: "track-head" },
       h("h3", { class: "track-name", title: file.filename }, file.filename)),
     facts,
-    h("div", { id: "analysis-chips", class: "chips", "aria-live": "polite" }),
+    h("div", { id: "track-results", "aria-live": "polite" }),
     createPlayer({ url: fileUrl(file.id), title: file.filename, filename: file.filename,
       duration: file.duration }),
   );
   view.querySelector(".player").dataset.track = file.id;
-  renderAnalysis(state.analysis);
+  renderTrackResults(state.trackResults);
 }
 
 function fact(name, value) {
   return h("div", { class: "fact" }, h("dt", {}, name), h("dd", {}, value ?? "–"));
 }
 
-function markAnalysis(message) {
-  const chips = $("#analysis-chips");
-  if (!chips) return;
-  if (!message && capability("analyze")) {
-    chips.replaceChildren(h("button", { type: "button", class: "button button-small", onclick: analyzeCurrent },
-      "Measure tempo & key"));
-    return;
-  }
-  chips.replaceChildren(message ? h("span", { class: "chip chip-pending" }, message) : "");
+/** A capability's slot beside the waveform: a message while it runs, or a button to run it. */
+function markPending(cap, message) {
+  const slot = document.querySelector(`#track-results [data-on-upload="${CSS.escape(cap.name)}"]`);
+  if (!slot || state.trackResults[cap.name]) return;
+  slot.replaceChildren(message ? h("span", { class: "chip chip-pending" }, message)
+    : h("button", { type: "button", class: "button button-small", onclick: () => runOnTrack(cap) },
+      `Run ${humanize(cap.name)}`));
 }
 
-function renderAnalysis(data) {
-  const chips = $("#analysis-chips");
-  if (!chips || !data) return;
-  const items = [];
-  if (data.tempo) items.push(["Tempo", `${fmtNumber(data.tempo, 1)} BPM`, "tempo"]);
-  if (data.key_name || data.key) items.push(["Key", data.key_name || `${data.key} ${data.mode || ""}`, "key"]);
-  if (data.camelot) items.push(["Camelot", data.camelot, "camelot"]);
-  const lufs = data.loudness && data.loudness.integrated_lufs;
-  if (typeof lufs === "number") items.push(["Loudness", `${fmtNumber(lufs, 1)} LUFS`, "loudness"]);
-  chips.replaceChildren(...items.map(([name, value, key]) =>
-    h("span", { class: "chip", dataset: { fact: key } }, h("span", { class: "chip-label" }, name), " ", value)));
+// Figures found in the results' data (by their shape, whichever capability produced them).
+const CHIPS = [
+  ["tempo", "Tempo", (d) => (typeof d.tempo === "number" && d.tempo ? `${fmtNumber(d.tempo, 1)} BPM` : null)],
+  ["key", "Key", (d) => d.key_name || null],
+  ["camelot", "Camelot", (d) => d.camelot || null],
+  ["loudness", "Loudness", (d) => (d.loudness && typeof d.loudness.integrated_lufs === "number"
+    ? `${fmtNumber(d.loudness.integrated_lufs, 1)} LUFS` : null)],
+];
+
+function renderTrackResults(results) {
+  const host = $("#track-results");
+  if (!host) return;
+  host.replaceChildren(...onUploadCapabilities().map((cap) => {
+    const result = results[cap.name];
+    const slot = h("div", { class: "on-upload", dataset: { onUpload: cap.name } });
+    if (!result) return slot;
+    const data = result.data || {};
+    const chips = CHIPS.map(([key, name, value]) => [key, name, value(data)]).filter(([, , v]) => v);
+    const summary = resultSummary(result);
+    slot.replaceChildren(
+      chips.length ? h("div", { class: "chips" }, chips.map(([key, name, value]) =>
+        h("span", { class: "chip", dataset: { fact: key } }, h("span", { class: "chip-label" }, name), " ", value)))
+        : null,
+      summary ? h("p", { class: "muted small on-upload-summary" }, summary) : null);
+    return slot;
+  }));
+  for (const cap of onUploadCapabilities()) {
+    if (!results[cap.name]) markPending(cap, null);
+  }
 }
