@@ -67,14 +67,6 @@ class Catalog:
         return "genre" in self.param_names(cap)
 
     @staticmethod
-    def audio_input(cap: dict) -> str | None:
-        return next((i["name"] for i in cap.get("inputs", []) if i.get("kind") == "audio"), None)
-
-    @staticmethod
-    def text_input(cap: dict) -> str | None:
-        return next((i["name"] for i in cap.get("inputs", []) if i.get("kind") == "text"), None)
-
-    @staticmethod
     def audio_outputs(cap: dict) -> list[str]:
         return [o["name"] for o in cap.get("outputs", []) if o.get("kind") == "audio"]
 
@@ -119,11 +111,4 @@ class CatalogCache:
         if self._catalog is None or self.clock() - self._loaded_at > self.max_age:
             self._catalog = await Catalog.load(self.backend)
             self._loaded_at = self.clock()
-        return self._catalog
-
-    @property
-    def current(self) -> Catalog:
-        """The last loaded catalog (call :meth:`get` once at start-up)."""
-        if self._catalog is None:
-            raise RuntimeError("the catalog has not been loaded yet")
         return self._catalog

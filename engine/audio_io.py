@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,9 +53,6 @@ class AudioInfo:
     frames: int
     duration: float
     subtype: str | None = None
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def sniff_format(path: str | Path) -> str | None:

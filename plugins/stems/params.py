@@ -30,7 +30,3 @@ class StemsParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     overlap: Annotated[float, msgspec.Meta(ge=0.0, le=0.9)] = 0.25
     #: Random time shifts averaged by Demucs (0 disables the shift trick; each one costs a full pass).
     shifts: Annotated[int, msgspec.Meta(ge=0, le=10)] = 1
-
-    @property
-    def stem_names(self) -> tuple[str, ...]:
-        return STEMS_BY_MODE[self.mode]
