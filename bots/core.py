@@ -70,40 +70,28 @@ class BotCore:
     async def upload(self, chat: ChatRef, filename: str, path: Path) -> dict:
         return await self.backend.upload(chat, filename, path)
 
-    async def build_request(self, capability: str, *, file_id: str | None = None, prompt: str | None = None,
-                            genre: str | None = None, params: dict[str, Any] | None = None
-                            ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Inputs and params for ``capability``; the genre is checked against the engine's list."""
+    async def build_request(self, capability: str, *, genre: str | None = None,
+                            params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Params for ``capability``, checked before anything starts (the capability exists, the genre
+        is one it takes). Inputs are bound by the engine: a track and a prompt are shortcuts."""
         catalog = await self.catalog()
         cap = catalog.capability(capability)
         params = {k: v for k, v in (params or {}).items() if v is not None}
-        inputs: dict[str, Any] = {}
-        if file_id is not None:
-            name = catalog.audio_input(cap)
-            if name is None:
-                raise BadInput(f"{capability} does not take a track", code="bad_input")
-            inputs[name] = file_id
-        if prompt is not None:
-            name = catalog.text_input(cap)
-            if name is None:
-                raise BadInput(f"{capability} does not take a prompt", code="bad_input")
-            inputs[name] = prompt
         if genre:
             if not catalog.takes_genre(cap):
                 raise BadInput(f"{capability} does not take a genre", code="bad_input")
             params["genre"] = catalog.resolve_genre(genre)
-        return inputs, params
+        return params
 
     async def run(self, chat: ChatRef, capability: str, *, on_progress: ProgressSink,
                   file_id: str | None = None, prompt: str | None = None, genre: str | None = None,
                   params: dict[str, Any] | None = None) -> dict:
         """Queue a job and follow it to the end, sending progress lines; returns the final job."""
-        inputs, params = await self.build_request(capability, file_id=file_id, prompt=prompt, genre=genre,
-                                                  params=params)
+        params = await self.build_request(capability, genre=genre, params=params)
         title = capability + (f" ({params['genre']})" if params.get("genre") else "")
         sink = ThrottledText(on_progress, self.edit_interval)
         with self.limiter.job_slot(chat.key):
-            job = await self.backend.create_job(chat, capability, inputs=inputs, params=params)
+            job = await self.backend.create_job(chat, capability, params=params, file_id=file_id, prompt=prompt)
 
             async def show(snapshot: dict) -> None:
                 done = snapshot["status"] in ("succeeded", "failed", "cancelled")

@@ -14,6 +14,7 @@ from typing import Literal
 from moodmix.bots.backend import BotBackend, ChatRef
 from moodmix.bots.transcode import fit_audio_async
 from moodmix.engine.errors import MoodmixError
+from moodmix.web.links import output_path
 
 FileKind = Literal["audio", "image", "document"]
 SHARE_DAYS = 7
@@ -58,9 +59,6 @@ class Delivery:
             lines += [f"• {label}: {url}" for label, url in self.links]
         return "\n".join(lines)
 
-    def by_kind(self, kind: FileKind) -> list[OutgoingFile]:
-        return [f for f in self.files if f.kind == kind]
-
 
 def _flat(data: dict, depth: int = 1) -> dict:
     flat: dict = {}
@@ -95,8 +93,7 @@ def summarize(job: dict) -> str:
 
 def output_url(public_url: str, job: dict, output: dict) -> str:
     """The API address of an output (needs signing in): the fallback when no share link can be made."""
-    path = output.get("url") or f"/api/v1/jobs/{job['id']}/outputs/{output['name']}"
-    return public_url.rstrip("/") + path
+    return public_url.rstrip("/") + output_path(job["id"], output["name"])
 
 
 async def download_link(backend: BotBackend, chat: ChatRef, job: dict, output: dict, public_url: str) -> str:

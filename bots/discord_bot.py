@@ -203,7 +203,7 @@ class DiscordBot:
         try:
             self.core.hit(chat)
             self.core.check_can_start(chat)
-            await self.core.build_request(capability, prompt=prompt, params=params)
+            await self.core.build_request(capability, params=params)
         except MoodmixError as exc:
             await interaction.response.send_message(f"⚠️ {exc.message}", ephemeral=True)
             return

@@ -91,10 +91,11 @@ class HttpBackend:
             return await self._call("POST", "/api/v1/files", chat,
                                     files={"file": (filename, fh, "application/octet-stream")})
 
-    async def create_job(self, chat: ChatRef, capability: str, *, inputs: dict[str, Any],
-                         params: dict[str, Any]) -> dict:
-        return await self._call("POST", "/api/v1/jobs", chat,
-                                json={"capability": capability, "inputs": inputs, "params": params})
+    async def create_job(self, chat: ChatRef, capability: str, *, inputs: dict[str, Any] | None = None,
+                         params: dict[str, Any], file_id: str | None = None, prompt: str | None = None) -> dict:
+        body = {"capability": capability, "inputs": inputs or {}, "params": params}
+        body.update({k: v for k, v in (("file_id", file_id), ("prompt", prompt)) if v is not None})
+        return await self._call("POST", "/api/v1/jobs", chat, json=body)
 
     async def get_job(self, chat: ChatRef, job_id: str) -> dict:
         return await self._call("GET", f"/api/v1/jobs/{job_id}", chat)

@@ -11,6 +11,7 @@ from moodmix.bots.backend import TERMINAL_STATES, ChatRef, FetchedOutput
 from moodmix.engine.config import Settings
 from moodmix.engine.runtime import Runtime
 from moodmix.engine.service import Service
+from moodmix.web.links import share_url
 
 CHUNK = 1 << 20
 
@@ -54,9 +55,10 @@ class ServiceBackend:
     async def upload(self, chat: ChatRef, filename: str, path: Path) -> dict:
         return await self.service.upload(await self._uid(chat), filename, _read_chunks(path))
 
-    async def create_job(self, chat: ChatRef, capability: str, *, inputs: dict[str, Any],
-                         params: dict[str, Any]) -> dict:
-        return await self.service.create_job(await self._uid(chat), capability, inputs=inputs, params=params)
+    async def create_job(self, chat: ChatRef, capability: str, *, inputs: dict[str, Any] | None = None,
+                         params: dict[str, Any], file_id: str | None = None, prompt: str | None = None) -> dict:
+        return await self.service.create_job(await self._uid(chat), capability, inputs=inputs, params=params,
+                                             file_id=file_id, prompt=prompt)
 
     async def get_job(self, chat: ChatRef, job_id: str) -> dict:
         return await self.service.get_job(await self._uid(chat), job_id)
@@ -79,15 +81,13 @@ class ServiceBackend:
 
     async def fetch_output(self, chat: ChatRef, job_id: str, name: str, workdir: Path) -> FetchedOutput:
         key, filename, ctype = await self.service.output_download(await self._uid(chat), job_id, name)
-        if isinstance(key, Path):  # older storage layer handed out local paths directly
-            return FetchedOutput(path=key, filename=filename, content_type=ctype)
         workdir.mkdir(parents=True, exist_ok=True)
         path = await self.service.rt.storage.fetch(key, workdir)  # local storage: no copy is made
         return FetchedOutput(path=Path(path), filename=filename, content_type=ctype)
 
     async def share_output(self, chat: ChatRef, job_id: str, name: str, expires_in_s: float) -> str:
         share = await self.service.create_share(await self._uid(chat), job_id, name, expires_in_s)
-        return share["url"]
+        return share_url(self.service.settings.public_url, share["token"])
 
     async def close(self) -> None:
         if self._owns_runtime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -12,19 +11,11 @@ from typing import Any
 import msgspec
 
 from moodmix.engine.config import Settings
-from moodmix.engine.errors import BadInput
-from moodmix.engine.execution import run_capability
-from moodmix.engine.jobs.runner import _jsonable, content_type_for
+from moodmix.engine.execution import execute, parse_params, probe_local
+from moodmix.engine.inputs import bind_inputs
+from moodmix.engine.outputs import jsonable, record_outputs
 from moodmix.engine.plugin_manager import get_plugin_manager
 from moodmix.engine.registry import Registry
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def run_local_command(settings: Settings, capability: str, *, file: str | None, params: dict[str, Any],
@@ -35,55 +26,30 @@ def run_local_command(settings: Settings, capability: str, *, file: str | None, 
     pm.hook.startup(settings=settings)
     reg = registry or Registry.from_plugin_manager(pm)
     cap = reg.capability(capability)
-    inputs: dict[str, Path] = {}
-    texts: dict[str, str] = {}
-    audio_specs = [i for i in cap.inputs if i.kind == "audio"]
-    text_specs = [i for i in cap.inputs if i.kind == "text"]
-    if file:
-        if not audio_specs:
-            raise BadInput(f"{capability!r} takes no audio file (inputs: "
-                           f"{', '.join(i.name for i in cap.inputs) or 'none'})", code="bad_input")
-        inputs[audio_specs[0].name] = Path(file)
-    if prompt is not None:
-        if not text_specs:
-            raise BadInput(f"{capability!r} takes no prompt", code="bad_input")
-        texts[text_specs[0].name] = prompt
-    kinds = {i.name: i.kind for i in cap.inputs}
+    params = dict(params)
     fields = set(getattr(cap.params, "__struct_fields__", ()))
-    for name in [k for k in params if kinds.get(k) == "text" and k not in fields]:
-        texts.setdefault(name, str(params.pop(name)))  # `--param prompt=...` reads naturally too
-    for name, value in extra_inputs.items():
-        if name not in kinds:
-            raise BadInput(f"{capability!r} has no input {name!r}", code="bad_input_name")
-        if kinds[name] == "audio":
-            inputs[name] = Path(value)
-        else:
-            texts[name] = value
-    for name, path in inputs.items():
-        if not path.is_file():
-            raise BadInput(f"input {name!r}: no such file {path}", code="file_not_found")
+    given: dict[str, Any] = {i.name: str(params.pop(i.name)) for i in cap.text_inputs
+                             if i.name in params and i.name not in fields}  # `--param prompt=...` reads naturally
+    given.update(extra_inputs)
+    bound = bind_inputs(cap, given, audio=file, prompt=prompt)
+    inputs = {name: Path(value) for name, value in bound.audio.items()}
+    probe_local(inputs, settings.max_audio_seconds)
+    parsed = parse_params(cap, params, reg)
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="moodmix-run-"))
     try:
         with _progress_bar(capability, show_progress) as report:
-            result = run_capability(reg, capability, inputs=inputs, texts=texts, params=params,
-                                    output_dir=work / "out", settings=settings, progress=report,
-                                    time_limit_s=None, temp_root=work / "tmp")
-        kinds_out = {o.name: o.kind for o in cap.outputs}
+            result = execute(cap, parsed, registry=reg, inputs=inputs, texts=bound.texts, output_dir=work / "out",
+                             settings=settings, progress=report, time_limit_s=None, temp_root=work / "tmp")
         outputs = []
-        for name, path in result.files.items():
-            path = Path(path)
-            filename = f"{name}{path.suffix}"
-            dest = out_dir / filename
-            shutil.move(str(path), dest)
-            outputs.append({"name": name, "kind": kinds_out.get(name, "other"), "filename": filename,
-                            "content_type": content_type_for(dest), "size_bytes": dest.stat().st_size,
-                            "sha256": _sha256(dest)})
+        for record, path in record_outputs(cap, result.files):
+            shutil.move(str(path), out_dir / record.filename)
+            outputs.append(record.as_dict())
     finally:
         shutil.rmtree(work, ignore_errors=True)
     doc = {"job_id": None, "capability": capability, "backend": result.backend,
-           "params": msgspec.to_builtins(cap.parse_params(params)),
-           "data": _jsonable(result.data), "summary": cap.summary_of(result.data), "outputs": outputs}
+           "params": msgspec.to_builtins(parsed),
+           "data": jsonable(result.data), "summary": cap.summary_of(result.data), "outputs": outputs}
     (out_dir / "result.json").write_text(json.dumps(doc, indent=2))
     return doc
 

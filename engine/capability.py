@@ -230,7 +230,7 @@ class RunContext:
     registry: Any = None
     #: This plugin's settings struct (from ``register_settings``), or ``None`` if it declares none.
     plugin_settings: Any = None
-    #: Decoded inputs by (name, sample rate, mono), so several steps of one run decode once.
+    #: Decoded inputs by (path, sample rate, mono), shared with nested calls: one run decodes a file once.
     _decoded: dict[tuple[str, int | None, bool], tuple[Any, int]] = field(default_factory=dict, repr=False)
 
     def progress(self, fraction: float, message: str | None = None) -> None:
@@ -245,21 +245,19 @@ class RunContext:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise JobTimedOut("the job ran past its time limit")
 
-    def is_cancelled(self) -> bool:
-        return self.cancelled_fn()
-
     def load_audio(self, name: str = "audio", *, sample_rate: int | None = None,
                    mono: bool = False) -> tuple[Any, int]:
         """Input ``name`` decoded as ``float32 (channels, frames)`` and its rate (resampled if asked).
 
-        Decoded once per run and argument set; treat the array as read-only.
+        Decoded once per run and argument set, nested calls on the same file included; treat the
+        array as read-only.
         """
-        key = (name, sample_rate, mono)
+        if name not in self.inputs:
+            raise BadInput(f"no audio input named {name!r}", code="missing_input")
+        key = (str(self.inputs[name]), sample_rate, mono)
         if key not in self._decoded:
             from moodmix.engine import audio_io
 
-            if name not in self.inputs:
-                raise BadInput(f"no audio input named {name!r}", code="missing_input")
             self._decoded[key] = audio_io.load_audio(self.inputs[name], sample_rate=sample_rate, mono=mono)
         return self._decoded[key]
 

@@ -64,11 +64,11 @@ async def _durations(rt: Runtime) -> dict[tuple[str, str], Histogram]:
     d = _seconds_between(rt.db, "started_at", "finished_at")
     cols = ", ".join(f"SUM(CASE WHEN d <= {b} THEN 1 ELSE 0 END) AS le_{i}" for i, b in enumerate(DURATION_BUCKETS))
     rows = await ProcessingJob.raw(
-        f"SELECT job_type, status, COUNT(*) AS n, SUM(d) AS total, {cols} FROM ("  # constants only: no user input
-        f"SELECT job_type, status, {d} AS d FROM processing_jobs WHERE status IN ('succeeded', 'failed') "
+        f"SELECT capability, status, COUNT(*) AS n, SUM(d) AS total, {cols} FROM ("  # constants only: no user input
+        f"SELECT capability, status, {d} AS d FROM processing_jobs WHERE status IN ('succeeded', 'failed') "
         "AND started_at IS NOT NULL AND finished_at IS NOT NULL AND NOT cache_hit) AS finished "
-        "GROUP BY job_type, status")
-    return {(r["job_type"], r["status"]): Histogram([int(r[f"le_{i}"] or 0) for i in range(len(DURATION_BUCKETS))],
+        "GROUP BY capability, status")
+    return {(r["capability"], r["status"]): Histogram([int(r[f"le_{i}"] or 0) for i in range(len(DURATION_BUCKETS))],
                                                     float(r["total"] or 0.0), int(r["n"]))
             for r in rows}
 
@@ -104,11 +104,11 @@ async def _queue(rt: Runtime) -> dict[str, float]:
 async def take_snapshot(rt: Runtime) -> Snapshot:
     snap = Snapshot()
     rows = await ProcessingJob.raw(
-        "SELECT job_type, status, COUNT(*) AS n, SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END) AS retries "
-        "FROM processing_jobs GROUP BY job_type, status")
+        "SELECT capability, status, COUNT(*) AS n, SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END) AS retries "
+        "FROM processing_jobs GROUP BY capability, status")
     for r in rows:
-        snap.jobs[(r["job_type"], r["status"])] = int(r["n"])
-        snap.retries[r["job_type"]] = snap.retries.get(r["job_type"], 0) + int(r["retries"] or 0)
+        snap.jobs[(r["capability"], r["status"])] = int(r["n"])
+        snap.retries[r["capability"]] = snap.retries.get(r["capability"], 0) + int(r["retries"] or 0)
     snap.durations = await _durations(rt)
     snap.oldest_queued_s = await _oldest_queued(rt)
     cutoff = timeutil.ago(rt.settings.stall_timeout_s)

@@ -16,7 +16,7 @@ from moodmix.engine.audio_io import save_audio
 def stored_upload_files(api) -> list:
     """Files left in scratch space, plus stored uploads on a local backend."""
     storage = api.app.state.runtime.storage
-    left = [p for p in storage.temp_root.rglob("*") if p.is_file()]
+    left = [p for p in storage.scratch_root.rglob("*") if p.is_file()]
     if hasattr(storage, "root"):
         left += [p for p in (storage.root / "uploads").rglob("*") if p.is_file()]
     return sorted(left)
@@ -56,7 +56,7 @@ async def test_no_file_field_and_oversize(api, tmp_path, monkeypatch):
     big = save_audio(tmp_path / "big.wav", np.zeros((1, 44100), np.float32), 44100)
     resp = await upload(api, headers, big)
     assert resp.status_code == 413 and resp.json()["error"]["code"] == "too_large"
-    temp_files = [p for p in api.app.state.runtime.storage.temp_root.rglob("*") if p.is_file()]
+    temp_files = [p for p in api.app.state.runtime.storage.scratch_root.rglob("*") if p.is_file()]
     assert temp_files == []
 
 

@@ -31,7 +31,6 @@ class User(Table, tablename="users", db=_UNBOUND):
     email = Varchar(length=320, unique=True, index=True, null=True, default=None)
     username = Varchar(length=64, unique=True, index=True)
     password_hash = Text(null=True, default=None)
-    is_service = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -58,7 +57,7 @@ class AudioFile(Table, tablename="audio_files", db=_UNBOUND):
     id = UUID(primary_key=True)
     user = ForeignKey(references=User, null=False, index=True)
     filename = Varchar(length=255)
-    file_path = Text()  # storage key, relative to the data folder
+    storage_key = Text()  # where the bytes are, relative to the storage root
     sha256 = Varchar(length=64, index=True)
     size_bytes = Integer()
     content_type = Varchar(length=64)
@@ -74,7 +73,7 @@ class ProcessingJob(Table, tablename="processing_jobs", db=_UNBOUND):
     id = UUID(primary_key=True)
     user = ForeignKey(references=User, null=False, index=True)
     audio = ForeignKey(references=AudioFile, null=True, default=None)
-    job_type = Varchar(length=64, index=True)
+    capability = Varchar(length=64, index=True)
     status = Varchar(length=16, default="queued", index=True)
     progress = Real(default=0.0)
     message = Text(null=True, default=None)
@@ -106,7 +105,7 @@ class JobOutput(Table, tablename="job_outputs", db=_UNBOUND):
     job = ForeignKey(references=ProcessingJob, null=False, index=True)
     name = Varchar(length=64)
     kind = Varchar(length=16)
-    file_path = Text()
+    storage_key = Text()
     filename = Varchar(length=255)
     content_type = Varchar(length=64)
     size_bytes = Integer()

@@ -21,28 +21,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moodmix.engine import timeutil
-from moodmix.engine.audio_io import CONTENT_TYPES
-from moodmix.engine.capability import JobInfo
+from moodmix.engine.capability import Capability, JobInfo, RunResult
 from moodmix.engine.db.tables import AudioFile, JobOutput, ProcessingJob
 from moodmix.engine.errors import JobCancelled, MoodmixError, NotFound
-from moodmix.engine.execution import run_capability
+from moodmix.engine.execution import execute, probe_local
 from moodmix.engine.jobs import states
 from moodmix.engine.jobs.broker import TransientJobError
 from moodmix.engine.logging_setup import job_context
+from moodmix.engine.outputs import jsonable, record_outputs
 
 if TYPE_CHECKING:
     from moodmix.engine.runtime import Runtime
 
 log = logging.getLogger("moodmix.jobs")
-
-EXTRA_CONTENT_TYPES = {".json": "application/json", ".png": "image/png", ".zip": "application/zip",
-                       ".mid": "audio/midi", ".txt": "text/plain"}
-
-
-def content_type_for(path: Path) -> str:
-    suffix = path.suffix.lower()
-    return CONTENT_TYPES.get(suffix.lstrip("."), EXTRA_CONTENT_TYPES.get(suffix, "application/octet-stream"))
-
 
 @dataclass
 class _Live:
@@ -96,7 +87,7 @@ class JobRunner:
             log.info("job %s is held by another worker; skipping this delivery", job_id)
             return
         attempt = job["attempts"] + 1
-        log.info("job %s (%s) attempt %d on %s", job_id, job["job_type"], attempt, self.worker_id)
+        log.info("job %s (%s) attempt %d on %s", job_id, job["capability"], attempt, self.worker_id)
         scratch = self.rt.storage.job_scratch(str(job_id))
         try:
             await self._attempt(job, attempt, scratch)
@@ -113,6 +104,9 @@ class JobRunner:
             live.version += 1
 
         try:
+            # Looked up and parsed once for the whole attempt; checked when the job was requested.
+            cap = self.rt.registry.capability(job["capability"])
+            params = cap.parse_params(job["params"])
             inputs = await self.resolve_inputs(job, scratch / "in")
         except MoodmixError as exc:
             await self.finish(job_id, states.FAILED, error_code=exc.code, error=exc.message)
@@ -121,9 +115,9 @@ class JobRunner:
         limit = float(job["time_limit_s"] or self.rt.settings.job_time_limit_s)
         out_dir = scratch / "out"
         work = asyncio.to_thread(
-            run_capability, self.rt.registry, job["job_type"], inputs=inputs, texts=texts,
-            params=job["params"], output_dir=out_dir, settings=self.rt.settings, progress=progress,
-            cancelled=cancel.is_set, time_limit_s=limit, job_id=job_id, temp_root=scratch / "tmp")
+            execute, cap, params, registry=self.rt.registry, inputs=inputs, texts=texts, output_dir=out_dir,
+            settings=self.rt.settings, progress=progress, cancelled=cancel.is_set, time_limit_s=limit,
+            job_id=job_id, temp_root=scratch / "tmp")
         beat = asyncio.create_task(self._heartbeat(job_id, live, cancel))
         try:
             result = await asyncio.wait_for(work, timeout=limit + 30)
@@ -151,7 +145,7 @@ class JobRunner:
             return
         finally:
             beat.cancel()
-        await self.succeed(job, result)
+        await self.succeed(job, cap, result)
 
     async def _heartbeat(self, job_id: str, live: _Live, cancel: threading.Event) -> None:
         """Persist progress twice a second (only when it moved) and pick up cancellation."""
@@ -180,41 +174,42 @@ class JobRunner:
                 log.warning("heartbeat for job %s failed: %s", job_id, exc)
 
     async def resolve_inputs(self, job: dict, dest: Path) -> dict[str, Path]:
-        """Map the job's audio inputs (file ids or other jobs' outputs) to local paths."""
+        """Map the job's audio inputs (file ids or other jobs' outputs) to local paths.
+
+        Uploads were decoded completely when they arrived, so they are not probed again; another
+        job's output was written by a plugin and is probed (headers only) before this one reads it.
+        """
         paths: dict[str, Path] = {}
+        unverified: dict[str, Path] = {}
         for name, ref in job["inputs"].get("audio", {}).items():
             if "file_id" in ref:
-                row = await AudioFile.select(AudioFile.file_path).where(
+                row = await AudioFile.select(AudioFile.storage_key).where(
                     (AudioFile.id == ref["file_id"]) & (AudioFile.user == job["user"])).first()
                 if row is None:
                     raise NotFound(f"input {name!r}: the file no longer exists", code="file_not_found")
-                paths[name] = await self.rt.storage.fetch(row["file_path"], dest / name)
+                paths[name] = await self.rt.storage.fetch(row["storage_key"], dest / name)
             else:
-                row = await JobOutput.select(JobOutput.file_path).where(
+                row = await JobOutput.select(JobOutput.storage_key).where(
                     (JobOutput.job == ref["job_id"]) & (JobOutput.name == ref["output"])).first()
                 if row is None:
                     raise NotFound(f"input {name!r}: job {ref['job_id']} has no output {ref['output']!r}",
                                    code="output_not_found")
-                paths[name] = await self.rt.storage.fetch(row["file_path"], dest / name)
+                paths[name] = unverified[name] = await self.rt.storage.fetch(row["storage_key"], dest / name)
+        await asyncio.to_thread(probe_local, unverified, self.rt.settings.max_audio_seconds)
         return paths
 
-    async def succeed(self, job: dict, result: Any) -> None:
+    async def succeed(self, job: dict, cap: Capability, result: RunResult) -> None:
         job_id = str(job["id"])
-        cap = self.rt.registry.capability(job["job_type"])
-        kinds = {o.name: o.kind for o in cap.outputs}
+        records = await asyncio.to_thread(record_outputs, cap, result.files)
         await self.rt.storage.delete_prefix(f"outputs/{job_id}")
         await JobOutput.delete().where(JobOutput.job == job_id)
         outputs = []
-        for name, path in result.files.items():
-            path = Path(path)
-            filename = f"{name}{path.suffix}"
-            blob = await self.rt.storage.put_output(job_id, filename, path)
-            row = {"name": name, "kind": kinds.get(name, "other"), "filename": filename,
-                   "content_type": content_type_for(path), "size_bytes": blob.size, "sha256": blob.sha256}
-            await JobOutput(job=job_id, file_path=blob.key, **row).save()
-            result.files[name] = blob.key
-            outputs.append(row)
-        payload = {"data": _jsonable(result.data), "summary": cap.summary_of(result.data), "backend": result.backend,
+        for record, path in records:
+            blob = await self.rt.storage.put_output(job_id, record.filename, path, record.sha256)
+            await JobOutput(job=job_id, storage_key=blob.key, **record.as_dict()).save()
+            result.files[record.name] = blob.key
+            outputs.append(record.as_dict())
+        payload = {"data": jsonable(result.data), "summary": cap.summary_of(result.data), "backend": result.backend,
                    "outputs": outputs}
         rows = await ProcessingJob.update({
             ProcessingJob.status: states.SUCCEEDED,
@@ -269,20 +264,7 @@ def job_info(job: dict, status: str, *, backend: str | None = None) -> JobInfo:
     """The plugin-facing view of a job row."""
     audio = (job.get("inputs") or {}).get("audio", {})
     first = next(iter(audio.values()), {})
-    return JobInfo(id=str(job["id"]), user_id=str(job["user"]), capability=job["job_type"], status=status,
+    return JobInfo(id=str(job["id"]), user_id=str(job["user"]), capability=job["capability"], status=status,
                    params=dict(job.get("params") or {}), inputs=dict(job.get("inputs") or {}),
                    audio_id=first.get("file_id"), attempts=int(job.get("attempts") or 0), backend=backend)
 
-
-def _jsonable(data: Any) -> Any:
-    """Round-trip through JSON so numpy scalars and Paths never reach the database."""
-    import msgspec
-
-    def enc(obj: Any) -> Any:
-        if hasattr(obj, "tolist"):
-            return obj.tolist()
-        if isinstance(obj, Path):
-            return obj.name
-        raise TypeError(f"cannot serialise {type(obj).__name__}")
-
-    return json.loads(msgspec.json.encode(data, enc_hook=enc))

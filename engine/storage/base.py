@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
@@ -60,10 +59,6 @@ class Storage(ABC):
         self.scratch_root = Path(scratch_root).resolve()
         self.scratch_root.mkdir(parents=True, exist_ok=True)
 
-    @property
-    def temp_root(self) -> Path:
-        return self.scratch_root
-
     # ---- local scratch (same for every backend) ---------------------------------------------------
     def new_temp_file(self, suffix: str = "") -> Path:
         fd, name = tempfile.mkstemp(prefix="upload-", suffix=suffix, dir=self.scratch_root)
@@ -96,21 +91,14 @@ class Storage(ABC):
             raise
         return tmp, digest.hexdigest(), size
 
-    @staticmethod
-    def discard(path: Path) -> None:
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-
     # ---- backend-specific -----------------------------------------------------------------------
     @abstractmethod
     async def adopt_upload(self, tmp: Path, sha256: str) -> StoredBlob:
         """Store a received temp file at its content address (consumes ``tmp``)."""
 
     @abstractmethod
-    async def put_output(self, job_id: str, filename: str, src: Path) -> StoredBlob:
-        """Store a finished job output (consumes ``src``)."""
+    async def put_output(self, job_id: str, filename: str, src: Path, sha256: str) -> StoredBlob:
+        """Store a finished job output whose hash the caller computed (consumes ``src``)."""
 
     @abstractmethod
     async def fetch(self, key: str, dest_dir: Path) -> Path:

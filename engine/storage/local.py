@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 
 from moodmix.engine.errors import BadInput, NotFound
-from moodmix.engine.storage.base import Storage, StoredBlob, check_key, output_key, sha256_file, upload_key
+from moodmix.engine.storage.base import Storage, StoredBlob, check_key, output_key, upload_key
 
 BLOCK = 256 * 1024
 
@@ -46,13 +46,12 @@ class LocalStorage(Storage):
         shutil.move(str(tmp), dest)
         return StoredBlob(key, sha256, size)
 
-    async def put_output(self, job_id: str, filename: str, src: Path) -> StoredBlob:
+    async def put_output(self, job_id: str, filename: str, src: Path, sha256: str) -> StoredBlob:
         key = output_key(job_id, filename)
         dest = self.path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        digest = await anyio.to_thread.run_sync(sha256_file, src)
         shutil.move(str(src), dest)
-        return StoredBlob(key, digest, dest.stat().st_size)
+        return StoredBlob(key, sha256, dest.stat().st_size)
 
     async def fetch(self, key: str, dest_dir: Path) -> Path:
         return self._existing(key)  # already local: no copy

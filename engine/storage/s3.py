@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, quote, urlparse
 
 from moodmix.engine.config import Settings
 from moodmix.engine.errors import NotFound
-from moodmix.engine.storage.base import Storage, StoredBlob, check_key, output_key, sha256_file, upload_key
+from moodmix.engine.storage.base import Storage, StoredBlob, check_key, output_key, upload_key
 
 PART = 8 * 1024 * 1024
 RANGE_BLOCK = 256 * 1024
@@ -84,16 +84,15 @@ class S3Storage(Storage):
             tmp.unlink(missing_ok=True)
         return StoredBlob(key, sha256, size)
 
-    async def put_output(self, job_id: str, filename: str, src: Path) -> StoredBlob:
+    async def put_output(self, job_id: str, filename: str, src: Path, sha256: str) -> StoredBlob:
         key = output_key(job_id, filename)
-        digest = await asyncio.to_thread(sha256_file, src)
         size = src.stat().st_size
         try:
             await asyncio.to_thread(self.client.upload_file, str(src), self.bucket, self._k(key),
                                     Config=self.transfer)
         finally:
             src.unlink(missing_ok=True)
-        return StoredBlob(key, digest, size)
+        return StoredBlob(key, sha256, size)
 
     async def _exists(self, key: str) -> bool:
         try:

@@ -20,10 +20,10 @@ async def test_mood_job_lands_in_the_moods_table(tmp_path: Path) -> None:
         await migrate(engine)
         user = User(username="ann")
         await user.save()
-        audio = AudioFile(user=user.id, filename="a.wav", file_path="x", sha256="0" * 64, size_bytes=1,
+        audio = AudioFile(user=user.id, filename="a.wav", storage_key="x", sha256="0" * 64, size_bytes=1,
                           content_type="audio/wav", format="wav", duration=12.0, sample_rate=22050, channels=1)
         await audio.save()
-        job = ProcessingJob(user=user.id, audio=audio.id, job_type="mood")
+        job = ProcessingJob(user=user.id, audio=audio.id, capability="mood")
         await job.save()
         result = RunResult(data={"mood": "sad", "confidence": 0.7, "valence": -0.5, "arousal": -0.3,
                                  "features": {"tempo_bpm": 70.0, "key": "A minor"}})

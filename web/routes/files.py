@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from moodmix.engine.service import Service
 from moodmix.web.envelope import ok
+from moodmix.web.links import media_link
 from moodmix.web.openapi_docs import MAX_PAGE
 from moodmix.web.ranges import file_response
 from moodmix.web.security import current_user
@@ -51,7 +52,7 @@ class FilesController(Controller):
     async def stream_url(self, request: Request, user: dict, file_id: UUID) -> Response:
         """A URL valid for 15 minutes that an ``<audio>`` element can stream (with Range) without headers."""
         service = request.app.state.service
-        return ok(service.media_url(*await service.file_download(user["id"], str(file_id))))
+        return ok(media_link(service.media_token(*await service.file_download(user["id"], str(file_id)))))
 
     @get("/{file_id:uuid}/download")
     async def download(self, request: Request, user: dict, file_id: UUID) -> Response:

@@ -18,6 +18,7 @@ from moodmix.engine.errors import BadInput
 from moodmix.engine.jobs import states
 from moodmix.engine.service import Service
 from moodmix.web.envelope import ok
+from moodmix.web.links import job_with_urls, media_link, output_with_url
 from moodmix.web.openapi_docs import MAX_PAGE
 from moodmix.web.ranges import file_response
 from moodmix.web.security import current_user
@@ -51,19 +52,11 @@ class JobsController(Controller):
     @post("/", status_code=202)
     async def create(self, request: Request, user: dict, data: CreateJobBody) -> Response:
         service: Service = request.app.state.service
-        cap = request.app.state.runtime.registry.capability(data.capability)
         inputs: dict[str, Any] = {k: (msgspec.to_builtins(v) if isinstance(v, JobRef) else v)
                                   for k, v in data.inputs.items()}
-        for shortcut, kind in ((data.file_id, "audio"), (data.prompt, "text")):
-            if shortcut is None:
-                continue
-            target = next((i.name for i in cap.inputs if i.kind == kind), None)
-            if target is None:
-                raise BadInput(f"{cap.name!r} takes no {kind} input", code="bad_input")
-            inputs.setdefault(target, shortcut)
         job = await service.create_job(user["id"], data.capability, inputs=inputs, params=data.params,
-                                       reuse=data.reuse)
-        return ok(job, "job queued", 202)
+                                       reuse=data.reuse, file_id=data.file_id, prompt=data.prompt)
+        return ok(job_with_urls(job), "job queued", 202)
 
     @get("/")
     async def list_jobs(self, request: Request, user: dict,
@@ -71,16 +64,18 @@ class JobsController(Controller):
                         capability: str | None = Parameter(default=None),
                         page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
                         per_page: int = Parameter(default=20, ge=1, le=100)) -> Response:
-        return ok(await request.app.state.service.list_jobs(user["id"], status=status, job_type=capability,
-                                                            page=page, per_page=per_page))
+        listing = await request.app.state.service.list_jobs(user["id"], status=status, capability=capability,
+                                                          page=page, per_page=per_page)
+        return ok({**listing, "items": [job_with_urls(j) for j in listing["items"]]})
 
     @get("/{job_id:uuid}")
     async def get_job(self, request: Request, user: dict, job_id: UUID) -> Response:
-        return ok(await request.app.state.service.get_job(user["id"], str(job_id)))
+        return ok(job_with_urls(await request.app.state.service.get_job(user["id"], str(job_id))))
 
     @post("/{job_id:uuid}/cancel", status_code=200)
     async def cancel(self, request: Request, user: dict, job_id: UUID) -> Response:
-        return ok(await request.app.state.service.cancel_job(user["id"], str(job_id)), "cancellation requested")
+        job = await request.app.state.service.cancel_job(user["id"], str(job_id))
+        return ok(job_with_urls(job), "cancellation requested")
 
     @get("/{job_id:uuid}/result")
     async def result(self, request: Request, user: dict, job_id: UUID) -> Response:
@@ -88,11 +83,12 @@ class JobsController(Controller):
         job = await request.app.state.service.get_job(user["id"], str(job_id))
         if job["status"] != states.SUCCEEDED:
             raise BadInput(f"the job has not succeeded (status: {job['status']})", code="job_not_ready")
-        return ok(result_document(job))
+        return ok(result_document(job_with_urls(job)))
 
     @get("/{job_id:uuid}/outputs")
     async def outputs(self, request: Request, user: dict, job_id: UUID) -> Response:
-        return ok(await request.app.state.service.job_outputs(user["id"], str(job_id)))
+        outputs = await request.app.state.service.job_outputs(user["id"], str(job_id))
+        return ok([output_with_url(str(job_id), o) for o in outputs])
 
     @get("/{job_id:uuid}/outputs/{name:str}")
     async def output(self, request: Request, user: dict, job_id: UUID, name: str) -> Response:
@@ -103,7 +99,7 @@ class JobsController(Controller):
     async def output_stream_url(self, request: Request, user: dict, job_id: UUID, name: str) -> Response:
         """A URL valid for 15 minutes that an ``<audio>`` element can stream (with Range) without headers."""
         service: Service = request.app.state.service
-        return ok(service.media_url(*await service.output_download(user["id"], str(job_id), name)))
+        return ok(media_link(service.media_token(*await service.output_download(user["id"], str(job_id), name))))
 
     @get("/{job_id:uuid}/events")
     async def events(self, request: Request, user: dict, job_id: UUID) -> ServerSentEvent:
@@ -128,7 +124,7 @@ async def _job_events(service: Service, user_id: str, job_id: str, job: dict,
         if snapshot != last:
             last = snapshot
             kind = "done" if job["status"] in states.TERMINAL else "progress"
-            yield ServerSentEventMessage(data=json.dumps(job), event=kind, id=str(int(waited * 1000)))
+            yield ServerSentEventMessage(data=json.dumps(job_with_urls(job)), event=kind, id=str(int(waited * 1000)))
             if kind == "done":
                 return
         if waited > max_seconds:

@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
 
 from moodmix.web.envelope import ok
+from moodmix.web.links import share_with_urls
 from moodmix.web.ranges import file_response
 from moodmix.web.security import current_user
 
@@ -25,7 +26,7 @@ class SharesController(Controller):
     @post("/jobs/{job_id:uuid}/outputs/{name:str}/share", status_code=201)
     async def create(self, request: Request, user: dict, job_id: UUID, name: str, data: ShareBody) -> Response:
         share = await request.app.state.service.create_share(user["id"], str(job_id), name, data.expires_in_s)
-        return ok(share, "share link created", 201)
+        return ok(share_with_urls(share, public_base(request)), "share link created", 201)
 
     @get("/shares")
     async def list_shares(self, request: Request, user: dict) -> Response:
@@ -35,6 +36,11 @@ class SharesController(Controller):
     async def revoke(self, request: Request, user: dict, share_id: UUID) -> Response:
         await request.app.state.service.revoke_share(user["id"], str(share_id))
         return ok(None, "share link revoked")
+
+
+def public_base(request: Request) -> str:
+    """Where the public reaches this server: ``public_url`` when set, else the request's own base URL."""
+    return request.app.state.runtime.settings.public_url or str(request.base_url)
 
 
 @get("/s/{token:str}", tags=["shares"], security=[])
