@@ -23,8 +23,17 @@ async def app_service(request: Request) -> Any:
     return request.app.state.service
 
 
+def settings_of(name: str) -> Provide:
+    """Dependency giving plugin ``name``'s validated settings (``None`` if it registers none)."""
+
+    async def plugin_settings(request: Request) -> Any:
+        return request.app.state.runtime.registry.plugin_settings(name)
+
+    return Provide(plugin_settings)
+
+
 def plugin_routers(pm: pluggy.PluginManager) -> list[Router]:
-    """A router per plugin that returned handlers from ``register_routes``, in registration order."""
+    """One router per plugin that returns handlers from ``register_routes``."""
     routers = []
     for impl in pm.hook.register_routes.get_hookimpls():
         handlers = list(impl.function() or [])
@@ -32,7 +41,8 @@ def plugin_routers(pm: pluggy.PluginManager) -> list[Router]:
             continue
         name = impl.plugin_name
         routers.append(Router(path=f"{PREFIX}/{name}", route_handlers=handlers, tags=[f"plugin: {name}"],
-                              dependencies={"user": Provide(current_user), "service": Provide(app_service)}))
+                              dependencies={"user": Provide(current_user), "service": Provide(app_service),
+                                            "plugin_settings": settings_of(name)}))
     return routers
 
 
