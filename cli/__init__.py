@@ -154,6 +154,10 @@ def run(ctx: click.Context, capability: str, file: str | None, params: tuple[str
     from moodmix.cli.local_run import run_local_command
 
     settings = _settings(ctx)
+    if settings.model_download == "ask":  # a missing model may be offered, in a terminal only
+        from moodmix.cli.models import install_interactive_prompt
+
+        install_interactive_prompt()
     try:
         parsed = dict(_parse_param(p) for p in params)
         extras = {}
@@ -234,6 +238,15 @@ def doctor(ctx: click.Context) -> None:
 
     for line in report(_settings(ctx)):
         click.echo(line)
+
+
+def _add_models_group() -> None:
+    from moodmix.cli.models import models
+
+    cli.add_command(models)
+
+
+_add_models_group()
 
 
 def _load_plugin_commands() -> None:

@@ -49,6 +49,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Models and devices
     device: str = "auto"  # auto | cpu | cuda
     model_dir: str = ""  # local folder with model weights (demucs .th/.yaml, musicgen folders)
+    # never | ask (only `moodmix run` in a terminal asks) | auto (download when needed, workers too)
+    model_download: Literal["never", "ask", "auto"] = "ask"
     mood_model: str = ""  # path of a trained mood model (default: the shipped one)
     # Bots
     discord_token: str = ""

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from moodmix.engine.capability import Capability, DoctorCheck, Genre, JobInfo, RunResult
     from moodmix.engine.config import Settings
     from moodmix.engine.db.migrate import Migration
+    from moodmix.engine.models import ModelSpec
 
 hookspec = pluggy.HookspecMarker("moodmix")
 #: Decorator for plugin implementations of the hooks below.
@@ -142,4 +143,17 @@ def startup(settings: Settings) -> None:
     """Called once per process (server, worker, CLI run) after configuration is loaded.
 
     :param settings: the :class:`moodmix.engine.config.Settings` in force.
+    """
+
+
+@hookspec
+def register_models() -> list[ModelSpec]:
+    """Return the model weights this plugin can use (:class:`moodmix.engine.models.ModelSpec`).
+
+    ``moodmix models list|pull|verify|remove`` offers them; a pull downloads the listed files
+    of ``repo_id`` at ``revision`` from the Hugging Face hub (or ``HF_ENDPOINT``) into
+    ``<model folder>/<name>/``, checks each against the hub's hashes, and records the licence.
+    Find them there with :func:`moodmix.engine.models.installed_folder`; fetch one mid-job
+    only through :func:`moodmix.engine.model_policy.fetch_if_allowed` (the ``model_download``
+    setting decides). Names must be unique across plugins (the first one loaded wins).
     """

@@ -24,9 +24,13 @@ def _run(ctx: RunContext) -> RunResult:
 
 
 def _check(params: GenerateParams, registry: Any) -> None:
-    """Refuse a genre outside generate's set when the job is requested (422 listing the valid ones)."""
+    """Refuse a genre outside generate's set when the job is requested (422 listing the valid ones),
+    and ``backend=musicgen`` without its weights (422 naming the pull command)."""
+    from moodmix.plugins.generate.known_models import check_weights
+
     if params.genre:
         registry.genre(params.genre, GENRE_SET)
+    check_weights(params, registry)
 
 
 def summarize(data: dict[str, Any]) -> str:
@@ -80,3 +84,17 @@ def register_genres() -> list[Genre]:
     from moodmix.plugins.generate.styles import genres
 
     return genres()
+
+
+@hookimpl
+def register_models() -> list:
+    from moodmix.plugins.generate.known_models import MODELS
+
+    return list(MODELS)
+
+
+@hookimpl
+def startup(settings) -> None:
+    from moodmix.engine.models import remember_settings
+
+    remember_settings(settings)  # request-time checks need the model folder and download policy

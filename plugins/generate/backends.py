@@ -24,9 +24,13 @@ def choose_backend(requested: str, model: str, melody_model: str, model_dir: str
         return BackendChoice("musicgen", f"{why}: {wanted} at {location.path}", model=location)
     looked = "; ".join(location.looked_in)
     if requested == "musicgen":
+        from moodmix.plugins.generate.known_models import spec_for
+
+        spec = spec_for(wanted)
+        fix = (f"run `moodmix models pull {spec.name} --accept-licence`" if spec is not None
+               else "put the model folder under MOODMIX_MODEL_DIR")
         raise CapabilityFailed(
-            f"MusicGen weights for {wanted!r} are not on this server (looked in: {looked}). Downloads are "
-            "disabled: put the model folder under MOODMIX_MODEL_DIR, or use backend=procedural.",
-            code="model_unavailable")
+            f"MusicGen weights for {wanted!r} are not on this server (looked in: {looked}): {fix}, "
+            "or use backend=procedural.", code="model_unavailable")
     return BackendChoice("procedural", f"no local MusicGen weights for {wanted!r} (looked in: {looked}); "
                                        "used the offline procedural composer")

@@ -1,9 +1,9 @@
-"""Find MusicGen weights on this machine without ever downloading them.
+"""Find MusicGen weights on this machine; fetch a known one only when the download policy allows.
 
 Looked up, in order: the name as a folder path, ``<model_dir>/<name>``,
-``<model_dir>/<last part of name>``, ``<model_dir>/<org>--<name>``, then the
-Hugging Face cache (offline lookup only). ``auto`` uses this to decide whether
-the musicgen backend can run at all.
+``<model_dir>/<last part of name>`` (where ``moodmix models pull musicgen-small`` puts
+``facebook/musicgen-small``), ``<model_dir>/<org>--<name>``, then the Hugging Face cache
+(offline lookup only). ``auto`` uses this to decide whether the musicgen backend can run.
 """
 
 from __future__ import annotations
@@ -76,3 +76,38 @@ def _hf_cache_folder(repo_id: str) -> Path | None:
     except Exception:  # invalid repo id, unreadable cache: simply not available
         return None
     return Path(hit).parent if isinstance(hit, str) else None
+
+
+def fetch_if_missing(name: str, model_dir: str | Path | None, settings: object) -> None:
+    """Pull the known checkpoint ``name`` when it is not here and ``model_download`` allows it now."""
+    from moodmix.engine.model_policy import fetch_if_allowed
+    from moodmix.plugins.generate.known_models import spec_for
+
+    spec = spec_for(name)
+    if spec is not None and not find_model(name, model_dir).found:
+        fetch_if_allowed(spec, settings)
+
+
+def weights_record(location: ModelLocation) -> dict:
+    """What a result says about the weights: the checkpoint, its folder, revision and licence."""
+    from moodmix.plugins.generate.known_models import spec_for
+
+    spec = spec_for(location.name)
+    record = spec.record(location.path) if spec is not None else {"name": location.name,
+                                                                   "licence": "unknown (not a known model)"}
+    record["path"] = str(location.path)
+    return record
+
+
+def check_manifest(folder: Path) -> None:
+    """A pulled checkpoint's files must still match the hub's hashes; raises ``OSError`` naming the bad file."""
+    from moodmix.engine.models import check_file, read_manifest
+
+    manifest = read_manifest(folder)
+    if manifest is None:
+        return
+    problems = [p for f, meta in manifest["files"].items() if (p := check_file(folder / f, meta))]
+    if problems:
+        name = manifest.get("name", folder.name)
+        raise OSError(f"the MusicGen weights in {folder} are damaged ({'; '.join(problems)}): "
+                      f"run `moodmix models pull {name} --accept-licence` to repair them")

@@ -68,6 +68,9 @@ def load_musicgen(source: str | Path, device: str = "cpu", melody: bool | None =
             return bundle
         import transformers
 
+        from moodmix.plugins.generate.model_store import check_manifest
+
+        check_manifest(Path(source))  # a pulled checkpoint whose files no longer match is refused
         if melody is None:
             config = transformers.AutoConfig.from_pretrained(source, local_files_only=True)
             melody = config.model_type == "musicgen_melody"

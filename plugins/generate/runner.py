@@ -34,7 +34,12 @@ def run(ctx: RunContext) -> RunResult:
                        code="bad_params")
     seed = params.seed if params.seed is not None else secrets.randbelow(2**31)
     melody_path = ctx.inputs.get("melody")
-    model_dir = getattr(ctx.settings, "model_dir", "") or None
+    from moodmix.engine.models import model_root
+    from moodmix.plugins.generate.model_store import fetch_if_missing
+
+    model_dir = str(model_root(ctx.settings))
+    if params.backend != "procedural":  # pulls a known checkpoint only where model_download allows it
+        fetch_if_missing(params.melody_model if melody_path is not None else params.model, model_dir, ctx.settings)
     choice = choose_backend(params.backend, params.model, params.melody_model, model_dir, melody_path is not None)
     ctx.progress(0.02, f"backend: {choice.name} ({choice.reason})")
     if choice.name == "musicgen":
@@ -91,13 +96,17 @@ def _run_musicgen(ctx: RunContext, params: GenerateParams, prompt: str, seed: in
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 0.98:  # the codec can overshoot slightly; never clip the file
         audio = audio * np.float32(0.98 / peak)
+    from moodmix.plugins.generate.model_store import weights_record
+
     spec = {"prompt": prompt, "text_sent_to_model": text, "model": choice.model.name,
+            "weights": weights_record(choice.model),
             "model_path": str(choice.model.path), "device": device, "seed": seed, "duration": duration,
             "window": params.window, "overlap": params.overlap, "melody": bundle.melody and melody is not None,
             "guidance_scale": params.guidance_scale, "temperature": params.temperature, "top_k": params.top_k,
             "top_p": params.top_p, "sample_rate": bundle.sampling_rate}
     data = {"backend": "musicgen", "backend_reason": choice.reason, "seed": seed, "duration": duration,
-            "sample_rate": bundle.sampling_rate, "channels": int(audio.shape[0]), "spec": spec}
+            "sample_rate": bundle.sampling_rate, "channels": int(audio.shape[0]), "weights": spec["weights"],
+            "spec": spec}
     return _write(ctx, params, audio, bundle.sampling_rate, data, spec)
 
 

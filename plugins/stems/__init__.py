@@ -13,3 +13,17 @@ def register_capabilities() -> list:
     from moodmix.plugins.stems.capability import STEMS
 
     return [STEMS]
+
+
+@hookimpl
+def register_models() -> list:
+    from moodmix.plugins.stems.known_models import MODELS
+
+    return list(MODELS)
+
+
+@hookimpl
+def startup(settings) -> None:
+    from moodmix.engine.models import remember_settings
+
+    remember_settings(settings)  # request-time checks need the model folder and download policy

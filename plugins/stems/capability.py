@@ -8,15 +8,18 @@ from typing import Any
 
 import numpy as np
 
-from moodmix.engine.audio_io import load_audio, save_audio
+from moodmix.engine.audio_io import save_audio
 from moodmix.engine.backends import BackendChoice
 from moodmix.engine.capability import Capability, InputSpec, OutputSpec, Resources, RunContext, RunResult
 from moodmix.engine.errors import CapabilityFailed
+from moodmix.plugins.stems.known_models import check_weights
 from moodmix.plugins.stems.params import STEMS_BY_MODE, StemsParams
 
 
 def _model_dir(ctx: RunContext) -> str:
-    return str(getattr(ctx.settings, "model_dir", "") or "")
+    from moodmix.engine.models import model_root
+
+    return str(model_root(ctx.settings))
 
 
 def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
@@ -33,11 +36,10 @@ def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
     if model_cache.get(params.model, device) is not None:
         return BackendChoice("demucs", f"{params.model} already loaded on {device} ({device_why})", device)
     try:
-        demucs_backend.load_model(params.model, device, _model_dir(ctx) or None)
+        demucs_backend.load_model(params.model, device, _model_dir(ctx) or None, settings=ctx.settings)
     except model_locator.LoadModelError as exc:
         if params.backend == "demucs":
-            hint = ("; put the weights in the model folder (MOODMIX_MODEL_DIR) or use backend=dsp"
-                    if isinstance(exc, demucs_backend.WeightsMissing) else "")
+            hint = "; or use backend=dsp" if isinstance(exc, demucs_backend.WeightsMissing) else ""
             raise CapabilityFailed(f"{exc}{hint}", code="model_unavailable") from exc
         return BackendChoice("dsp", f"fell back to dsp: {exc}")
     return BackendChoice("demucs", f"{params.model} loaded on {device} ({device_why})", device)
@@ -74,21 +76,22 @@ def _write_stems(ctx: RunContext, stems: dict[str, np.ndarray], sr: int, fmt: st
 def run(ctx: RunContext) -> RunResult:
     params: StemsParams = ctx.params
     started = time.monotonic()
-    max_seconds = getattr(ctx.settings, "max_audio_seconds", None)
-    audio, sr = load_audio(ctx.inputs["audio"], max_seconds=max_seconds)
+    audio, sr = ctx.load_audio("audio")  # a remix that calls us has decoded it already
     ctx.progress(0.02, f"decoded {audio.shape[1] / sr:.1f} s, {audio.shape[0]} channel(s), {sr} Hz")
     choice = choose_backend(params, ctx)
     ctx.progress(0.05, f"separating with {choice.name} ({choice.reason})")
     separating = ctx.sub(0.05, 0.92)
     data: dict[str, Any] = {}
     if choice.name == "demucs":
+        from moodmix.plugins.stems import demucs_backend
         from moodmix.plugins.stems.demucs_backend import DemucsSeparator
 
         separator = DemucsSeparator(params.model, device=choice.device, segment=params.segment,
                                     overlap=params.overlap, shifts=params.shifts,
                                     model_dir=_model_dir(ctx) or None)
         sources = separator.separate(audio, sr, progress=separating.progress)
-        data.update(model=params.model, device=choice.device, segment=separator.used_segment,
+        data.update(model=params.model, weights=demucs_backend.weights_record(params.model, _model_dir(ctx)),
+                    device=choice.device, segment=separator.used_segment,
                     overlap=params.overlap, shifts=params.shifts, sources=list(sources))
     else:
         from moodmix.plugins.stems.dsp_separator import DspSeparator
@@ -131,6 +134,7 @@ STEMS = Capability(
     ),
     version="1",
     ui={"emoji": "🎚"},
+    check=check_weights,
     advanced=("model", "segment", "overlap", "shifts"),
     summarize=summarize,
     # Demucs runs on a GPU when there is one; the dsp separator never does.

@@ -2,7 +2,8 @@
 
 Differences from ``demucs.api``: audio arrives already decoded and validated (demucs'
 reader panics on odd WAVs), models come from the process-wide cache and are found on
-local disk only (see :mod:`model_locator`), and progress is reported as a fraction
+local disk only (see :mod:`model_locator`) unless the ``model_download`` policy lets this
+process pull a known model first (:mod:`moodmix.engine.model_policy`), and progress is reported as a fraction
 counted from the segments demucs actually finishes.
 """
 
@@ -21,7 +22,19 @@ Progress = Callable[[float, str | None], None]
 
 
 class WeightsMissing(model_locator.LoadModelError):
-    """No local weights for the requested model (we never download)."""
+    """No local weights for the requested model (and the download policy did not fetch them)."""
+
+
+def missing_message(name: str, model_dir: str | None) -> str:
+    """Why ``name`` cannot run here and what to do: the pull command for a known model."""
+    from moodmix.engine.model_policy import pull_command
+    from moodmix.plugins.stems.known_models import spec_for
+
+    spec = spec_for(name)
+    fix = (f"run `{pull_command(spec)}`" if spec is not None
+           else "put its files in the model folder (MOODMIX_MODEL_DIR)")
+    return (f"no local weights for demucs model {name!r} (looked in {model_locator.searched_places(model_dir)}); "
+            f"{fix}")
 
 
 def resolve_device(requested: str | None) -> tuple[str, str]:
@@ -37,17 +50,44 @@ def resolve_device(requested: str | None) -> tuple[str, str]:
     return requested, f"{requested} requested"
 
 
-def load_model(name: str, device: str, model_dir: str | None) -> tuple[Any, bool]:
-    """The cached model for ``(name, device)``; loads it from local files on first use."""
+def load_model(name: str, device: str, model_dir: str | None, settings: Any = None) -> tuple[Any, bool]:
+    """The cached model for ``(name, device)``; loads it from local files on first use.
+
+    With ``settings``, a known model that is missing is pulled first when ``model_download``
+    allows it in this process (``auto``, or ``ask`` with someone at the terminal).
+    """
 
     def loader() -> Any:
         location = model_locator.locate(name, model_dir)
+        if location is None and settings is not None and fetch(name, settings) is not None:
+            location = model_locator.locate(name, model_dir)
         if location is None:
-            raise WeightsMissing(f"no local weights for demucs model {name!r} (looked in "
-                                 f"{model_locator.searched_places(model_dir)})")
+            raise WeightsMissing(missing_message(name, model_dir))
         return model_locator.load(location).to(device)
 
     return model_cache.get_or_load(name, device, loader)
+
+
+def fetch(name: str, settings: Any) -> Any:
+    """Pull the known model ``name`` if the download policy allows it here; its folder or ``None``."""
+    from moodmix.engine.model_policy import fetch_if_allowed
+    from moodmix.plugins.stems.known_models import spec_for
+
+    spec = spec_for(name)
+    return fetch_if_allowed(spec, settings) if spec is not None else None
+
+
+def weights_record(name: str, model_dir: str | None) -> dict[str, Any]:
+    """What a result says about the weights: where they came from, the files, revision and licence."""
+    from moodmix.plugins.stems.known_models import spec_for
+
+    location = model_locator.locate(name, model_dir)
+    spec = spec_for(name)
+    folder = location.files[0].parent if location is not None and location.files else None
+    record = spec.record(folder) if spec is not None else {"name": name, "licence": "unknown (not a known model)"}
+    if location is not None:
+        record.update(source=location.kind, files=[f.name for f in location.files])
+    return record
 
 
 def _submodels(model: Any) -> list[Any]:

@@ -5,9 +5,11 @@ Hugging Face hub, then from Meta's AWS bucket). Workers must never do that, and
 ``auto`` must know *before* loading whether weights exist, so we look in the
 three places weights can already be:
 
-1. the configured model folder (``settings.model_dir``): demucs' own local-repo
-   layout (``NAME.yaml`` bag listing signatures + ``SIG[-CHECKSUM].th``), a single
-   ``SIG.th``, or the Hugging Face layout (``NAME.yaml`` + ``SIG.safetensors``);
+1. the model folder (``engine.models.model_root``): first ``NAME/``, where
+   ``moodmix models pull NAME`` puts demucs' hub layout (``NAME.yaml`` + ``SIG.safetensors``,
+   checked against the pull's manifest before loading), then the folder itself: demucs' own
+   local-repo layout (``NAME.yaml`` bag listing signatures + ``SIG[-CHECKSUM].th``), a single
+   ``SIG.th``, or the Hugging Face layout;
 2. the Hugging Face cache (``adefossez/HTDemucs…`` repositories, as demucs 4.1 stores them);
 3. torch hub's checkpoint folder (where demucs' legacy downloader puts ``SIG-CHECKSUM.th``).
 """
@@ -124,9 +126,11 @@ def locate(name: str, model_dir: str | Path | None) -> WeightsLocation | None:
     if name in BUILTIN_MODELS:
         return WeightsLocation(name, "builtin")
     if model_dir:
-        found = _in_model_dir(name, Path(model_dir).expanduser())
-        if found is not None:
-            return found
+        root = Path(model_dir).expanduser()
+        for folder in (root / name, root):
+            found = _in_model_dir(name, folder)
+            if found is not None:
+                return found
     return _in_hf_cache(name) or _in_torch_cache(name)
 
 
@@ -146,6 +150,7 @@ def load(location: WeightsLocation) -> Any:
     from demucs.hf import load_safetensors_model
     from demucs.states import load_model
 
+    _check_manifest(location)
     try:
         if location.kind == "builtin":
             model = pretrained.get_model(location.name)
@@ -165,6 +170,22 @@ def load(location: WeightsLocation) -> Any:
         raise LoadModelError(f"cannot load {location.describe()}: {exc}") from exc
     model.eval()
     return model
+
+
+def _check_manifest(location: WeightsLocation) -> None:
+    """A pulled model's files must still match the hashes the hub published (a corrupt file is refused)."""
+    from moodmix.engine.models import check_file, read_manifest
+
+    if location.kind != "model_dir" or not location.files:
+        return
+    folder = location.files[0].parent
+    manifest = read_manifest(folder)
+    if manifest is None:
+        return
+    problems = [p for f, meta in manifest["files"].items() if (p := check_file(folder / f, meta))]
+    if problems:
+        raise LoadModelError(f"{location.name} in {folder} is damaged ({'; '.join(problems)}): "
+                             f"run `moodmix models pull {location.name}` to repair it")
 
 
 def _bag_from_files(location: WeightsLocation, load_th, load_st, bag_cls) -> Any:
