@@ -2,10 +2,10 @@
 
 Other plugins reuse the estimators directly (all take numpy audio):
 :func:`moodmix.plugins.analyze.tempo.estimate_tempo`,
-:func:`moodmix.plugins.analyze.key.estimate_key`,
-:func:`moodmix.plugins.analyze.loudness.measure_loudness`, or the whole analysis
+:func:`moodmix.plugins.analyze.key.estimate_key`, or the whole analysis
 with :func:`moodmix.plugins.analyze.pipeline.analyze_file` / ``analyze_signal``.
-:mod:`moodmix.plugins.analyze.testsignals` makes songs with a known key and tempo.
+:mod:`moodmix.plugins.analyze.testsignals` makes songs with a known key and tempo. Loudness and true
+peak come from :mod:`moodmix.engine.loudness`, shared by every plugin.
 """
 
 from __future__ import annotations

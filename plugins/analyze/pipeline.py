@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 from moodmix.engine import audio_io
+from moodmix.engine.loudness import measure_levels
 from moodmix.plugins.analyze.capability import AnalyzeParams
 from moodmix.plugins.analyze.features import spectral_features
 from moodmix.plugins.analyze.key import DEFAULT_PROFILE, estimate_key_from_chroma
-from moodmix.plugins.analyze.loudness import measure_loudness
 from moodmix.plugins.analyze.tempo import estimate_tempo_from_onsets
 
 Progress = Callable[[float, str | None], None]
@@ -37,7 +37,7 @@ def analyze_file(path: str | Path, params: AnalyzeParams | None = None, *,
     info = audio_io.probe(path)
     audio, sr = audio_io.load_audio(path)
     report(0.1, "measuring loudness and peaks")
-    loudness = measure_loudness(audio, sr)
+    loudness = measure_levels(audio, sr)
     report(0.6, "computing the spectrograms")
     analysis_sr = params.analysis_sample_rate
     mono = audio_io.resample(audio.mean(axis=0, keepdims=True), sr, analysis_sr)[0]

@@ -2,7 +2,8 @@
 
 Buses are balanced by measured level (not by guessing each voice's raw
 loudness), processed with pedalboard effect lists (read like a mixing desk's
-channel strips) and mastered to a loudness target with pyloudnorm.
+channel strips) and mastered to a loudness target under a true-peak ceiling
+(:func:`moodmix.engine.loudness.normalize`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pedalboard import (
     Delay,
     HighpassFilter,
     HighShelfFilter,
-    Limiter,
     LowpassFilter,
     LowShelfFilter,
     PeakFilter,
@@ -24,9 +24,9 @@ from pedalboard import (
     Reverb,
 )
 
+from moodmix.engine.loudness import Normalized, normalize
 from moodmix.plugins.generate.composer import Score
 from moodmix.plugins.generate.drums import DRUM_GAIN, DRUM_PAN, build_kit
-from moodmix.plugins.generate.loudness import integrated_loudness
 from moodmix.plugins.generate.spec import MusicSpec
 from moodmix.plugins.generate.synths import NoteCache
 
@@ -230,20 +230,8 @@ def _vinyl_noise(spec: MusicSpec, n: int) -> np.ndarray:
     return np.stack([hiss, hiss])
 
 
-def brickwall(audio: np.ndarray, sr: int, ceiling_db: float = TRUE_PEAK_DB) -> np.ndarray:
-    """Peak-limit to ``ceiling_db`` at unity gain below it.
-
-    pedalboard's (JUCE's) Limiter adds ``-threshold`` dB of make-up gain, so the
-    signal is scaled down to the threshold first and the ceiling applied after.
-    """
-    threshold = -12.0
-    pre = 10 ** (threshold / 20) / 10 ** (ceiling_db / 20)
-    limited = Pedalboard([Limiter(threshold_db=threshold, release_ms=60)])(audio * np.float32(pre), sr)
-    return limited * np.float32(10 ** (ceiling_db / 20))
-
-
-def master(spec: MusicSpec, audio: np.ndarray, target_lufs: float = TARGET_LUFS) -> tuple[np.ndarray, float]:
-    """EQ, glue compression, loudness to ``target_lufs`` and a peak limiter; returns (audio, LUFS)."""
+def master(spec: MusicSpec, audio: np.ndarray, target_lufs: float = TARGET_LUFS) -> tuple[np.ndarray, Normalized]:
+    """EQ and glue compression, then loudness to ``target_lufs`` under a ``TRUE_PEAK_DB`` true-peak ceiling."""
     sr = spec.sample_rate
     tone = 4.0 * (spec.brightness - 0.5)
     chain = [HighpassFilter(28), LowShelfFilter(110, 1.0, 0.7), PeakFilter(320, -1.5, 0.8),
@@ -251,20 +239,8 @@ def master(spec: MusicSpec, audio: np.ndarray, target_lufs: float = TARGET_LUFS)
     if spec.style.lofi:
         chain.insert(1, LowpassFilter(7500))
     processed = Pedalboard(chain)(audio, sr)
-    loudness = integrated_loudness(processed, sr)
-    if not np.isfinite(loudness):
-        return np.ascontiguousarray(processed, dtype=np.float32), float(loudness)
-    gain_db = target_lufs - loudness + 0.3  # the limiter typically takes ~0.3 LU back
-    out = processed
-    out = brickwall(processed * np.float32(10 ** (gain_db / 20)), sr)
-    loudness = integrated_loudness(out, sr)
-    if abs(target_lufs - loudness) > 0.5:  # limiting shaved a lot of loudness: push once more
-        gain_db += target_lufs - loudness
-        out = brickwall(processed * np.float32(10 ** (gain_db / 20)), sr)
-        loudness = integrated_loudness(out, sr)
-    peak = 10 ** (TRUE_PEAK_DB / 20)
-    out = np.clip(out, -peak, peak)
-    return np.ascontiguousarray(out, dtype=np.float32), float(loudness)
+    out, report = normalize(processed, sr, target_lufs=target_lufs, ceiling_dbtp=TRUE_PEAK_DB)
+    return np.ascontiguousarray(out, dtype=np.float32), report
 
 
 def fade_out(audio: np.ndarray, sr: int, seconds: float) -> np.ndarray:

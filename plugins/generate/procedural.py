@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from moodmix.engine.loudness import Normalized
 from moodmix.plugins.generate.composer import compose
 from moodmix.plugins.generate.mixer import fade_out, master, mix, render_parts
 from moodmix.plugins.generate.prompt import parse_prompt
@@ -25,7 +26,8 @@ class ProceduralResult:
     audio: np.ndarray  # (2, frames) float32
     sample_rate: int
     spec: MusicSpec
-    loudness: float
+    #: Levels before and after mastering (loudness and true peak of the output under ``after``).
+    master: Normalized
     sections: list[dict]
 
 
@@ -47,5 +49,5 @@ def generate_procedural(prompt: str, overrides: SpecOverrides, seed: int,
     audio = mix(spec, score, parts)
     audio = fade_out(audio, sample_rate, min(1.5, 0.1 * spec.duration))
     report(0.9, "mastering")
-    audio, loudness = master(spec, audio)
-    return ProceduralResult(audio, sample_rate, spec, loudness, score.sections)
+    audio, report = master(spec, audio)
+    return ProceduralResult(audio, sample_rate, spec, report, score.sections)

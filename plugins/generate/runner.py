@@ -64,7 +64,8 @@ def _run_procedural(ctx: RunContext, params: GenerateParams, prompt: str, seed: 
     spec = result.spec.to_dict()
     spec["notes"] = list(spec.get("notes", [])) + notes
     spec["sections"] = result.sections
-    spec["loudness_lufs"] = round(result.loudness, 2)
+    levels = result.master.after.as_dict()  # what the file holds (before encoding)
+    spec["loudness_lufs"], spec["true_peak_dbtp"] = levels["integrated_lufs"], levels["true_peak_dbtp"]
     data = {"backend": "procedural", "backend_reason": choice.reason, "seed": seed,
             "duration": result.spec.duration, "sample_rate": result.sample_rate,
             "channels": int(result.audio.shape[0]), "spec": spec}

@@ -8,7 +8,6 @@ the source tempo before the stretch and come out right after it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,12 @@ import numpy as np
 from moodmix.engine import audio_io
 from moodmix.engine.capability import RunContext, RunResult
 from moodmix.engine.errors import BadInput, CapabilityFailed, NotFound
+from moodmix.engine.loudness import integrated_loudness, normalize
 from moodmix.engine.registry import Registry
 from moodmix.plugins.remix.downbeat import align_to_bars
 from moodmix.plugins.remix.drums import duck_envelope, render_pattern
 from moodmix.plugins.remix.effects import apply_effects
 from moodmix.plugins.remix.genre_lookup import current_registry, genre_recipe
-from moodmix.plugins.remix.mastering import KWeightedMeter, master
 from moodmix.plugins.remix.params import RemixParams, parse_stem_gains, parse_stem_list
 from moodmix.plugins.remix.recipe import STEM_NAMES, Recipe, parse_recipe, recipe_to_json
 from moodmix.plugins.remix.stretch import change_speed
@@ -96,7 +95,7 @@ def run(ctx: RunContext) -> RunResult:
         raise BadInput(f"give all four stems or none (missing: {missing})", code="missing_input")
 
     ctx.progress(0.01, "reading the track")
-    original, sr = audio_io.load_audio(ctx.inputs["audio"])
+    original, sr = ctx.load_audio("audio")
     work_sr = min(MAX_SR, max(MIN_SR, sr))
     mix = audio_io.to_channels(audio_io.resample(original, sr, work_sr), 2)
     frames = mix.shape[1]
@@ -107,16 +106,16 @@ def run(ctx: RunContext) -> RunResult:
     source_grid = align_to_bars(source_grid, mix.mean(axis=0), work_sr)
     plan = plan_tempo(recipe, source_grid)
 
-    meter = KWeightedMeter(work_sr)
-    start_level = meter.integrated(mix)
-    level = 10 ** ((REFERENCE_LUFS - start_level) / 20) if math.isfinite(start_level) else 1.0
+    start_level = integrated_loudness(mix, work_sr)
+    level = 10 ** ((REFERENCE_LUFS - start_level) / 20) if start_level is not None else 1.0
     music = _music_bus(ctx, stem_paths, recipe, plan, work_sr, frames, level, params.stretch)
     ctx.progress(0.8, "drums")
-    mixed = _add_drums(music, recipe, plan, work_sr, meter, params.seed)
+    mixed = _add_drums(music, recipe, plan, work_sr, params.seed)
     ctx.progress(0.85, "mastering")
     mixed = apply_effects(mixed, work_sr, recipe.master, bpm=plan.target_tempo)
-    out, report = master(mixed, work_sr, target_lufs=params.loudness, ceiling_dbtp=params.true_peak)
-    if not math.isfinite(report.loudness_lufs):
+    out, report = normalize(mixed, work_sr, target_lufs=params.loudness, ceiling_dbtp=params.true_peak)
+    reached, peak = report.after.integrated_lufs, report.after.true_peak_dbtp
+    if reached is None or peak is None:
         raise CapabilityFailed("the remix came out silent; nothing to master")
     if not np.isfinite(out).all():
         raise CapabilityFailed("the remix contains NaN or infinite samples")
@@ -128,7 +127,7 @@ def run(ctx: RunContext) -> RunResult:
     recipe_path.write_bytes(recipe_to_json(recipe))
     source_bpm = f"{source_grid.tempo:.1f}" if source_grid.steady else "no steady beat"
     title = (f"{genre_name or 'custom recipe'}: {source_bpm} → {plan.target_tempo:.1f} BPM, "
-             f"{report.loudness_lufs:.1f} LUFS, {report.true_peak_dbtp:.1f} dBTP")
+             f"{reached:.1f} LUFS, {peak:.1f} dBTP")
     waveform_path = plot_before_after(ctx.output_path("waveform", ".png"), original, sr, out, work_sr,
                                       title=title)
     data = {
@@ -139,10 +138,10 @@ def run(ctx: RunContext) -> RunResult:
         "source_key": analysis.key,
         "source_mode": analysis.mode,
         **_plan_data(plan, analysis),
-        "loudness_lufs": round(report.loudness_lufs, 2),
+        "loudness_lufs": round(reached, 2),
         "loudness_target": params.loudness,
-        "true_peak_dbtp": round(report.true_peak_dbtp, 2),
-        "limiter_reduction_db": round(report.max_reduction_db, 2),
+        "true_peak_dbtp": round(peak, 2),
+        "limiter_reduction_db": round(report.peak_reduction_db, 2),
         "stems_backend": stems_backend,
         "sample_rate": work_sr,
         "source_duration_s": round(frames / work_sr, 3),
@@ -233,8 +232,7 @@ def _music_bus(ctx: RunContext, stem_paths: dict[str, Path], recipe: Recipe, pla
     return bus
 
 
-def _add_drums(music: np.ndarray, recipe: Recipe, plan: TempoPlan, sr: int, meter: KWeightedMeter,
-               seed: int) -> np.ndarray:
+def _add_drums(music: np.ndarray, recipe: Recipe, plan: TempoPlan, sr: int, seed: int) -> np.ndarray:
     """Music plus the recipe's drum pattern on the stretched beat grid, the music ducked under the kick."""
     pattern = recipe.drums
     if pattern is None:
@@ -243,10 +241,10 @@ def _add_drums(music: np.ndarray, recipe: Recipe, plan: TempoPlan, sr: int, mete
     rendered = render_pattern(pattern, plan.grid, sr=sr, frames=frames, seed=seed)
     drums = apply_effects(np.stack([rendered.audio, rendered.audio]), sr, pattern.effects,
                           bpm=plan.target_tempo)
-    music_level = meter.integrated(music)
-    drum_level = meter.integrated(drums)
-    if math.isfinite(drum_level):
-        reference = music_level if math.isfinite(music_level) else REFERENCE_LUFS
+    music_level = integrated_loudness(music, sr)
+    drum_level = integrated_loudness(drums, sr)
+    if drum_level is not None:
+        reference = music_level if music_level is not None else REFERENCE_LUFS
         drums *= np.float32(10 ** ((reference + pattern.level_db - drum_level) / 20))
     if pattern.sidechain is not None and rendered.kick_times.size:
         music = music * duck_envelope(rendered.kick_times, pattern.sidechain, sr=sr, frames=frames)[None, :]

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.signal import upfirdn
 
-from moodmix.plugins.analyze import loudness
 from moodmix.plugins.analyze import testsignals as ts
 from moodmix.plugins.analyze.key import KeyCandidate, estimate_key, estimate_key_from_chroma
-from moodmix.plugins.analyze.loudness import interpolation_filter, measure_loudness, true_peak
 from moodmix.plugins.analyze.pipeline import analyze_signal
 from moodmix.plugins.analyze.tempo import estimate_tempo, regular_beat_bpm
 from moodmix.testing import click_track
@@ -121,49 +118,6 @@ def test_regular_beat_bpm_fits_a_line_and_tolerates_a_missing_beat() -> None:
     beats = np.delete(np.arange(20) * 0.5 + 0.1, 7)  # 120 BPM, beat 7 missing
     assert regular_beat_bpm(beats, 118.0) == pytest.approx(120.0, abs=1e-6)
     assert regular_beat_bpm(np.array([0.0, 0.5, 1.0]), 120.0) is None  # too few beats
-
-
-def sine(freq: float, amp: float, sr: int, seconds: float = 3.0, phase: float = 0.0) -> np.ndarray:
-    t = np.arange(int(seconds * sr)) / sr
-    return (amp * np.sin(2 * np.pi * freq * t + phase)).astype(np.float32)
-
-
-def test_loudness_of_a_minus_20_dbfs_sine() -> None:
-    # BS.1770: a 1 kHz sine in one channel reads 3.01 dB below its peak level (K-weighting
-    # gains +0.69 dB at 1 kHz, cancelled by the -0.691 constant); in two channels, at its peak.
-    y = sine(1000.0, 0.1, 48000)
-    mono = measure_loudness(y, 48000)
-    assert mono.integrated_lufs == pytest.approx(-23.01, abs=0.1)
-    assert mono.sample_peak_dbfs == pytest.approx(-20.0, abs=0.01)
-    assert mono.true_peak_dbtp == pytest.approx(-20.0, abs=0.05)
-    assert mono.rms_dbfs == pytest.approx(-23.01, abs=0.01)
-    stereo = measure_loudness(np.stack([y, y]), 48000)
-    assert stereo.integrated_lufs == pytest.approx(-20.0, abs=0.1)
-
-
-def test_true_peak_finds_the_peak_between_samples() -> None:
-    # A sine at fs/4 sampled 45° off its crest: every sample is 3.01 dB below the real peak.
-    y = sine(12000.0, 0.5, 48000, seconds=1.0, phase=np.pi / 4)
-    level = measure_loudness(y, 48000)
-    assert level.sample_peak_dbfs == pytest.approx(-9.03, abs=0.01)
-    assert level.true_peak_dbtp == pytest.approx(-6.02, abs=0.15)
-
-
-def test_true_peak_is_exact_across_chunk_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Chunked polyphase filtering must equal one-shot 4x upsampling with the same filter.
-    y = np.random.default_rng(5).standard_normal((2, 5000)).astype(np.float32) * 0.3
-    reference = float(np.max(np.abs(upfirdn(interpolation_filter(4), y, up=4, axis=1))))
-    monkeypatch.setattr(loudness, "TRUE_PEAK_CHUNK", 777)
-    assert true_peak(y, 44100) == pytest.approx(reference, rel=1e-5)
-    assert true_peak(y, 192000) == float(np.max(np.abs(y)))  # no oversampling from 176.4 kHz
-
-
-def test_loudness_of_silence_and_of_very_short_audio() -> None:
-    silent = measure_loudness(np.zeros((2, 48000), dtype=np.float32), 48000)
-    assert silent.integrated_lufs is None and silent.true_peak_dbtp is None and silent.note
-    short = measure_loudness(sine(1000.0, 0.5, 48000, seconds=0.3), 48000)
-    assert short.integrated_lufs is None and "too short" in (short.note or "")
-    assert short.sample_peak_dbfs == pytest.approx(-6.02, abs=0.01)
 
 
 def test_analyze_signal_for_benchmarks_of_other_plugins() -> None:

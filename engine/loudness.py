@@ -1,0 +1,280 @@
+"""Loudness and true peak, measured one way for every plugin (ITU-R BS.1770-4 / EBU R 128).
+
+Part of the plugin toolkit, like :mod:`moodmix.engine.capability`: a plugin that reports or
+targets a level uses these functions, so two plugins never disagree about the same audio.
+
+- :func:`integrated_loudness`: gated loudness in LUFS, K-weighting filters designed by
+  pyloudnorm, 400 ms blocks every 100 ms, absolute (-70 LUFS) and relative (-10 LU) gates.
+  Audio shorter than one block is measured over **what there is** (the whole input is one
+  block, no padding), so a 0.2 s burst reads the level it plays at.
+- :func:`true_peak`: the largest magnitude after 4× oversampling (2× from 88.2 kHz, none from
+  176.4 kHz), by soxr; pyloudnorm has no true-peak meter.
+- :func:`normalize`: gain to a LUFS target, then pedalboard's look-ahead true-peak limiter,
+  then the true peak is measured and trimmed, since an oversampled peak can still exceed the
+  limiter's ceiling.
+
+A level that does not exist — digital silence, or nothing above the -70 LUFS gate — is
+``None``, never ``-inf`` or NaN (JSON has neither). Audio is ``(channels, frames)`` or 1-D mono.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+#: BS.1770 gating block and its hop (75 % overlap).
+BLOCK_SECONDS = 0.4
+HOP_SECONDS = 0.1
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+#: BS.1770 channel weights in pyloudnorm's order L, R, C, Ls, Rs; further channels (LFE, …) are left out.
+CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)
+#: Frames per step when filtering or oversampling, so memory stays bounded on hour-long files.
+CHUNK_FRAMES = 1 << 20
+#: A limiter pass aims this far under the ceiling; what still pokes through is trimmed.
+LIMITER_MARGIN_DB = 0.3
+#: How close to the target :func:`normalize` must land before it stops adjusting the gain.
+LOUDNESS_TOLERANCE_LU = 0.1
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Levels of one signal; ``None`` where a value does not exist (silence, below the gate)."""
+
+    integrated_lufs: float | None
+    true_peak_dbtp: float | None
+    sample_peak_dbfs: float | None
+    #: Mean square over all channels and samples in dBFS (not AES17: a full-scale sine reads −3.01).
+    rms_dbfs: float | None
+    #: Why a value is missing, or how it was measured when that is not the usual way.
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, float | str | None]:
+        """JSON-ready, values rounded to 0.01 dB."""
+        return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def to_db(value: float, *, power: bool = False) -> float | None:
+    """Decibels of an amplitude (or a power); ``None`` for zero."""
+    if not value > 0 or not math.isfinite(value):
+        return None
+    return (10.0 if power else 20.0) * math.log10(value)
+
+
+def _as_channels(audio: np.ndarray) -> np.ndarray:
+    return np.atleast_2d(np.asarray(audio, dtype=np.float32))
+
+
+def measure_levels(audio: np.ndarray, sr: int) -> Levels:
+    """Integrated loudness, true peak, sample peak and RMS of ``audio`` at ``sr``."""
+    audio = _as_channels(audio)
+    channels, frames = audio.shape
+    sample_peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if sample_peak == 0.0:
+        return Levels(None, None, None, None, note="silent: every sample is zero")
+    lufs = integrated_loudness(audio, sr)
+    notes = []
+    if lufs is None:
+        notes.append(f"too quiet for integrated loudness (nothing above the {ABSOLUTE_GATE_LUFS:g} LUFS gate)")
+    elif frames < block_frames(sr):
+        notes.append(f"shorter than {BLOCK_SECONDS:g} s: loudness measured over the whole signal as one block")
+    if channels > len(CHANNEL_WEIGHTS):
+        notes.append(f"loudness measured on the first {len(CHANNEL_WEIGHTS)} of {channels} channels")
+    return Levels(
+        integrated_lufs=lufs,
+        true_peak_dbtp=to_db(true_peak(audio, sr)),
+        sample_peak_dbfs=to_db(sample_peak),
+        rms_dbfs=to_db(float(np.mean(np.square(audio, dtype=np.float64))), power=True),
+        note="; ".join(notes) or None,
+    )
+
+
+# --- integrated loudness ---------------------------------------------------------------------------------
+
+
+def block_frames(sr: int) -> int:
+    """Frames in one gating block: four hops."""
+    return 4 * hop_frames(sr)
+
+
+def hop_frames(sr: int) -> int:
+    return max(1, round(HOP_SECONDS * sr))
+
+
+@lru_cache(maxsize=16)
+def k_weighting(sr: int) -> np.ndarray:
+    """The K-weighting filter (pyloudnorm's design: high shelf, then high pass) as second-order sections."""
+    from pyloudnorm.iirfilter import IIRfilter
+
+    stages = [IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sr, "high_shelf"),
+              IIRfilter(0.0, 0.5, 38.0, sr, "high_pass")]
+    sos = np.array([np.concatenate([stage.b, stage.a]) for stage in stages])
+    sos[0, :3] *= np.prod([stage.passband_gain for stage in stages])
+    return sos / sos[:, 3:4]
+
+
+def _weighted_power(audio: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
+    """K-weighted power summed (with channel weights) per hop, and the total over every frame."""
+    from scipy.signal import sosfilt
+
+    audio = audio[: len(CHANNEL_WEIGHTS)]
+    weights = np.asarray(CHANNEL_WEIGHTS[: audio.shape[0]])[:, None]
+    sos = k_weighting(sr)
+    hop = hop_frames(sr)
+    state = np.zeros((sos.shape[0], audio.shape[0], 2))
+    hops: list[np.ndarray] = []
+    total = 0.0
+    step = CHUNK_FRAMES - CHUNK_FRAMES % hop
+    for start in range(0, audio.shape[1], step):
+        chunk = audio[:, start:start + step].astype(np.float64)
+        filtered, state = sosfilt(sos, chunk, axis=-1, zi=state)
+        power = (weights * np.square(filtered)).sum(axis=0)
+        total += float(power.sum())
+        whole = power.size // hop * hop
+        hops.append(power[:whole].reshape(-1, hop).sum(axis=1))
+    return np.concatenate(hops) if hops else np.zeros(0), total
+
+
+def integrated_loudness(audio: np.ndarray, sr: int) -> float | None:
+    """Gated integrated loudness in LUFS; ``None`` for silence or when every block is under -70 LUFS.
+
+    Input shorter than 400 ms is one block spanning all of it (not padded with silence, which
+    would read lower the shorter the input). Up to five channels count, weighted L, R, C, Ls, Rs.
+    """
+    audio = _as_channels(audio)
+    frames = audio.shape[1]
+    if frames == 0:
+        return None
+    hop_power, total = _weighted_power(audio, sr)
+    if frames < block_frames(sr):
+        blocks = np.array([total / frames])
+    else:
+        windows = np.lib.stride_tricks.sliding_window_view(hop_power, 4)
+        blocks = windows.sum(axis=1) / block_frames(sr)
+    with np.errstate(divide="ignore"):
+        block_lufs = -0.691 + 10.0 * np.log10(blocks)
+    audible = block_lufs >= ABSOLUTE_GATE_LUFS
+    if not audible.any():
+        return None
+    relative_gate = -0.691 + 10.0 * math.log10(blocks[audible].mean()) + RELATIVE_GATE_LU
+    gated = blocks[(block_lufs > ABSOLUTE_GATE_LUFS) & (block_lufs > relative_gate)]
+    return -0.691 + 10.0 * math.log10(gated.mean())
+
+
+# --- true peak -------------------------------------------------------------------------------------------
+
+
+def oversampling_factor(sr: int) -> int:
+    """BS.1770-4 Annex 2: 4× at 44.1/48 kHz, so the peak is looked for at ≥ 176.4 kHz."""
+    return 1 if sr >= 176_400 else 2 if sr >= 88_200 else 4
+
+
+def true_peak(audio: np.ndarray, sr: int) -> float:
+    """Largest magnitude of the oversampled signal (linear, never below the sample peak; 0 for silence).
+
+    The signal is taken as zero outside the array, so a clip that starts or ends at full
+    level shows the ringing a converter would produce there.
+    """
+    import soxr
+
+    audio = _as_channels(audio)
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    factor = oversampling_factor(sr)
+    if factor == 1 or peak == 0.0:
+        return peak
+    channels, frames = audio.shape
+    stream = soxr.ResampleStream(sr, sr * factor, channels, dtype="float32", quality="HQ")
+    for start in range(0, frames, CHUNK_FRAMES):
+        chunk = np.ascontiguousarray(audio[:, start:start + CHUNK_FRAMES].T)
+        up = stream.resample_chunk(chunk, last=start + CHUNK_FRAMES >= frames)
+        if up.size:
+            peak = max(peak, float(np.max(np.abs(up))))
+    return peak
+
+
+def true_peak_dbtp(audio: np.ndarray, sr: int) -> float | None:
+    """:func:`true_peak` in dBTP; ``None`` for silence."""
+    return to_db(true_peak(audio, sr))
+
+
+# --- normalisation ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """What :func:`normalize` did: levels before and after, the gain, and how far peaks were pulled down."""
+
+    before: Levels
+    after: Levels
+    gain_db: float
+    #: True peak after the gain minus true peak of the output (0 when nothing was limited or trimmed).
+    peak_reduction_db: float
+
+
+def limit(audio: np.ndarray, sr: int, ceiling_dbtp: float) -> np.ndarray:
+    """``audio`` with true peaks at or under ``ceiling_dbtp``.
+
+    pedalboard's look-ahead limiter with a 4×-oversampled side chain does the work, aiming
+    :data:`LIMITER_MARGIN_DB` lower; its output is then measured, and whatever still exceeds
+    the ceiling is trimmed by plain gain.
+    """
+    from pedalboard import BrickwallLimiter
+
+    audio = _as_channels(audio)
+    peak = true_peak(audio, sr)
+    ceiling = 10.0 ** (ceiling_dbtp / 20.0)
+    if peak <= ceiling:
+        return audio
+    limiter = BrickwallLimiter(ceiling_db=ceiling_dbtp - LIMITER_MARGIN_DB, true_peak=True)
+    out = np.asarray(limiter(audio, sr), dtype=np.float32)
+    for _ in range(3):  # scaling is linear, so one trim lands on the ceiling; float32 rounding may need another
+        peak = true_peak(out, sr)
+        if peak <= ceiling:
+            break
+        out = out * np.float32(ceiling / peak * 0.9995)
+    return out
+
+
+def normalize(audio: np.ndarray, sr: int, *, target_lufs: float, ceiling_dbtp: float,
+              max_gain_db: float = 40.0, attempts: int = 6) -> tuple[np.ndarray, Normalized]:
+    """Gain ``audio`` to ``target_lufs``, then :func:`limit` it to ``ceiling_dbtp``.
+
+    The ceiling always holds; the loudness target is approached by re-measuring and correcting
+    the gain (limiting takes loudness back) up to ``attempts`` times, and may be missed when the
+    material cannot get that loud under the ceiling (the report says what was reached). Audio
+    with no integrated loudness (silence, under the gate) only gets the ceiling.
+    """
+    audio = np.nan_to_num(_as_channels(audio), nan=0.0, posinf=0.0, neginf=0.0)
+    before = measure_levels(audio, sr)
+    if before.integrated_lufs is None:
+        out = limit(audio, sr, ceiling_dbtp)
+        after = measure_levels(out, sr)
+        return out, Normalized(before, after, 0.0, _reduction(before.true_peak_dbtp, after.true_peak_dbtp))
+    gain_db = min(max_gain_db, target_lufs - before.integrated_lufs)
+    tried: list[tuple[float, float]] = []  # (gain, loudness reached)
+    for _ in range(attempts):
+        gained = audio * np.float32(10.0 ** (gain_db / 20.0))
+        out = limit(gained, sr, ceiling_dbtp)
+        reached = integrated_loudness(out, sr)
+        if reached is None or abs(reached - target_lufs) <= LOUDNESS_TOLERANCE_LU:
+            break
+        if tried and reached - tried[-1][1] < 0.05 * (gain_db - tried[-1][0]):
+            break  # more gain only feeds the limiter: this is as loud as it gets under the ceiling
+        # Secant step: once the limiter works, loudness rises more slowly than the gain.
+        slope = (reached - tried[-1][1]) / (gain_db - tried[-1][0]) if tried and gain_db != tried[-1][0] else 1.0
+        tried.append((gain_db, reached))
+        next_gain = min(max_gain_db, gain_db + (target_lufs - reached) / min(1.5, max(0.2, slope)))
+        if next_gain == gain_db:
+            break
+        gain_db = next_gain
+    after = measure_levels(out, sr)
+    return out, Normalized(before, after, gain_db, _reduction(true_peak_dbtp(gained, sr), after.true_peak_dbtp))
+
+
+def _reduction(before_db: float | None, after_db: float | None) -> float:
+    if before_db is None or after_db is None:
+        return 0.0
+    return max(0.0, before_db - after_db)
