@@ -94,13 +94,15 @@ def migrate(ctx: click.Context) -> None:
     """Create or upgrade the database schema."""
     from moodmix.engine.db.database import close_database, open_database
     from moodmix.engine.db.migrate import migrate as run_migrations
+    from moodmix.engine.plugin_manager import build_plugin_manager
 
     settings = _settings(ctx)
+    pm = build_plugin_manager(settings)  # the plugins this configuration loads, each with its tables
 
     async def go() -> list[str]:
-        engine = await open_database(settings.effective_database_url, pool=False)
+        engine = await open_database(settings.effective_database_url, pool=False, pm=pm)
         try:
-            return await run_migrations(engine)
+            return await run_migrations(engine, pm)
         finally:
             await close_database(engine)
 
@@ -212,10 +214,11 @@ def bots(ctx: click.Context, platform: str) -> None:
     _logging(settings)
     try:
         from moodmix.bots.runner import run_bots
+        from moodmix.bots.settings import load_bot_settings
     except ModuleNotFoundError as exc:
         raise click.ClickException(f"the bots are not available in this build ({exc})") from None
     try:
-        run_bots(settings, platform)
+        run_bots(settings, platform, load_bot_settings(ctx.obj.get("config") if ctx.obj else None))
     except (ValueError, MoodmixError) as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -2,6 +2,11 @@
 
 Precedence: environment > TOML file (``MOODMIX_CONFIG`` or ``--config``) > defaults.
 Defaults give the embedded setup: SQLite, in-process queue, local data folder.
+
+One TOML file serves everyone: the engine reads ``[moodmix]`` (or the top-level keys),
+each plugin its ``[plugins.NAME]`` table (kept raw in :attr:`Settings.plugins` and
+validated by the registry against the plugin's own struct), and a front end such as the
+bots its own table through :func:`load_section`.
 """
 
 from __future__ import annotations
@@ -51,16 +56,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     model_dir: str = ""  # local folder with model weights (demucs .th/.yaml, musicgen folders)
     # never | ask (only `moodmix run` in a terminal asks) | auto (download when needed, workers too)
     model_download: Literal["never", "ask", "auto"] = "ask"
-    mood_model: str = ""  # path of a trained mood model (default: the shipped one)
-    # Bots
-    discord_token: str = ""
-    telegram_token: str = ""
-    bot_api_url: str = ""  # empty: bots use the service layer in-process
-    bot_service_token: str = ""
     public_url: str = "http://127.0.0.1:8000"
     # Plugins: entry-point names to skip, or (when set) the only ones to load
     disable_plugins: list[str] = msgspec.field(default_factory=list)
     load_plugins: list[str] | None = None
+    #: Raw per-plugin settings: ``[plugins.NAME]`` tables and ``MOODMIX_PLUGINS__NAME__FIELD`` variables.
+    plugins: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one JSON object per line, with job ids
     metrics_token: str = ""  # non-empty: GET /metrics needs "Authorization: Bearer <token>"
@@ -95,14 +96,86 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             return "cpu"
 
 
-_FIELD_TYPES = {name: typ for name, typ in Settings.__annotations__.items()}
+#: Top-level TOML tables that belong to someone other than the engine.
+OTHER_TABLES = ("plugins", "bots")
+PLUGIN_ENV_PREFIX = "MOODMIX_PLUGINS__"
+
+
+def read_toml(config_file: str | Path | None, environ: dict[str, str]) -> dict[str, Any]:
+    """The whole TOML file (``config_file``, else ``MOODMIX_CONFIG``), or ``{}`` when there is none."""
+    path = config_file or environ.get("MOODMIX_CONFIG")
+    if not path:
+        return {}
+    with open(path, "rb") as fh:
+        try:
+            return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"invalid configuration file {path}: {exc}") from exc
+
+
+def _engine_table(toml: dict[str, Any]) -> dict[str, Any]:
+    """``[moodmix]`` if present, else the top-level keys that are not another owner's table."""
+    if "moodmix" in toml:
+        return dict(toml["moodmix"])
+    return {k: v for k, v in toml.items() if k not in OTHER_TABLES}
+
+
+def _table(toml: dict[str, Any], dotted: str) -> dict[str, Any]:
+    node: Any = toml
+    for part in dotted.split("."):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+    if not isinstance(node, dict):
+        raise ValueError(f"invalid configuration: [{dotted}] must be a table")
+    return node
+
+
+def _plugin_sections(toml: dict[str, Any], environ: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """``[plugins.NAME]`` tables (top level or inside ``[moodmix]``), then the environment on top."""
+    out: dict[str, dict[str, Any]] = {}
+    for source in (_table(toml, "plugins"), _table(toml, "moodmix.plugins")):
+        for name, values in source.items():
+            if not isinstance(values, dict):
+                raise ValueError(f"invalid configuration: [plugins.{name}] must be a table")
+            out.setdefault(name, {}).update(values)
+    for key, raw in environ.items():
+        if key.startswith(PLUGIN_ENV_PREFIX):
+            name, sep, field = key[len(PLUGIN_ENV_PREFIX):].partition("__")
+            if sep and name and field:
+                out.setdefault(name.lower(), {})[field.lower()] = raw
+    return out
+
+
+def convert_section(data: dict[str, Any], struct_type: type[msgspec.Struct], where: str) -> Any:
+    """Validate one settings table; a bad value raises ``ValueError`` naming ``where.FIELD``."""
+    try:
+        return msgspec.convert(data, type=struct_type, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc).replace("`$.", f"`{where}.").replace("`$`", f"`{where}`")
+        raise ValueError(f"invalid configuration: {message}") from exc
+
+
+def load_section(struct_type: type[msgspec.Struct], *, toml_table: str, env_prefix: str,
+                 config_file: str | Path | None = None, environ: dict[str, str] | None = None) -> Any:
+    """Settings of one plugin or front end: TOML table ``toml_table``, then ``env_prefix + FIELD``.
+
+    For example ``load_section(BotSettings, toml_table="bots", env_prefix="MOODMIX_")`` reads
+    ``[bots] telegram_token = …`` or ``MOODMIX_TELEGRAM_TOKEN``. Environment values are
+    coerced to the field's type (``"30"`` → ``30``).
+    """
+    environ = dict(os.environ if environ is None else environ)
+    data = dict(_table(read_toml(config_file, environ), toml_table))
+    for name in struct_type.__struct_fields__:
+        key = f"{env_prefix}{name.upper()}"
+        if key in environ:
+            data[name] = environ[key]
+    return convert_section(data, struct_type, toml_table)
 
 
 def _from_env(environ: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in Settings.__struct_fields__:
         key = f"MOODMIX_{name.upper()}"
-        if key not in environ:
+        if key not in environ or name == "plugins":
             continue
         raw = environ[key]
         if name in ("cors_origins", "disable_plugins", "load_plugins"):
@@ -118,18 +191,13 @@ def load_settings(config_file: str | Path | None = None, environ: dict[str, str]
                   **overrides: Any) -> Settings:
     """Build settings; raises ``ValueError`` naming the bad key on invalid values."""
     environ = dict(os.environ if environ is None else environ)
-    data: dict[str, Any] = {}
-    path = config_file or environ.get("MOODMIX_CONFIG")
-    if path:
-        with open(path, "rb") as fh:
-            toml = tomllib.load(fh)
-        data.update(toml.get("moodmix", toml))
+    toml = read_toml(config_file, environ)
+    data = _engine_table(toml)
+    data.pop("plugins", None)
     data.update(_from_env(environ))
+    data["plugins"] = _plugin_sections(toml, environ)
     data.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        settings = msgspec.convert(data, type=Settings, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ValueError(f"invalid configuration: {exc}") from exc
+    settings = convert_section(data, Settings, "moodmix")
     if settings.mode == "production" and settings.secret_key == DEFAULT_SECRET:
         raise ValueError("refusing to start in production mode with the default secret key: "
                          "set MOODMIX_SECRET_KEY")

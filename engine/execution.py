@@ -85,6 +85,7 @@ def execute(cap: Capability, params: Any, *, registry: Registry, inputs: dict[st
         progress_fn=progress or (lambda f, m=None: None), cancelled_fn=cancelled or (lambda: False),
         deadline=deadline, device=settings.resolved_device if settings else "cpu", settings=settings,
         job_id=job_id, registry=registry, _decoded={} if decoded is None else decoded,
+        plugin_settings=registry.capability_settings(name),
     )
     ctx.call_fn = _nested_caller(registry, settings)
     try:

@@ -48,11 +48,11 @@ class Runtime:
         """``role``: ``api`` (embedded worker when no Redis), ``worker`` or ``client`` (enqueue only)."""
         pm = pm or get_plugin_manager()
         pm.hook.startup(settings=settings)
-        registry = Registry.from_plugin_manager(pm)
+        registry = Registry.from_plugin_manager(pm, settings)
         storage = make_storage(settings)
-        db = await open_database(settings.effective_database_url)
+        db = await open_database(settings.effective_database_url, pm=pm)
         if auto_migrate:
-            await migrate(db)
+            await migrate(db, pm)
         broker = make_broker(settings)
         rt = cls(settings=settings, pm=pm, registry=registry, storage=storage, db=db, broker=broker)
         runs_jobs = role == "worker" or (role == "api" and not settings.redis_url and settings.embedded_worker)

@@ -1,4 +1,4 @@
-"""Initial schema: all tables plus the seed's composite indexes."""
+"""Initial schema: the engine's tables plus the seed's composite indexes (plugins create their own)."""
 
 from __future__ import annotations
 

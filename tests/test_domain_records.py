@@ -18,7 +18,8 @@ async def test_mood_and_remix_rows(api, demo_wav):
     assert mood_job["status"] == "succeeded", mood_job["error"]
     assert remix_job["status"] == "succeeded", remix_job["error"]
 
-    from moodmix.engine.db.tables import Mood, Remix  # SQLite: safe to query from the test's own loop
+    from moodmix.plugins.mood.records import Mood  # SQLite: safe to query from the test's own loop
+    from moodmix.plugins.remix.records import Remix
 
     moods = await Mood.select().where(Mood.job == mood_job["id"])
     assert len(moods) == 1 and moods[0]["mood"] == mood_job["result"]["data"]["mood"]

@@ -1,4 +1,4 @@
-"""The schema (the seed's users / audio_files / processing_jobs / moods / remixes, plus chat identities).
+"""The engine's schema: users, chat identities, uploads, jobs and their outputs, share links.
 
 Tables are bound to a concrete engine at start-up by :func:`moodmix.engine.db.database.bind`,
 so the same classes serve SQLite and Postgres.
@@ -22,11 +22,11 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 
-# Placeholder until bind() runs; never used for queries.
-_UNBOUND = SQLiteEngine(path=":memory:")
+#: Placeholder engine until bind() runs; never used for queries (plugin tables declare it too).
+UNBOUND = SQLiteEngine(path=":memory:")
 
 
-class User(Table, tablename="users", db=_UNBOUND):
+class User(Table, tablename="users", db=UNBOUND):
     id = UUID(primary_key=True)
     email = Varchar(length=320, unique=True, index=True, null=True, default=None)
     username = Varchar(length=64, unique=True, index=True)
@@ -34,7 +34,7 @@ class User(Table, tablename="users", db=_UNBOUND):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class ChatIdentity(Table, tablename="chat_identities", db=_UNBOUND):
+class ChatIdentity(Table, tablename="chat_identities", db=UNBOUND):
     """A Discord/Telegram account mapped to a moodmix user (unique per platform + id)."""
 
     id = UUID(primary_key=True)
@@ -45,7 +45,7 @@ class ChatIdentity(Table, tablename="chat_identities", db=_UNBOUND):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class LinkCode(Table, tablename="link_codes", db=_UNBOUND):
+class LinkCode(Table, tablename="link_codes", db=UNBOUND):
     """One-time code a web user creates to link a chat identity to their account."""
 
     code = Varchar(length=16, primary_key=True)
@@ -53,7 +53,7 @@ class LinkCode(Table, tablename="link_codes", db=_UNBOUND):
     expires_at = Timestamptz()
 
 
-class AudioFile(Table, tablename="audio_files", db=_UNBOUND):
+class AudioFile(Table, tablename="audio_files", db=UNBOUND):
     id = UUID(primary_key=True)
     user = ForeignKey(references=User, null=False, index=True)
     filename = Varchar(length=255)
@@ -69,7 +69,7 @@ class AudioFile(Table, tablename="audio_files", db=_UNBOUND):
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
-class ProcessingJob(Table, tablename="processing_jobs", db=_UNBOUND):
+class ProcessingJob(Table, tablename="processing_jobs", db=UNBOUND):
     id = UUID(primary_key=True)
     user = ForeignKey(references=User, null=False, index=True)
     audio = ForeignKey(references=AudioFile, null=True, default=None)
@@ -100,7 +100,7 @@ class ProcessingJob(Table, tablename="processing_jobs", db=_UNBOUND):
     finished_at = Timestamptz(null=True, default=None)
 
 
-class JobOutput(Table, tablename="job_outputs", db=_UNBOUND):
+class JobOutput(Table, tablename="job_outputs", db=UNBOUND):
     id = UUID(primary_key=True)
     job = ForeignKey(references=ProcessingJob, null=False, index=True)
     name = Varchar(length=64)
@@ -112,7 +112,7 @@ class JobOutput(Table, tablename="job_outputs", db=_UNBOUND):
     sha256 = Varchar(length=64)
 
 
-class ShareLink(Table, tablename="share_links", db=_UNBOUND):
+class ShareLink(Table, tablename="share_links", db=UNBOUND):
     """A public, expiring, revocable link to one job output."""
 
     id = UUID(primary_key=True)
@@ -124,27 +124,6 @@ class ShareLink(Table, tablename="share_links", db=_UNBOUND):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class Mood(Table, tablename="moods", db=_UNBOUND):
-    id = UUID(primary_key=True)
-    audio = ForeignKey(references=AudioFile, null=True, index=True)
-    job = ForeignKey(references=ProcessingJob, null=True, default=None)
-    mood = Varchar(length=32)
-    confidence = Real()
-    valence = Real(null=True, default=None)
-    arousal = Real(null=True, default=None)
-    features = JSON(default="{}")
-    created_at = Timestamptz(default=TimestamptzNow())
-
-
-class Remix(Table, tablename="remixes", db=_UNBOUND):
-    id = UUID(primary_key=True)
-    user = ForeignKey(references=User, null=False, index=True)
-    original = ForeignKey(references=AudioFile, null=True, default=None)
-    job = ForeignKey(references=ProcessingJob, null=True, default=None)
-    genre = Varchar(length=64)
-    effects = JSON(default="{}")
-    created_at = Timestamptz(default=TimestamptzNow())
-
-
+#: The engine's tables. Plugins own theirs (``register_tables``), e.g. the mood plugin's ``moods``.
 ALL_TABLES: tuple[type[Table], ...] = (User, ChatIdentity, LinkCode, AudioFile, ProcessingJob, JobOutput,
-                                       ShareLink, Mood, Remix)
+                                       ShareLink)

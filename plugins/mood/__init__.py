@@ -20,6 +20,27 @@ def register_capabilities() -> list:
 
 
 @hookimpl
+def register_settings() -> type:
+    from moodmix.plugins.mood.settings import MoodSettings
+
+    return MoodSettings
+
+
+@hookimpl
+def register_tables() -> list:
+    from moodmix.plugins.mood.records import Mood
+
+    return [Mood]
+
+
+@hookimpl
+def register_migrations() -> list:
+    from moodmix.plugins.mood.records import MIGRATIONS
+
+    return list(MIGRATIONS)
+
+
+@hookimpl
 def register_commands(cli: Any) -> None:
     from moodmix.plugins.mood.cli import mood
 
@@ -33,7 +54,7 @@ async def job_succeeded(job: Any, capability: Any, result: Any) -> None:
         return
     import json
 
-    from moodmix.engine.db.tables import Mood
+    from moodmix.plugins.mood.records import Mood
 
     data = result.data
     await Mood(

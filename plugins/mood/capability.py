@@ -20,9 +20,9 @@ class MoodParams(msgspec.Struct, forbid_unknown_fields=True):
     )] = 10.0
 
 
-def model_path(settings: Any) -> str | None:
-    """The operator's trained model (``MOODMIX_MOOD_MODEL``), or ``None`` for the shipped one."""
-    path = getattr(settings, "mood_model", "") if settings is not None else ""
+def model_path(plugin_settings: Any) -> str | None:
+    """The operator's trained model (``MOODMIX_PLUGINS__MOOD__MODEL``), or ``None`` for the shipped one."""
+    path = getattr(plugin_settings, "model", "") if plugin_settings is not None else ""
     return path or None
 
 
@@ -36,7 +36,7 @@ def run(ctx: RunContext) -> RunResult:
     audio_path = ctx.inputs["audio"]
     y = load_mono(audio_path)
     ctx.progress(0.08, "loading mood model")
-    model = load_cached(model_path(ctx.settings))
+    model = load_cached(model_path(ctx.plugin_settings))
     sub = ctx.sub(0.1, 0.9)
     result = analyse_audio(y, model, window_seconds=ctx.params.window_seconds, progress=sub.progress)
     ctx.progress(0.92, "drawing picture")

@@ -13,6 +13,17 @@ def _progress(index: int, total: int, path: Path, problem: str | None) -> None:
     click.echo(f"  [{index}/{total}] {path.parent.name}/{path.name}: {status}", err=True)
 
 
+def configured_model() -> str:
+    """``[plugins.mood] model`` of the ``--config`` file or the environment (empty: the shipped model)."""
+    from moodmix.plugins.mood.settings import load_mood_settings
+
+    root = click.get_current_context().find_root()
+    try:
+        return load_mood_settings((root.obj or {}).get("config")).model
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @click.group("mood")
 def mood() -> None:
     """Train and evaluate mood models (folders named after moods: DIR/happy/*.mp3, DIR/sad/*.wav, ...)."""
@@ -58,23 +69,22 @@ def train_command(directory: Path | None, output: Path, folds: int, seed: int, w
                                    "labels": cv["labels"]})
     click.echo(f"calibration: {model.meta['calibration']}")
     path = model.save(output)
-    click.echo(f"saved {path}; use it with MOODMIX_MOOD_MODEL={path.resolve()}")
+    click.echo(f"saved {path}; use it with MOODMIX_PLUGINS__MOOD__MODEL={path.resolve()}")
 
 
 @mood.command("eval")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-m", "--model", "model_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Model file (default: MOODMIX_MOOD_MODEL, else the shipped model).")
+              help="Model file (default: MOODMIX_PLUGINS__MOOD__MODEL, else the shipped model).")
 @click.option("--window-seconds", default=10.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def eval_command(directory: Path, model_file: Path | None, window_seconds: float, as_json: bool) -> None:
     """Score a model on DIRECTORY/<mood>/* audio: accuracy and confusion matrix."""
-    from moodmix.engine.config import load_settings
     from moodmix.engine.errors import MoodmixError
     from moodmix.plugins.mood.model import SHIPPED_MODEL, MoodModel
     from moodmix.plugins.mood.training.dataset import evaluate, folder_dataset, format_confusion
 
-    path = model_file or Path(load_settings().mood_model or SHIPPED_MODEL)
+    path = model_file or Path(configured_model() or SHIPPED_MODEL)
     try:
         model = MoodModel.load(path)
         data = folder_dataset(directory, window_seconds, on_file=_progress)

@@ -134,7 +134,7 @@ class MoodModel:
 
         path = Path(path)
         if not path.is_file():
-            raise MoodModelError(f"mood model file not found: {path} (check MOODMIX_MOOD_MODEL, or unset "
+            raise MoodModelError(f"mood model file not found: {path} (check MOODMIX_PLUGINS__MOOD__MODEL, or unset "
                                  "it to use the shipped model)", code="mood_model_missing")
         try:
             payload = joblib.load(path)
@@ -156,7 +156,7 @@ class MoodModel:
 def check_compatible(meta: dict[str, Any], path: Path) -> None:
     """Refuse files from another model format, feature set or scikit-learn/numpy release."""
     hint = ("retrain it with `moodmix mood train DIR -o MODEL` on this installation, "
-            "or unset MOODMIX_MOOD_MODEL to use the shipped model")
+            "or unset MOODMIX_PLUGINS__MOOD__MODEL to use the shipped model")
     if meta.get("format_version") != FORMAT_VERSION:
         raise MoodModelError(f"mood model {path} has format {meta.get('format_version')}, this moodmix "
                              f"reads format {FORMAT_VERSION}; {hint}", code="mood_model_incompatible")

@@ -25,13 +25,27 @@ def register_genres():
 
 
 @hookimpl
+def register_tables():
+    from moodmix.plugins.remix.records import Remix
+
+    return [Remix]
+
+
+@hookimpl
+def register_migrations():
+    from moodmix.plugins.remix.records import MIGRATIONS
+
+    return list(MIGRATIONS)
+
+
+@hookimpl
 async def job_succeeded(job, capability, result) -> None:
     """Keep the seed's ``remixes`` record (who remixed which track into what, with which recipe)."""
     if getattr(capability, "name", None) != "remix":
         return
     import json
 
-    from moodmix.engine.db.tables import Remix
+    from moodmix.plugins.remix.records import Remix
 
     data = result.data or {}
     await Remix(user=job.user_id, original=job.audio_id, job=job.id, genre=str(data.get("genre") or "custom")[:64],

@@ -48,7 +48,7 @@ def make_registry(*plugins: Any, settings: Settings | None = None) -> Registry:
     from moodmix.engine.plugin_manager import build_plugin_manager
     from moodmix.engine.registry import Registry
 
-    return Registry.from_plugin_manager(build_plugin_manager(settings, extra=plugins))
+    return Registry.from_plugin_manager(build_plugin_manager(settings, extra=plugins), settings)
 
 
 def run_local(name: str, output_dir: Path, *, inputs: dict[str, Path] | None = None,
@@ -59,14 +59,15 @@ def run_local(name: str, output_dir: Path, *, inputs: dict[str, Path] | None = N
     from moodmix.engine.config import load_settings
     from moodmix.engine.execution import run_capability
 
-    reg = registry or make_registry()
+    settings = settings or load_settings(environ={})
+    reg = registry or make_registry(settings=settings)
 
     def record(fraction: float, message: str | None = None) -> None:
         if progress is not None:
             progress.append((fraction, message))
 
     return run_capability(reg, name, inputs=inputs, texts=texts, params=params, output_dir=output_dir,
-                          settings=settings or load_settings(environ={}), progress=record)
+                          settings=settings, progress=record)
 
 
 def tone(freq: float = 440.0, seconds: float = 2.0, sr: int = 22050, amp: float = 0.3,
@@ -270,7 +271,7 @@ def moodmix_registry(_moodmix_plugins: TestPlugins):
     from moodmix.engine.registry import Registry
 
     def build() -> Registry:
-        return Registry.from_plugin_manager(_moodmix_plugins.plugin_manager())
+        return Registry.from_plugin_manager(_moodmix_plugins.plugin_manager(), _moodmix_plugins.settings)
 
     return build
 
@@ -284,7 +285,7 @@ def moodmix_run(_moodmix_plugins: TestPlugins, tmp_path: Path):
     def run(name: str, *, inputs: dict[str, Path] | None = None, texts: dict[str, str] | None = None,
             params: dict[str, Any] | None = None, progress: list | None = None) -> RunResult:
         out = tmp_path / f"run-{name}-{uuid.uuid4().hex[:6]}"
-        registry = Registry.from_plugin_manager(_moodmix_plugins.plugin_manager())
+        registry = Registry.from_plugin_manager(_moodmix_plugins.plugin_manager(), _moodmix_plugins.settings)
         return run_local(name, out, inputs=inputs, texts=texts, params=params, registry=registry,
                          settings=_moodmix_plugins.settings, progress=progress)
 

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from fake_telegram_api import TOKEN, FakeTelegram
 
 from moodmix.bots.runner import serve
+from moodmix.bots.settings import load_bot_settings
 from moodmix.cli import cli
 from moodmix.engine.config import load_settings
 
@@ -23,10 +24,11 @@ def test_cli_refuses_to_start_without_a_token(tmp_path, monkeypatch):
 
 
 async def test_serve_runs_telegram_until_stopped(tmp_path):
-    settings = load_settings(environ={**engine_env(tmp_path / "data"), "MOODMIX_TELEGRAM_TOKEN": TOKEN})
+    settings = load_settings(environ=engine_env(tmp_path / "data"))
+    bots = load_bot_settings(environ={"MOODMIX_TELEGRAM_TOKEN": TOKEN})
     fake = await FakeTelegram().start()
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, ["telegram"], stop=stop,
+    task = asyncio.create_task(serve(settings, ["telegram"], bots=bots, stop=stop,
                                      telegram_api=(fake.base_url, fake.base_file_url)))
     try:
         await fake.send_text(fake.user(1001), "/help")

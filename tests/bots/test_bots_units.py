@@ -9,6 +9,7 @@ from moodmix.bots.catalog import Catalog
 from moodmix.bots.limits import BotLimits, Busy, ChatLimiter, LimitReached
 from moodmix.bots.progress import ThrottledText, progress_text
 from moodmix.bots.runner import platforms_to_run
+from moodmix.bots.settings import load_bot_settings
 from moodmix.bots.tickets import TicketBook
 from moodmix.bots.transcode import fit_audio
 from moodmix.engine import audio_io
@@ -145,23 +146,23 @@ def test_fit_audio_keeps_transcodes_or_gives_up(demo_track, tmp_path):
 
 
 def test_runner_refuses_without_tokens():
-    empty = load_settings(environ={})
+    empty = load_bot_settings(environ={})
     with pytest.raises(ValueError, match=r"MOODMIX_TELEGRAM_TOKEN.*BotFather"):
         platforms_to_run(empty, "telegram")
     with pytest.raises(ValueError, match=r"MOODMIX_DISCORD_TOKEN.*discord\.com/developers"):
         platforms_to_run(empty, "discord")
     with pytest.raises(ValueError, match="no bot token is configured"):
         platforms_to_run(empty, "all")
-    only_tg = load_settings(environ={"MOODMIX_TELEGRAM_TOKEN": "1:abc"})
+    only_tg = load_bot_settings(environ={"MOODMIX_TELEGRAM_TOKEN": "1:abc"})
     assert platforms_to_run(only_tg, "all") == ["telegram"]
 
 
 def test_run_bots_needs_service_token_for_remote_api():
     from moodmix.bots.runner import run_bots
 
-    settings = load_settings(environ={"MOODMIX_TELEGRAM_TOKEN": "1:abc", "MOODMIX_BOT_API_URL": "http://x"})
+    bots = load_bot_settings(environ={"MOODMIX_TELEGRAM_TOKEN": "1:abc", "MOODMIX_BOT_API_URL": "http://x"})
     with pytest.raises(ValueError, match="MOODMIX_BOT_SERVICE_TOKEN"):
-        run_bots(settings, "telegram")
+        run_bots(load_settings(environ={}), "telegram", bots)
 
 
 def test_telegram_prompt_duration_parsing():

@@ -73,7 +73,7 @@ def test_clear_errors_for_silence_short_audio_and_a_missing_model(tmp_path: Path
     with pytest.raises(BadInput, match="at least 5 s"):
         run_local("mood", tmp_path / "o2", inputs={"audio": short})
     song = write_wav(tmp_path / "song.wav", rendered("happy", 1, 6.0)[None, :])
-    settings = load_settings(environ={"MOODMIX_MOOD_MODEL": str(tmp_path / "missing.joblib")})
+    settings = load_settings(environ={"MOODMIX_PLUGINS__MOOD__MODEL": str(tmp_path / "missing.joblib")})
     with pytest.raises(MoodmixError, match="mood model file not found"):
         run_local("mood", tmp_path / "o3", inputs={"audio": song}, settings=settings)
 

@@ -10,8 +10,9 @@ import moodmix.plugins.mood as mood_plugin
 from moodmix.engine.capability import JobInfo, RunResult
 from moodmix.engine.db.database import close_database, open_database
 from moodmix.engine.db.migrate import migrate
-from moodmix.engine.db.tables import AudioFile, Mood, ProcessingJob, User
+from moodmix.engine.db.tables import AudioFile, ProcessingJob, User
 from moodmix.plugins.mood.capability import CAPABILITY
+from moodmix.plugins.mood.records import Mood
 
 
 async def test_mood_job_lands_in_the_moods_table(tmp_path: Path) -> None:
