@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pluggy
+
 from moodmix.engine.audio_io import ffmpeg_path
+from moodmix.engine.capability import DoctorCheck
 from moodmix.engine.config import Settings
 
 
@@ -31,10 +34,29 @@ def report(settings: Settings) -> list[str]:
     missing = settings.model_dir and not Path(model_dir).is_dir()
     lines.append(f"model folder: {model_dir}{' — missing!' if missing else ''}")
     lines.append(f"HF hub offline: {os.environ.get('HF_HUB_OFFLINE', '0')}")
-    from moodmix.engine.plugin_manager import get_plugin_manager
+    from moodmix.engine.plugin_manager import build_plugin_manager
     from moodmix.engine.registry import Registry
 
-    reg = Registry.from_plugin_manager(get_plugin_manager())
+    pm = build_plugin_manager(settings)
+    reg = Registry.from_plugin_manager(pm, settings)
     for name, cap in sorted(reg.capabilities.items()):
         lines.append(f"capability {name} v{cap.version} from {reg.owners[name]}")
+    lines += [format_check(check) for check in plugin_checks(pm, settings)]
     return lines
+
+
+def plugin_checks(pm: pluggy.PluginManager, settings: Settings) -> list[DoctorCheck]:
+    """Every plugin's ``doctor_checks`` lines; a plugin whose check raises gets a line saying so."""
+    checks: list[DoctorCheck] = []
+    for impl in pm.hook.doctor_checks.get_hookimpls():
+        try:
+            checks += list(impl.function(**{n: settings for n in impl.argnames}) or [])
+        except Exception as exc:
+            checks.append(DoctorCheck(impl.plugin_name, False, f"its doctor check failed: {exc}"))
+    return checks
+
+
+def format_check(check: DoctorCheck) -> str:
+    """``ok name: detail`` or ``!! name: detail``, with the hint on an indented line below."""
+    line = f"{'ok' if check.ok else '!!'} {check.name}: {check.detail}"
+    return f"{line}\n   hint: {check.hint}" if check.hint else line

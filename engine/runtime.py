@@ -98,6 +98,27 @@ class Runtime:
         for row in rows:
             await self.enqueue(str(row["id"]))
 
+    async def notify_job_failed(self, job_id: Any, status: str, error_code: str | None, error: str | None) -> None:
+        """Call the plugins' ``job_failed`` hooks; the caller has just moved the job to ``status`` (once).
+
+        Each plugin's implementation runs on its own; one that raises is logged (the outcome is recorded).
+        """
+        from moodmix.engine.jobs.runner import job_info
+
+        job = await ProcessingJob.select().where(ProcessingJob.id == job_id).first().output(load_json=True)
+        if job is None:
+            return
+        args = {"job": job_info(job, status, backend=job.get("backend")),
+                "capability": self.registry.capabilities.get(job["capability"]),
+                "error_code": error_code or status, "error": error or status}
+        for impl in self.pm.hook.job_failed.get_hookimpls():  # one by one: a failing plugin stops no other
+            try:
+                outcome = impl.function(**{name: args[name] for name in impl.argnames})
+                if asyncio.iscoroutine(outcome):
+                    await outcome
+            except Exception:
+                log.exception("the job_failed hook of %s failed for job %s", impl.plugin_name, job_id)
+
     async def sweep_stalled(self) -> int:
         """Running jobs whose worker stopped beating: retry them, or fail them after the last try."""
         cutoff = timeutil.ago(self.settings.stall_timeout_s)
@@ -106,11 +127,14 @@ class Runtime:
                                                    & (ProcessingJob.heartbeat_at < cutoff))
         for row in stale:
             if row["attempts"] >= row["max_attempts"]:
-                await ProcessingJob.update({
+                error = "the worker running this job stopped responding"
+                failed = await ProcessingJob.update({
                     ProcessingJob.status: states.FAILED, ProcessingJob.error_code: "stalled",
-                    ProcessingJob.error: "the worker running this job stopped responding",
-                    ProcessingJob.finished_at: timeutil.now(),
-                }).where((ProcessingJob.id == row["id"]) & (ProcessingJob.status == states.RUNNING))
+                    ProcessingJob.error: error, ProcessingJob.finished_at: timeutil.now(),
+                }).where((ProcessingJob.id == row["id"]) & (ProcessingJob.status == states.RUNNING)
+                         ).returning(ProcessingJob.id)
+                if failed:
+                    await self.notify_job_failed(row["id"], states.FAILED, "stalled", error)
             else:
                 log.warning("job %s stalled; sending it again", row["id"])
                 await self.enqueue(str(row["id"]))

@@ -239,14 +239,17 @@ class JobRunner:
         await self.release_children(job_id)
 
     async def finish(self, job_id: Any, status: str, *, error_code: str | None, error: str | None) -> None:
-        await ProcessingJob.update({
+        ended = await ProcessingJob.update({
             ProcessingJob.status: status,
             ProcessingJob.error_code: error_code,
             ProcessingJob.error: error,
             ProcessingJob.message: error,
             ProcessingJob.finished_at: timeutil.now(),
-        }).where((ProcessingJob.id == job_id) & ProcessingJob.status.not_in(list(states.TERMINAL)))
+        }).where((ProcessingJob.id == job_id) & ProcessingJob.status.not_in(list(states.TERMINAL))
+                 ).returning(ProcessingJob.id)
         log.info("job %s %s: %s", job_id, status, error)
+        if ended:  # only the call that ended it tells the plugins
+            await self.rt.notify_job_failed(job_id, status, error_code, error)
         children = await ProcessingJob.select(ProcessingJob.id).where(
             (ProcessingJob.depends_on == job_id) & (ProcessingJob.status == states.QUEUED))
         for child in children:

@@ -87,6 +87,13 @@ def register_genres() -> list[Genre]:
 
 
 @hookimpl
+def doctor_checks(settings: Any) -> list:
+    from moodmix.plugins.generate.doctor import checks
+
+    return checks(settings)
+
+
+@hookimpl
 def register_models() -> list:
     from moodmix.plugins.generate.known_models import MODELS
 

@@ -62,3 +62,12 @@ async def job_succeeded(job: Any, capability: Any, result: Any) -> None:
         valence=float(data["valence"]), arousal=float(data["arousal"]),
         features=json.dumps(data.get("features", {})),
     ).save()
+
+
+@hookimpl
+def doctor_checks(settings: Any) -> list:
+    from moodmix.engine.config import convert_section
+    from moodmix.plugins.mood.doctor import checks
+    from moodmix.plugins.mood.settings import MoodSettings
+
+    return checks(convert_section(settings.plugins.get("mood", {}), MoodSettings, "plugins.mood"))

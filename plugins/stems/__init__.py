@@ -27,3 +27,10 @@ def startup(settings) -> None:
     from moodmix.engine.models import remember_settings
 
     remember_settings(settings)  # request-time checks need the model folder and download policy
+
+
+@hookimpl
+def doctor_checks(settings) -> list:
+    from moodmix.plugins.stems.doctor import checks
+
+    return checks(settings)

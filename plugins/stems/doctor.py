@@ -1,0 +1,28 @@
+"""``moodmix doctor`` lines of the stems plugin: demucs (and where its weights are) or the DSP fallback, and why."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from moodmix.engine.capability import DoctorCheck
+from moodmix.plugins.stems.params import StemsParams
+
+
+def checks(settings: Any) -> list[DoctorCheck]:
+    name = StemsParams().model
+    model_dir = getattr(settings, "model_dir", "") or None
+    if importlib.util.find_spec("demucs") is None or importlib.util.find_spec("torch") is None:
+        return [DoctorCheck("stems", False, "dsp separator (demucs or torch is not installed)",
+                            hint="install moodmix with demucs and torch for neural separation")]
+    from moodmix.plugins.stems import demucs_backend, model_locator
+
+    try:
+        location = model_locator.locate(name, model_dir)
+    except model_locator.LoadModelError as exc:
+        return [DoctorCheck("stems", False, f"dsp separator: demucs weights for {name} are unreadable ({exc})",
+                            hint="replace them (delete the files and fetch them again)")]
+    if location is None:
+        return [DoctorCheck("stems", False, f"dsp separator: no local weights for demucs model {name}",
+                            hint=demucs_backend.missing_message(name, model_dir))]
+    return [DoctorCheck("stems", True, f"demucs {location.describe()}")]
