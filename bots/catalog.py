@@ -1,7 +1,9 @@
 """What the engine offers right now, seen from a chat: actions on a track, actions on a prompt, genres.
 
 Read from the backend at runtime (and refreshed now and then) so new capabilities and
-genres show up in the bots without a code change.
+genres show up in the bots without a code change. Everything comes from what each capability
+declares: which parameter is a genre and from which set (``genre_params``), which parameters are
+for experts (``advanced``: never asked for in chat); the bots name no capability.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def _norm(name: str) -> str:
 
 @dataclass
 class Catalog:
-    """Capabilities by name and the genre list, as the engine describes them."""
+    """Capabilities by name and the genre list (each genre with its ``set``), as the engine describes them."""
 
     capabilities: dict[str, dict] = field(default_factory=dict)
     genres: list[dict] = field(default_factory=list)
@@ -63,8 +65,18 @@ class Catalog:
     def param_names(cap: dict) -> set[str]:
         return set((cap.get("params_schema") or {}).get("properties", {}))
 
+    @staticmethod
+    def asked_params(cap: dict) -> set[str]:
+        """The parameters a chat may ask for: all but the ``advanced`` ones."""
+        return Catalog.param_names(cap) - set(cap.get("advanced") or ())
+
+    @staticmethod
+    def genre_param(cap: dict) -> str | None:
+        """The parameter that takes a genre (the first of ``genre_params``), if any."""
+        return next(iter(cap.get("genre_params") or {}), None)
+
     def takes_genre(self, cap: dict) -> bool:
-        return "genre" in self.param_names(cap)
+        return self.genre_param(cap) is not None
 
     @staticmethod
     def audio_outputs(cap: dict) -> list[str]:
@@ -76,24 +88,44 @@ class Catalog:
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
     # ---- genres --------------------------------------------------------------------------------
-    def genre_names(self) -> list[str]:
-        return [g["name"] for g in self.genres]
+    def genres_for(self, cap: dict | None = None) -> list[dict]:
+        """The genres ``cap``'s genre parameter offers (its set); every genre without ``cap``."""
+        if cap is None:
+            return list(self.genres)
+        param = self.genre_param(cap)
+        wanted = (cap.get("genre_params") or {}).get(param) if param else None
+        return [g for g in self.genres if wanted is not None and g.get("set") == wanted]
 
-    def resolve_genre(self, text: str) -> str:
-        """The canonical genre name for ``text`` (name or alias, case and separators ignored)."""
+    def genre_names(self, cap: dict | None = None) -> list[str]:
+        return [g["name"] for g in self.genres_for(cap)]
+
+    def genre_sets(self) -> dict[str, list[str]]:
+        """Set name -> genre names, for the sets some capability here takes."""
+        sets = {s for c in self.capabilities.values() for s in (c.get("genre_params") or {}).values()}
+        return {s: [g["name"] for g in self.genres if g.get("set") == s] for s in sorted(sets)}
+
+    def resolve_genre(self, text: str, cap: dict | None = None) -> str:
+        """The canonical name for ``text`` among ``cap``'s genres (name or alias, case and separators ignored)."""
         key = _norm(text or "")
-        for genre in self.genres:
+        for genre in self.genres_for(cap):
             if key and any(_norm(n) == key for n in (genre["name"], *genre.get("aliases", []))):
                 return genre["name"]
-        known = ", ".join(self.genre_names()) or "none yet"
+        known = ", ".join(dict.fromkeys(self.genre_names(cap))) or "none yet"
         raise BadInput(f"unknown genre {text!r}; choose one of: {known}", code="unknown_genre")
 
-    def match_genres(self, prefix: str, limit: int = 25) -> list[str]:
-        """Genre names for autocomplete: those whose name or alias contains what was typed."""
+    def match_genres(self, prefix: str, cap: dict | None = None, limit: int = 25) -> list[str]:
+        """Genre names for autocomplete: those of ``cap``'s set whose name or alias contains what was typed."""
         key = _norm(prefix or "")
-        hits = [g["name"] for g in self.genres
+        hits = [g["name"] for g in self.genres_for(cap)
                 if not key or any(key in _norm(n) for n in (g["name"], *g.get("aliases", [])))]
-        return hits[:limit]
+        return list(dict.fromkeys(hits))[:limit]
+
+    @staticmethod
+    def summary(job: dict) -> str | None:
+        """The capability's one line about a finished job (its ``summarize``), else its data's ``summary``."""
+        result = job.get("result") or {}
+        line = result.get("summary") or (result.get("data") or {}).get("summary")
+        return line if isinstance(line, str) and line else None
 
 
 class CatalogCache:
@@ -111,4 +143,11 @@ class CatalogCache:
         if self._catalog is None or self.clock() - self._loaded_at > self.max_age:
             self._catalog = await Catalog.load(self.backend)
             self._loaded_at = self.clock()
+        return self._catalog
+
+    @property
+    def current(self) -> Catalog:
+        """The last loaded catalog (call :meth:`get` once at start-up)."""
+        if self._catalog is None:
+            raise RuntimeError("the catalog has not been loaded yet")
         return self._catalog

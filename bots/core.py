@@ -78,9 +78,10 @@ class BotCore:
         cap = catalog.capability(capability)
         params = {k: v for k, v in (params or {}).items() if v is not None}
         if genre:
-            if not catalog.takes_genre(cap):
+            param = catalog.genre_param(cap)
+            if param is None:
                 raise BadInput(f"{capability} does not take a genre", code="bad_input")
-            params["genre"] = catalog.resolve_genre(genre)
+            params[param] = catalog.resolve_genre(genre, cap)
         return params
 
     async def run(self, chat: ChatRef, capability: str, *, on_progress: ProgressSink,
@@ -88,7 +89,9 @@ class BotCore:
                   params: dict[str, Any] | None = None) -> dict:
         """Queue a job and follow it to the end, sending progress lines; returns the final job."""
         params = await self.build_request(capability, genre=genre, params=params)
-        title = capability + (f" ({params['genre']})" if params.get("genre") else "")
+        catalog = await self.catalog()
+        chosen = params.get(catalog.genre_param(catalog.capability(capability)) or "")
+        title = capability + (f" ({chosen})" if chosen else "")
         sink = ThrottledText(on_progress, self.edit_interval)
         with self.limiter.job_slot(chat.key):
             job = await self.backend.create_job(chat, capability, params=params, file_id=file_id, prompt=prompt)
@@ -120,9 +123,11 @@ class BotCore:
         if not page["items"]:
             return "You have no jobs yet. Send a track to start."
         lines = [f"Your last {len(page['items'])} of {page['total']} jobs:"]
+        catalog = await self.catalog()
         for job in page["items"]:
             when = (job.get("created_at") or "")[:16].replace("T", " ")
-            genre = (job.get("params") or {}).get("genre")
+            param = catalog.genre_param(catalog.capabilities.get(job["capability"], {}))
+            genre = (job.get("params") or {}).get(param) if param else None
             what = job["capability"] + (f" ({genre})" if genre else "")
             pct = f" {job['progress']:.0f}%" if job["status"] == "running" else ""
             lines.append(f"• {what} — {job['status']}{pct} — {when} — {job['id'][:8]}")
@@ -144,6 +149,7 @@ class BotCore:
                          f"{catalog.short_description(cap, 80)}")
         for cap in sorted(catalog.prompt_actions(), key=lambda c: c["name"]):
             lines.append(f"{prompt_syntax.format(name=cap['name'])} — {catalog.short_description(cap, 80)}")
-        if catalog.genres:
-            lines.append("Genres: " + ", ".join(catalog.genre_names()))
+        for cap in sorted(catalog.track_actions(), key=lambda c: c["name"]):
+            if catalog.takes_genre(cap) and catalog.genre_names(cap):
+                lines.append(f"Genres for {cap['name']}: " + ", ".join(catalog.genre_names(cap)))
         return lines

@@ -12,28 +12,13 @@ from pathlib import Path
 from typing import Literal
 
 from moodmix.bots.backend import BotBackend, ChatRef
+from moodmix.bots.catalog import Catalog
 from moodmix.bots.transcode import fit_audio_async
 from moodmix.engine.errors import MoodmixError
 from moodmix.web.links import output_path
 
 FileKind = Literal["audio", "image", "document"]
 SHARE_DAYS = 7
-#: Result fields worth a line in chat, in this order, with how to show them.
-SUMMARY_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("mood", "mood", "{}"),
-    ("label", "mood", "{}"),
-    ("confidence", "confidence", "{:.0%}"),
-    ("genre", "genre", "{}"),
-    ("prompt", "prompt", "“{}”"),
-    ("tempo", "tempo", "{:.1f} BPM"),
-    ("target_tempo", "tempo", "{:.1f} BPM"),
-    ("key_name", "key", "{}"),
-    ("integrated_lufs", "loudness", "{:.1f} LUFS"),
-    ("loudness_lufs", "loudness", "{:.1f} LUFS"),
-    ("stems", "stems", "{}"),
-    ("duration", "length", "{:.1f} s"),
-    ("duration_s", "length", "{:.1f} s"),
-)
 
 
 @dataclass(frozen=True)
@@ -60,35 +45,11 @@ class Delivery:
         return "\n".join(lines)
 
 
-def _flat(data: dict, depth: int = 1) -> dict:
-    flat: dict = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and depth > 0:
-            for k, v in _flat(value, depth - 1).items():
-                flat.setdefault(k, v)
-        else:
-            flat.setdefault(key, value)
-    return flat
-
-
 def summarize(job: dict) -> str:
-    """One line from the job's result data, e.g. ``tempo 120.0 BPM · key A minor``."""
-    data = _flat((job.get("result") or {}).get("data") or {})
-    parts = []
-    used: set[str] = set()
-    for key, label, fmt in SUMMARY_FIELDS:
-        value = data.get(key)
-        if value is None or isinstance(value, dict) or label in used:
-            continue
-        used.add(label)
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        try:
-            parts.append(f"{label} {fmt.format(value)}")
-        except (ValueError, TypeError):
-            parts.append(f"{label} {value}")
+    """The job's title and the capability's one line about its result (``Capability.summarize``)."""
     title = f"✅ {job.get('capability', 'job')} finished"
-    return f"{title}: " + " · ".join(parts) if parts else title
+    line = Catalog.summary(job)
+    return f"{title}: {line}" if line else title
 
 
 def output_url(public_url: str, job: dict, output: dict) -> str:

@@ -84,7 +84,7 @@ class DiscordBot:
         for cap in sorted(catalog.track_actions(), key=lambda c: c["name"]):
             tree.add_command(self._track_command(cap, catalog.takes_genre(cap)))
         for cap in sorted(catalog.prompt_actions(), key=lambda c: c["name"]):
-            tree.add_command(self._prompt_command(cap, "duration" in catalog.param_names(cap)))
+            tree.add_command(self._prompt_command(cap, "duration" in catalog.asked_params(cap)))
         for command in self._fixed_commands():
             tree.add_command(command)
         tree.on_error = self.on_tree_error
@@ -146,7 +146,8 @@ class DiscordBot:
     async def _genre_choices(self, interaction: discord.Interaction,
                              current: str) -> list[app_commands.Choice[str]]:
         catalog = await self.core.catalog()
-        return [app_commands.Choice(name=g, value=g) for g in catalog.match_genres(current)]
+        cap = catalog.capabilities.get(interaction.command.name) if interaction.command else None
+        return [app_commands.Choice(name=g, value=g) for g in catalog.match_genres(current, cap)]
 
     async def help_text(self) -> str:
         lines = await self.core.actions_help(audio_syntax="/{name} file{genre}",
@@ -174,7 +175,8 @@ class DiscordBot:
                                "m4a track", code="not_audio")
             self.core.check_input_size(file.size)
             if genre:
-                genre = (await self.core.catalog()).resolve_genre(genre)
+                catalog = await self.core.catalog()
+                genre = catalog.resolve_genre(genre, catalog.capability(capability))
             if genre or not takes_genre:
                 self.core.check_can_start(chat)
         except MoodmixError as exc:
@@ -191,7 +193,7 @@ class DiscordBot:
                 catalog = await self.core.catalog()
                 await interaction.edit_original_response(
                     content=f"🎵 {record['filename']} ({record['duration']:.1f} s) — pick a genre:",
-                    view=GenreView(self, ticket, capability, catalog.genre_names()))
+                    view=GenreView(self, ticket, capability, catalog.genre_names(catalog.capability(capability))))
                 return
             await self.run_and_deliver(interaction, chat, capability, file_id=record["id"], genre=genre)
         except MoodmixError as exc:

@@ -99,7 +99,7 @@ def keyboard(catalog: Catalog, ticket_key: str) -> InlineKeyboardMarkup:
         name = cap["name"]
         emoji = (cap.get("ui") or {}).get("emoji", "🎵")
         if catalog.takes_genre(cap):
-            datas = [(genre, f"g:{ticket_key}:{name}:{genre}") for genre in catalog.genre_names()]
+            datas = [(genre, f"g:{ticket_key}:{name}:{genre}") for genre in catalog.genre_names(cap)]
             buttons = [InlineKeyboardButton(f"{emoji} {genre}", callback_data=data) for genre, data in datas
                        if len(data.encode()) <= CALLBACK_DATA_MAX]
             rows += [buttons[i:i + GENRE_BUTTONS_PER_ROW] for i in range(0, len(buttons), GENRE_BUTTONS_PER_ROW)]
@@ -180,7 +180,7 @@ class TelegramBot:
             await message.reply_text(f"I don't know /{name}. Send /help for what I can do.")
             return
         cap = catalog.capability(name)
-        genre = catalog.resolve_genre(rest) if rest and catalog.takes_genre(cap) else None
+        genre = catalog.resolve_genre(rest, cap) if rest and catalog.takes_genre(cap) else None
         replied = _attachment(message.reply_to_message)
         if replied is not None:
             await self._ingest_and_run(chat, message, replied, PendingAction(name, genre))
@@ -193,7 +193,7 @@ class TelegramBot:
                               rest: str) -> None:
         cap = catalog.capability(name)
         params: dict = {}
-        if "duration" in catalog.param_names(cap):
+        if "duration" in catalog.asked_params(cap):
             rest, duration = split_duration(rest)
             if duration is not None:
                 params["duration"] = duration

@@ -98,15 +98,23 @@ async def test_catalog_from_the_engine(core):
     assert catalog.takes_genre(catalog.capability("remix"))
     assert not catalog.takes_genre(catalog.capability("stems"))
     assert len(catalog.audio_outputs(catalog.capability("stems"))) > 1
-    genres = catalog.genre_names()
-    assert genres == [g["name"] for g in core.backend.service.genres()]
-    some = catalog.genres[0]
+    assert catalog.genre_names() == [g["name"] for g in core.backend.service.genres()]
+    remix, generate = catalog.capability("remix"), catalog.capability("generate")
+    genres = catalog.genre_names(remix)  # exactly the set remix's genre parameter takes
+    assert genres == [g["name"] for g in core.backend.service.genres("remix")]
+    assert catalog.genre_names(generate) == [g["name"] for g in core.backend.service.genres("generate")]
+    assert "drum-and-bass" in genres and "drum-and-bass" not in catalog.genre_names(generate)
+    some = catalog.genres_for(remix)[0]
     if some["aliases"]:
-        assert catalog.resolve_genre(some["aliases"][0].upper()) == some["name"]
-    assert catalog.resolve_genre(f" {some['name'].upper()} ") == some["name"]
+        assert catalog.resolve_genre(some["aliases"][0].upper(), remix) == some["name"]
+    assert catalog.resolve_genre(f" {some['name'].upper()} ", remix) == some["name"]
     with pytest.raises(BadInput, match="unknown genre 'polka'; choose one of: "):
-        catalog.resolve_genre("polka")
-    assert catalog.match_genres(some["name"][:3]) and set(catalog.match_genres("")) == set(genres)
+        catalog.resolve_genre("polka", remix)
+    with pytest.raises(BadInput, match="unknown genre 'nightcore'"):
+        catalog.resolve_genre("nightcore", generate)
+    assert catalog.match_genres(some["name"][:3], remix) and set(catalog.match_genres("", remix)) == set(genres)
+    # Advanced parameters are never asked for in chat.
+    assert "duration" in catalog.asked_params(generate) and "top_k" not in catalog.asked_params(generate)
 
 
 def test_catalog_ignores_capabilities_chat_cannot_drive():
