@@ -14,7 +14,9 @@ def checks(settings: Any) -> list[DoctorCheck]:
     if importlib.util.find_spec("transformers") is None or importlib.util.find_spec("torch") is None:
         return [DoctorCheck("generate", False, "procedural composer (transformers or torch is not installed)",
                             hint="install transformers and torch to use MusicGen")]
-    location = find_model(DEFAULT_MODEL, getattr(settings, "model_dir", "") or None)
+    from moodmix.engine.models import model_root
+
+    location = find_model(DEFAULT_MODEL, str(model_root(settings)))  # where `moodmix models pull` puts weights
     if location.found:
         return [DoctorCheck("generate", True, f"musicgen {DEFAULT_MODEL} from {location.path}")]
     return [DoctorCheck("generate", False,

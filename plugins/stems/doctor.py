@@ -11,7 +11,9 @@ from moodmix.plugins.stems.params import StemsParams
 
 def checks(settings: Any) -> list[DoctorCheck]:
     name = StemsParams().model
-    model_dir = getattr(settings, "model_dir", "") or None
+    from moodmix.engine.models import model_root
+
+    model_dir = str(model_root(settings))  # where `moodmix models pull` puts weights
     if importlib.util.find_spec("demucs") is None or importlib.util.find_spec("torch") is None:
         return [DoctorCheck("stems", False, "dsp separator (demucs or torch is not installed)",
                             hint="install moodmix with demucs and torch for neural separation")]
