@@ -1,8 +1,9 @@
 """The web page end to end, in headless Chromium against the real server.
 
-A new user signs up, uploads a generated song, sees its tempo and key (analyze runs by itself),
-plays and seeks it, remixes it, watches progress reach 100 %, plays and downloads the result,
-and mixes its stems. A screenshot lands in ``test-artifacts/``.
+A new user signs up, uploads a generated song, sees its tempo and key (what the server declares
+``on_upload`` runs by itself), plays and seeks it, remixes it, watches progress reach 100 %, plays
+and downloads the result, and mixes its stems. Genre pickers offer exactly their capability's set;
+advanced parameters sit in a closed fold. A screenshot lands in ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def choose_action(page, capability: str) -> None:
     expect(page.locator("#action-form")).to_have_attribute("data-capability", capability)
 
 
+def offered_genres(page) -> list[str]:
+    """The genres the form's genre picker offers (without its "Automatic"/"Choose" entry)."""
+    values = page.locator("#action-form [data-param='genre'] select option").evaluate_all(
+        "options => options.map((o) => o.value)")
+    return [v for v in values if v]
+
+
 def audio_time(player) -> float:
     return player.locator("audio").evaluate("a => a.currentTime")
 
@@ -108,13 +116,18 @@ def test_sign_up_upload_analyze_remix_play_download(page, capabilities, genres, 
     page.on("request", lambda r: streams.append(r.url) if r.url.endswith("/events") else None)
     sign_up(page, f"e2e_{uuid.uuid4().hex[:8]}")
 
-    # Upload with the picker; the track's facts appear and analyze runs by itself.
+    # Upload with the picker; the track's facts appear and the on-upload capabilities run by themselves.
+    on_upload = [name for name, cap in capabilities.items() if cap["on_upload"]]
+    assert on_upload, "no capability declares on_upload"
     page.locator("#file-input").set_input_files(demo_track)
     expect(page.locator(".track-name")).to_have_text(demo_track.name)
     expect(page.locator(".facts")).to_contain_text("0:06")
-    wait_succeeded(page, "analyze")
+    for name in on_upload:
+        wait_succeeded(page, name)
     expect(page.locator("[data-fact='tempo']")).to_have_text(re.compile(r"Tempo \d+(\.\d)? BPM"))
     expect(page.locator("[data-fact='key']")).to_have_text(re.compile(r"Key [A-G][#b]? (major|minor)"))
+    # Beside the waveform: the capability's own one-line summary.
+    expect(page.locator("#track-results .on-upload-summary").first).to_contain_text("BPM")
 
     # The uploaded track plays, and the waveform seeks from the keyboard.
     track = page.locator("#track-view .player")
@@ -126,14 +139,17 @@ def test_sign_up_upload_analyze_remix_play_download(page, capabilities, genres, 
     page.keyboard.press("Home")
     assert audio_time(track) < 0.5
 
-    # Remix into a genre from the list the server offers; its description is shown.
-    assert genres, "the server offers no remix genres"
+    # Remix into a genre from the set remix's genre parameter takes; its description is shown.
+    remix_set = [g for g in genres if g["set"] == capabilities["remix"]["genre_params"]["genre"]]
+    assert remix_set, "the server offers no remix genres"
     choose_action(page, "remix")
-    genre = genres[0]
+    assert offered_genres(page) == [g["name"] for g in remix_set]
+    genre = remix_set[0]
     page.locator("[data-param='genre'] select").select_option(genre["name"])
     expect(page.locator("[data-param='genre'] .genre-help")).to_contain_text(genre["description"])
     page.get_by_role("button", name="Run Remix").click()
     card = wait_succeeded(page, "remix")
+    expect(card.locator(".summary")).to_contain_text(f"{genre['name']}: ")  # the capability's summary
     remix_id = card.get_attribute("data-job-id")
     assert any(f"/jobs/{remix_id}/events" in url for url in streams), streams
 
@@ -161,7 +177,7 @@ def test_stems_mixer_solo_mute_and_sync_playback(page, capabilities, demo_track)
     choose_action(page, "stems")
     page.get_by_role("button", name="Run Stems").click()
     card = wait_succeeded(page, "stems")
-    mixer = card.get_by_role("group", name=re.compile("stem mixer"))
+    mixer = card.get_by_role("group", name=re.compile("mixer"))
     expect(mixer).to_have_attribute("data-state", "ready", timeout=20_000)
     rows = mixer.locator(".mixer-row")
     assert rows.count() >= 2
@@ -194,11 +210,22 @@ def test_wrong_password_shows_the_api_message(page):
     expect(form.get_by_role("alert")).to_have_text("wrong username or password")
 
 
-def test_cancel_a_running_job_and_see_why_a_job_failed(page, capabilities):
+def test_cancel_a_running_job_and_see_why_a_job_failed(page, capabilities, genres):
     assert "generate" in capabilities, "the generate capability is not registered on the server"
     sign_up(page, f"cancel_{uuid.uuid4().hex[:8]}")
     choose_action(page, "generate")
     form = page.locator("#action-form")
+    # The genre picker offers exactly generate's own set; expert knobs wait behind a closed fold.
+    generate = capabilities["generate"]
+    own = [g["name"] for g in genres if g["set"] == generate["genre_params"]["genre"]]
+    assert own and offered_genres(page) == own
+    assert not {"drum-and-bass", "reggaeton", "slowed-reverb", "nightcore"} & set(offered_genres(page))
+    fold = form.locator("details.advanced-options")
+    expect(fold).not_to_have_attribute("open", re.compile(".*"))
+    for name in generate["advanced"]:
+        expect(fold.locator(f"[data-param='{name}']")).to_be_hidden()
+    fold.locator("summary").click()
+    expect(fold.locator(f"[data-param='{generate['advanced'][0]}']")).to_be_visible()
     form.get_by_role("textbox", name="Prompt").fill("slow ambient pads with soft bells")
     form.locator("[data-param='duration'] input").fill("300")  # long enough to cancel midway
     form.get_by_role("button", name="Run Generate").click()
@@ -209,14 +236,14 @@ def test_cancel_a_running_job_and_see_why_a_job_failed(page, capabilities):
     expect(card.locator(".badge")).to_have_text("cancelled")
     expect(card.get_by_role("button", name="Cancel")).to_be_hidden()
 
-    # A job the engine rejects: its error message is shown on the card.
-    form.locator("[data-param='genre'] select").select_option(label="Other…")
-    form.get_by_label("Other genre").fill("no-such-style")
+    # A job that fails while it runs: its error message is shown on the card.
+    form.locator("[data-param='key'] input").fill("H major")
     form.locator("[data-param='duration'] input").fill("2")
     form.get_by_role("button", name="Run Generate").click()
     failed = page.locator("article.job-card[data-capability='generate']").first
     expect(failed).to_have_attribute("data-status", "failed", timeout=JOB_TIMEOUT_MS)
-    expect(failed.get_by_role("alert")).to_contain_text("no-such-style")
+    expect(failed.get_by_role("alert")).to_contain_text("H major")
+    form.locator("[data-param='key'] input").fill("")
 
     # A value outside the schema's bounds is caught before anything is sent.
     form.locator("[data-param='duration'] input").fill("999")
