@@ -9,6 +9,8 @@ import dataclasses
 import importlib
 import inspect
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -109,6 +111,35 @@ def test_examples_compile_and_import_only_what_exists():
                 module = importlib.import_module(node.module)
                 for alias in node.names:
                     assert hasattr(module, alias.name), f"docs import {alias.name} from {node.module}: no such name"
+
+
+def hook_examples(monkeypatch) -> types.ModuleType:
+    """The Hooks section's examples run one after another: together they are the guide's echo plugin."""
+    module = types.ModuleType("docs_echo_plugin")
+    monkeypatch.setitem(sys.modules, module.__name__, module)  # Litestar reads handlers' annotations there
+    for block in re.findall(r"```python\n(.*?)```", section("Hooks"), re.S):
+        exec(compile(block, "<docs/plugins.md>", "exec"), module.__dict__)
+    return module
+
+
+@pytest.mark.parametrize("moodmix_env", [{"MOODMIX_PLUGINS__ECHO__FEEDBACK": "0.3"}])
+async def test_the_hook_examples_make_a_working_plugin(moodmix_plugin, moodmix_client, moodmix_audio, monkeypatch):
+    moodmix_plugin(hook_examples(monkeypatch), name="echo")
+    about = await moodmix_client.get("/api/v1/plugins/echo/about")
+    assert about.json() == {"plugin": "echo", "feedback": 0.3}
+    headers = await moodmix_client.signup()
+    assert (await moodmix_client.post("/api/v1/plugins/echo/notes", json={"text": "x"})).status_code == 401
+    empty = await moodmix_client.post("/api/v1/plugins/echo/notes", headers=headers, json={"text": " "})
+    assert empty.status_code == 422 and empty.json()["error"]["code"] == "empty_note"
+    added = await moodmix_client.post("/api/v1/plugins/echo/notes", headers=headers, json={"text": "hello"})
+    assert added.status_code == 201, added.text
+
+    file_id = await moodmix_client.upload(headers, moodmix_audio("click", seconds=1.0))
+    job = await moodmix_client.post("/api/v1/jobs", headers=headers, json={"capability": "echo", "file_id": file_id})
+    done = await moodmix_client.wait_job(headers, job.json()["data"]["id"])
+    assert done["status"] == "succeeded" and done["backend"] == "numpy", done
+    notes = (await moodmix_client.get("/api/v1/plugins/echo/notes", headers=headers)).json()
+    assert notes == [{"text": "hello"}, {"text": "echo after 0.25 s"}]  # the second from job_succeeded
 
 
 def test_readme_opens_with_two_commands():
