@@ -7,7 +7,11 @@ code names no capability; a disabled plugin vanishes from the API and the bots' 
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,3 +176,14 @@ async def test_a_disabled_plugin_is_gone_from_the_api_and_the_bots(mood_disabled
     catalog = await Catalog.load(ServiceBackend(api.app.state.service))
     assert "mood" not in catalog.capabilities and "remix" in catalog.capabilities
     assert "mood" not in {c["name"] for c in catalog.track_actions()}
+
+
+def test_moodmix_run_prints_the_capability_summary(demo_wav, tmp_path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "moodmix", "run", "stems", str(demo_wav), "-p", "backend=dsp",
+                           "-p", "mode=2stems", "-o", str(out), "-q"], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "MOODMIX_DATA_DIR": str(tmp_path / "data")})
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "result.json").read_text())["summary"]
+    assert summary.startswith("2 stems (vocals, instrumental) of 6.0 s by dsp")
+    assert proc.stdout.splitlines()[0] == summary
