@@ -21,7 +21,7 @@ from moodmix.engine.db.database import close_database, open_database
 from moodmix.engine.db.migrate import migrate
 from moodmix.engine.db.tables import ProcessingJob
 from moodmix.engine.jobs import states
-from moodmix.engine.jobs.broker import TASK_NAME, make_broker
+from moodmix.engine.jobs.broker import TASK_NAME, make_broker, send_with_retry
 from moodmix.engine.jobs.runner import JobRunner
 from moodmix.engine.plugin_manager import get_plugin_manager
 from moodmix.engine.registry import Registry
@@ -76,7 +76,7 @@ class Runtime:
         await self.runner.run(job_id)
 
     async def enqueue(self, job_id: str) -> None:
-        await self._task.kiq(job_id)
+        await send_with_retry(self._task, job_id)
 
     async def stop(self) -> None:
         for task in self._background:

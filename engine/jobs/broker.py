@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.exceptions import SendTaskError
 from taskiq.kicker import AsyncKicker
 from taskiq.message import TaskiqMessage
 from taskiq.middlewares import SmartRetryMiddleware
@@ -49,6 +50,29 @@ class BackoffRetryMiddleware(SmartRetryMiddleware):
 
 
 _pending: set[asyncio.Task] = set()
+
+#: How long an enqueue keeps retrying a queue that went away (a Redis restart takes a few seconds;
+#: the pooled connections of the client fail once before it reconnects).
+ENQUEUE_RETRY_S = 10.0
+
+
+async def send_with_retry(task: Any, job_id: str, *, within_s: float = ENQUEUE_RETRY_S) -> None:
+    """Send a job message, reconnecting and retrying with backoff for up to ``within_s`` seconds."""
+    from redis.exceptions import RedisError
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    delay = 0.05
+    while True:
+        try:
+            await task.kiq(job_id)
+            return
+        except (OSError, RedisError, SendTaskError) as exc:  # taskiq wraps the broker's error in SendTaskError
+            if loop.time() + delay > deadline:
+                raise
+            log.warning("queue unavailable (%s); retrying the send of job %s", exc, job_id)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 def make_broker(settings: Settings) -> AsyncBroker:

@@ -132,19 +132,15 @@ class Jobs:
         return parent, row["sha256"] if row else None
 
     async def _enqueue_or_fail(self, job_id: Any) -> None:
-        """A job the queue never received must not sit in "queued" forever: fail it and answer 503."""
+        """Send the job. The send itself reconnects and retries for a while (a Redis restart); when the
+        queue stays away longer, nothing is recorded: the row goes and the caller gets 503. A job the API
+        has accepted is never failed because of the queue."""
         try:
             await self.rt.enqueue(str(job_id))
         except Exception as exc:
-            failed = await ProcessingJob.update({
-                ProcessingJob.status: states.FAILED, ProcessingJob.error_code: "queue_unavailable",
-                ProcessingJob.error: "the job queue was unavailable", ProcessingJob.finished_at: timeutil.now(),
-            }).where((ProcessingJob.id == job_id) & (ProcessingJob.status == states.QUEUED)).returning(ProcessingJob.id)
-            if failed:
-                await self.rt.notify_job_failed(job_id, states.FAILED, "queue_unavailable",
-                                                "the job queue was unavailable")
-            raise MoodmixError("the job queue is unavailable; try again in a moment", code="queue_unavailable",
-                               status=503) from exc
+            await ProcessingJob.delete().where((ProcessingJob.id == job_id) & (ProcessingJob.status == states.QUEUED))
+            raise MoodmixError("the job queue is unavailable, so the job was not accepted; try again in a moment",
+                               code="queue_unavailable", status=503) from exc
 
     async def _recheck_parent(self, job_id: Any, parent_id: Any) -> None:
         """Close the race where the parent finished between our check and our insert."""

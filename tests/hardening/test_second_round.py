@@ -96,3 +96,43 @@ async def test_decode_failures_follow_one_status_rule(tmp_path, monkeypatch):
             assert resp.status_code == status, (name, resp.text)
             if code:
                 assert resp.json()["error"]["code"] == code
+
+
+def _redis_server(port: int) -> None:
+    import subprocess
+
+    subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                    "--appendonly", "no"], check=True, capture_output=True)
+
+
+async def test_first_job_after_a_redis_restart_is_accepted(tmp_path, monkeypatch):
+    """A private Redis is restarted under a running API: the next job gets 202, never a 503 or a failure."""
+    import subprocess
+    import threading
+
+    from helpers import wait_job
+    from support import free_port, require_services
+
+    require_services()
+    port = free_port()
+    _redis_server(port)
+    try:
+        async with app_client("production", tmp_path, monkeypatch,
+                              MOODMIX_REDIS_URL=f"redis://127.0.0.1:{port}/0") as api:
+            headers = await signup(api)
+            first = await api.post("/api/v1/jobs", headers=headers, json={"capability": "slow",
+                                                                           "params": {"seconds": 0.1}})
+            assert first.status_code == 202
+            assert (await wait_job(api, headers, first.json()["data"]["id"], timeout=60))["status"] == "succeeded"
+            subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
+            # The job is requested while Redis is still down; it comes back 1.5 s later.
+            restart = threading.Timer(1.5, _redis_server, [port])
+            restart.start()
+            after = await api.post("/api/v1/jobs", headers=headers, json={"capability": "slow",
+                                                                           "params": {"seconds": 0.2}})
+            restart.cancel()
+            assert after.status_code == 202, after.text
+            job = await wait_job(api, headers, after.json()["data"]["id"], timeout=90)
+            assert job["status"] == "succeeded", job
+    finally:
+        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
