@@ -10,6 +10,7 @@ fails the run (it is never skipped).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -218,3 +219,24 @@ def real_server(env: dict[str, str], log_path: Path, *, workers: int = 1,
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def engine_runtime(data_dir: Path, **env: str):
+    """An in-process Runtime on SQLite with the built-in plugins (jobs run inside it), for unit tests
+    that call the engine's parts directly."""
+    import msgspec
+
+    from moodmix.engine.config import load_settings
+    from moodmix.engine.plugin_manager import build_plugin_manager
+    from moodmix.engine.runtime import Runtime
+
+    settings = load_settings(environ={"MOODMIX_DATA_DIR": str(data_dir), "MOODMIX_LOG_LEVEL": "WARNING",
+                                      "MOODMIX_SECRET_KEY": "engine-unit-tests-secret-0123456789abcdef",
+                                      "MOODMIX_JOB_RETRIES": "1", **env})
+    only_builtins = msgspec.structs.replace(settings, disable_plugins=["example"])
+    rt = await Runtime.start(settings, pm=build_plugin_manager(only_builtins), role="api")
+    try:
+        yield rt
+    finally:
+        await rt.stop()
