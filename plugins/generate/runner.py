@@ -87,7 +87,7 @@ def _run_musicgen(ctx: RunContext, params: GenerateParams, prompt: str, seed: in
     bundle = load_musicgen(choice.model.path, device, melody=choice.model.is_melody)
     melody = melody_sr = None
     if bundle.melody and "melody" in ctx.inputs:
-        melody, melody_sr = audio_io.load_audio(ctx.inputs["melody"], sample_rate=bundle.sampling_rate)
+        melody, melody_sr = ctx.load_audio("melody", sample_rate=bundle.sampling_rate)
     text = _musicgen_text(prompt, params)
     sampling = Sampling(params.guidance_scale, params.temperature, params.top_k, params.top_p)
     work = ctx.sub(0.05, 0.95)
