@@ -28,8 +28,12 @@ async def test_identical_request_reuses_finished_outputs(api, demo_wav):
     bob = await signup(api)
     _, second = await _analyzed(api, bob, demo_wav)
     assert second["status"] == "succeeded" and second["cache_hit"] is True
-    assert second["reused_from"] == first["id"]
+    assert second["reused_from"] is None  # Alice's job id is not Bob's to see
+    assert first["id"] not in str(second)
     assert second["result"]["data"] == first["result"]["data"]
+    # Alice asking again sees which of her jobs answered.
+    _, again = await _analyzed(api, alice, demo_wav)
+    assert again["cache_hit"] is True and again["reused_from"] == first["id"]
     a = await api.get(f"/api/v1/jobs/{first['id']}/outputs/reversed", headers=alice)
     b = await api.get(f"/api/v1/jobs/{second['id']}/outputs/reversed", headers=bob)
     assert a.content == b.content and len(a.content) > 1000

@@ -171,7 +171,9 @@ class Jobs:
             ProcessingJob.status: states.SUCCEEDED, ProcessingJob.progress: 100.0,
             ProcessingJob.message: "reused a finished identical job", ProcessingJob.result: twin["result"],
             ProcessingJob.backend: twin["backend"], ProcessingJob.cache_hit: True,
-            ProcessingJob.reused_from: twin["id"], ProcessingJob.result_path: twin["result_path"],
+            # Another user's job id is theirs to know: a reuse across users is shown as a cache hit only.
+            ProcessingJob.reused_from: twin["id"] if str(twin["user"]) == str(job.user) else None,
+            ProcessingJob.result_path: twin["result_path"],
             ProcessingJob.started_at: timeutil.now(), ProcessingJob.finished_at: timeutil.now(),
         }).where(ProcessingJob.id == job.id)
         return True
