@@ -67,8 +67,8 @@ async def serve(settings: Settings, platforms: list[str], *, bots: BotSettings |
 
     ``bots``: tokens and backend (default: :func:`load_bot_settings` from the environment).
 
-    ``telegram_api``: ``(base_url, base_file_url)`` of another Bot API server (a self-hosted
-    one lifts Telegram's 20/50 MB file limits); default api.telegram.org.
+    ``telegram_api``: ``(base_url, base_file_url)`` of another Bot API server, overriding
+    ``bots.telegram_api_url`` (a self-hosted server lifts Telegram's 20/50 MB file limits).
     """
     stop = stop or asyncio.Event()
     bots = bots or load_bot_settings()
@@ -83,9 +83,10 @@ async def serve(settings: Settings, platforms: list[str], *, bots: BotSettings |
         if "telegram" in platforms:
             from moodmix.bots.telegram_bot import build_application, start_application, stop_application
 
-            base_url, base_file_url = telegram_api or (None, None)
+            base_url, base_file_url = telegram_api or bots.telegram_endpoints() or (None, None)
             app = build_application(core, token_for(bots, "telegram"), base_url=base_url,
-                                    base_file_url=base_file_url)
+                                    base_file_url=base_file_url, limits=bots.telegram_limits(),
+                                    local_mode=bots.telegram_local_mode)
             await start_application(app)
             cleanups.append(lambda: stop_application(app))
             log.info("telegram bot polling")

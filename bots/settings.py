@@ -20,6 +20,37 @@ class BotSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     telegram_token: str = ""
     bot_api_url: str = ""  # empty: the bots use the service layer in-process
     bot_service_token: str = ""  # from `moodmix service-token` on the server at bot_api_url
+    #: Address of a self-hosted Telegram Bot API server (``http://host:8081``); empty: api.telegram.org.
+    #: A self-hosted server lifts Telegram's bot file limits from 20 MB down / 50 MB up to 2 GB each.
+    telegram_api_url: str = ""
+    #: The server runs with ``--local``: downloads are file paths on a disk the bot shares with it.
+    telegram_local_mode: bool = False
+    #: Override the file limits in MB (0: follow the server: 20/50 for Telegram's, 2000/2000 self-hosted).
+    telegram_download_limit_mb: float = 0
+    telegram_upload_limit_mb: float = 0
+
+    def telegram_endpoints(self) -> tuple[str, str] | None:
+        """``(base_url, base_file_url)`` for python-telegram-bot, or ``None`` for Telegram's own servers."""
+        if not self.telegram_api_url:
+            return None
+        root = self.telegram_api_url.rstrip("/")
+        return f"{root}/bot", f"{root}/file/bot"
+
+    def telegram_limits(self) -> TelegramLimits:
+        own_server = bool(self.telegram_api_url)
+        down = self.telegram_download_limit_mb or (2000 if own_server else 20)
+        up = self.telegram_upload_limit_mb or (2000 if own_server else 50)
+        return TelegramLimits(download_bytes=int(down * MB), upload_bytes=int(up * MB))
+
+
+MB = 1024 * 1024
+
+
+class TelegramLimits(msgspec.Struct, frozen=True):
+    """What the Bot API server lets a bot download (user uploads) and upload (results)."""
+
+    download_bytes: int = 20 * MB
+    upload_bytes: int = 50 * MB
 
 
 def load_bot_settings(config_file: str | Path | None = None, environ: dict[str, str] | None = None) -> BotSettings:

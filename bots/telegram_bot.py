@@ -39,14 +39,12 @@ from moodmix.bots.backend import ChatRef
 from moodmix.bots.catalog import Catalog
 from moodmix.bots.core import BotCore, looks_like_audio
 from moodmix.bots.delivery import Delivery
+from moodmix.bots.settings import TelegramLimits
 from moodmix.engine.errors import MoodmixError
 
 log = logging.getLogger("moodmix.bots.telegram")
 
 MB = 1024 * 1024
-#: Bot API limits: bots may download files up to 20 MB and upload up to 50 MB.
-DOWNLOAD_LIMIT = 20 * MB
-UPLOAD_LIMIT = 50 * MB
 CALLBACK_DATA_MAX = 64
 GENRE_BUTTONS_PER_ROW = 3
 #: A trailing length in seconds: "… 20", "… | 20" or "… duration=20" (but "the 80s" is a prompt).
@@ -114,8 +112,9 @@ def keyboard(catalog: Catalog, ticket_key: str) -> InlineKeyboardMarkup:
 class TelegramBot:
     """Handlers bound to one :class:`BotCore`; :meth:`install` adds them to an Application."""
 
-    def __init__(self, core: BotCore) -> None:
+    def __init__(self, core: BotCore, limits: TelegramLimits | None = None) -> None:
         self.core = core
+        self.limits = limits or TelegramLimits()
         self.pending: dict[str, PendingAction] = {}
 
     def install(self, app: Application) -> None:
@@ -140,7 +139,8 @@ class TelegramBot:
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lines = await self.core.actions_help(audio_syntax="/{name}{genre} (then send a track)",
                                              prompt_syntax="/{name} <prompt> [seconds]")
-        text = ("🎧 moodmix — send me a track (audio, voice note or audio file, up to 20 MB) and pick "
+        text = ("🎧 moodmix — send me a track (audio, voice note or audio file, up to "
+                f"{self.limits.download_bytes // MB} MB) and pick "
                 "what to do with it.\n\n" + "\n".join(lines)
                 + "\n\n/jobs — your recent jobs\n/link CODE — use your moodmix web account here")
         await update.effective_message.reply_text(text)
@@ -187,7 +187,8 @@ class TelegramBot:
             return
         self.pending[chat.key] = PendingAction(name, genre)
         what = name + (f" ({genre})" if genre else "")
-        await message.reply_text(f"Send me the track for {what} (audio, voice note or audio file, up to 20 MB).")
+        await message.reply_text(f"Send me the track for {what} (audio, voice note or audio file, up to "
+                                 f"{self.limits.download_bytes // MB} MB).")
 
     async def _prompt_command(self, chat: ChatRef, message: Message, catalog: Catalog, name: str,
                               rest: str) -> None:
@@ -221,10 +222,10 @@ class TelegramBot:
             await message.reply_text(f"“{filename}” is not an audio file. Send a track as mp3, wav, flac, "
                                      "ogg or m4a (as audio, voice note or file).")
             return
-        if att.file_size and att.file_size > DOWNLOAD_LIMIT:
+        if att.file_size and att.file_size > self.limits.download_bytes:
             await message.reply_text(
                 f"“{filename}” is {att.file_size / MB:.1f} MB, but Telegram lets bots download at most "
-                f"{DOWNLOAD_LIMIT // MB} MB. Send a shorter clip or a compressed mp3, or upload it on the "
+                f"{self.limits.download_bytes // MB} MB. Send a shorter clip or a compressed mp3, or upload it on the "
                 f"web page ({self.core.public_url}).")
             return
         self.core.check_input_size(att.file_size)
@@ -285,8 +286,8 @@ class TelegramBot:
         if job["status"] != "succeeded":
             return
         with self.core.workspace() as wd:
-            delivery = await self.core.deliver(chat, job, wd, limit_bytes=UPLOAD_LIMIT, audio_formats=PLAYABLE,
-                                               bundle_audio=bundle)
+            delivery = await self.core.deliver(chat, job, wd, limit_bytes=self.limits.upload_bytes,
+                                               audio_formats=PLAYABLE, bundle_audio=bundle)
             await _edit(status, delivery.full_text())
             await send_delivery(status, delivery)
 
@@ -324,9 +325,11 @@ async def send_delivery(anchor: Message, delivery: Delivery) -> None:
 
 
 def build_application(core: BotCore, token: str, *, base_url: str | None = None,
-                      base_file_url: str | None = None) -> Application:
-    """A ready Application; ``base_url``/``base_file_url`` point it at another Bot API server."""
-    bot = TelegramBot(core)
+                      base_file_url: str | None = None, limits: TelegramLimits | None = None,
+                      local_mode: bool = False) -> Application:
+    """A ready Application; ``base_url``/``base_file_url`` point it at another Bot API server, whose
+    file ``limits`` then apply (``local_mode``: a ``--local`` server hands files over by path)."""
+    bot = TelegramBot(core, limits)
 
     async def post_init(app: Application) -> None:
         await core.catalog()
@@ -338,6 +341,8 @@ def build_application(core: BotCore, token: str, *, base_url: str | None = None,
         builder = builder.base_url(base_url)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
+    if local_mode:
+        builder = builder.local_mode(True)
     app = builder.build()
     bot.install(app)
     app.bot_data["moodmix"] = bot
