@@ -9,9 +9,9 @@ targets a level uses these functions, so two plugins never disagree about the sa
   block, no padding), so a 0.2 s burst reads the level it plays at.
 - :func:`true_peak`: the largest magnitude after 4× oversampling (2× from 88.2 kHz, none from
   176.4 kHz), by soxr; pyloudnorm has no true-peak meter.
-- :func:`normalize`: gain to a LUFS target, then pedalboard's look-ahead true-peak limiter,
-  then the true peak is measured and trimmed, since an oversampled peak can still exceed the
-  limiter's ceiling.
+- :func:`normalize`: gain to a LUFS target, then pedalboard's look-ahead true-peak limiter;
+  the true peak is then measured and trimmed, since peaks between samples can still exceed
+  the limiter's ceiling.
 
 A level that does not exist — digital silence, or nothing above the -70 LUFS gate — is
 ``None``, never ``-inf`` or NaN (JSON has neither). Audio is ``(channels, frames)`` or 1-D mono.
@@ -34,7 +34,7 @@ RELATIVE_GATE_LU = -10.0
 CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)
 #: Frames per step when filtering or oversampling, so memory stays bounded on hour-long files.
 CHUNK_FRAMES = 1 << 20
-#: A limiter pass aims this far under the ceiling; what still pokes through is trimmed.
+#: The limiter aims this far under the ceiling; inter-sample peaks that still poke through are trimmed.
 LIMITER_MARGIN_DB = 0.3
 #: How close to the target :func:`normalize` must land before it stops adjusting the gain.
 LOUDNESS_TOLERANCE_LU = 0.1
@@ -214,67 +214,73 @@ class Normalized:
     peak_reduction_db: float
 
 
-def limit(audio: np.ndarray, sr: int, ceiling_dbtp: float) -> np.ndarray:
-    """``audio`` with true peaks at or under ``ceiling_dbtp``.
+def limit(audio: np.ndarray, sr: int, ceiling_dbtp: float, *, peak: float | None = None) -> np.ndarray:
+    """``audio`` with true peaks at or under ``ceiling_dbtp`` (``peak``: its :func:`true_peak`, if known).
 
-    pedalboard's look-ahead limiter with a 4×-oversampled side chain does the work, aiming
-    :data:`LIMITER_MARGIN_DB` lower; its output is then measured, and whatever still exceeds
-    the ceiling is trimmed by plain gain.
+    pedalboard's look-ahead ``BrickwallLimiter`` with its 4×-oversampled side chain does the
+    work, aiming :data:`LIMITER_MARGIN_DB` lower. That side chain costs about 6× the time of
+    the sample-peak one, but driven hard the sample-peak limiter lets overs through that cost
+    more loudness to trim than the margin does. Some still get through either way, so the
+    output is measured and what exceeds the ceiling is trimmed by plain gain.
     """
     from pedalboard import BrickwallLimiter
 
     audio = _as_channels(audio)
-    peak = true_peak(audio, sr)
     ceiling = 10.0 ** (ceiling_dbtp / 20.0)
-    if peak <= ceiling:
+    if (true_peak(audio, sr) if peak is None else peak) <= ceiling:
         return audio
     limiter = BrickwallLimiter(ceiling_db=ceiling_dbtp - LIMITER_MARGIN_DB, true_peak=True)
     out = np.asarray(limiter(audio, sr), dtype=np.float32)
-    for _ in range(3):  # scaling is linear, so one trim lands on the ceiling; float32 rounding may need another
-        peak = true_peak(out, sr)
-        if peak <= ceiling:
+    for _ in range(3):  # a trim is linear, so one lands under the ceiling; float32 rounding may ask for another
+        over = true_peak(out, sr)
+        if over <= ceiling:
             break
-        out = out * np.float32(ceiling / peak * 0.9995)
+        out = out * np.float32(ceiling / over * 0.9995)
     return out
 
 
 def normalize(audio: np.ndarray, sr: int, *, target_lufs: float, ceiling_dbtp: float,
-              max_gain_db: float = 40.0, attempts: int = 6) -> tuple[np.ndarray, Normalized]:
+              max_gain_db: float = 40.0, attempts: int = 5) -> tuple[np.ndarray, Normalized]:
     """Gain ``audio`` to ``target_lufs``, then :func:`limit` it to ``ceiling_dbtp``.
 
-    The ceiling always holds; the loudness target is approached by re-measuring and correcting
-    the gain (limiting takes loudness back) up to ``attempts`` times, and may be missed when the
-    material cannot get that loud under the ceiling (the report says what was reached). Audio
-    with no integrated loudness (silence, under the gate) only gets the ceiling.
+    The ceiling always holds. Limiting takes loudness back, so the gain is corrected from what
+    was reached (a secant step, up to ``attempts`` renders), and the render closest to the target
+    is kept: material too peaky to get that loud under the ceiling stays quieter, and the report
+    says how loud it got. Audio with no integrated loudness (silence, under the gate) only gets
+    the ceiling.
     """
     audio = np.nan_to_num(_as_channels(audio), nan=0.0, posinf=0.0, neginf=0.0)
     before = measure_levels(audio, sr)
+    peak = 10.0 ** (before.true_peak_dbtp / 20.0) if before.true_peak_dbtp is not None else 0.0
     if before.integrated_lufs is None:
-        out = limit(audio, sr, ceiling_dbtp)
-        after = measure_levels(out, sr)
-        return out, Normalized(before, after, 0.0, _reduction(before.true_peak_dbtp, after.true_peak_dbtp))
+        out = limit(audio, sr, ceiling_dbtp, peak=peak)
+        return out, _report(before, out, sr, 0.0)
     gain_db = min(max_gain_db, target_lufs - before.integrated_lufs)
-    tried: list[tuple[float, float]] = []  # (gain, loudness reached)
+    tried: list[tuple[float, float, np.ndarray]] = []  # (gain, loudness reached, output)
     for _ in range(attempts):
-        gained = audio * np.float32(10.0 ** (gain_db / 20.0))
-        out = limit(gained, sr, ceiling_dbtp)
+        gain = 10.0 ** (gain_db / 20.0)
+        out = limit(audio * np.float32(gain), sr, ceiling_dbtp, peak=peak * gain)
         reached = integrated_loudness(out, sr)
-        if reached is None or abs(reached - target_lufs) <= LOUDNESS_TOLERANCE_LU:
+        if reached is None:  # only if float underflow silenced it
             break
-        if tried and reached - tried[-1][1] < 0.05 * (gain_db - tried[-1][0]):
-            break  # more gain only feeds the limiter: this is as loud as it gets under the ceiling
-        # Secant step: once the limiter works, loudness rises more slowly than the gain.
-        slope = (reached - tried[-1][1]) / (gain_db - tried[-1][0]) if tried and gain_db != tried[-1][0] else 1.0
-        tried.append((gain_db, reached))
+        tried.append((gain_db, reached, out))
+        if abs(reached - target_lufs) <= LOUDNESS_TOLERANCE_LU:
+            break
+        if len(tried) > 1 and reached - tried[-2][1] < 0.05 * (gain_db - tried[-2][0]):
+            break  # more gain only feeds the limiter: about as loud as it gets under the ceiling
+        slope = (reached - tried[-2][1]) / (gain_db - tried[-2][0]) if len(tried) > 1 else 1.0
         next_gain = min(max_gain_db, gain_db + (target_lufs - reached) / min(1.5, max(0.2, slope)))
         if next_gain == gain_db:
             break
         gain_db = next_gain
+    if tried:  # past a point more gain reads quieter (the limiter pumps), so keep the closest render
+        gain_db, _, out = min(tried, key=lambda attempt: abs(attempt[1] - target_lufs))
+    return out, _report(before, out, sr, gain_db)
+
+
+def _report(before: Levels, out: np.ndarray, sr: int, gain_db: float) -> Normalized:
     after = measure_levels(out, sr)
-    return out, Normalized(before, after, gain_db, _reduction(true_peak_dbtp(gained, sr), after.true_peak_dbtp))
-
-
-def _reduction(before_db: float | None, after_db: float | None) -> float:
-    if before_db is None or after_db is None:
-        return 0.0
-    return max(0.0, before_db - after_db)
+    reduction = 0.0
+    if before.true_peak_dbtp is not None and after.true_peak_dbtp is not None:
+        reduction = max(0.0, before.true_peak_dbtp + gain_db - after.true_peak_dbtp)
+    return Normalized(before, after, gain_db, reduction)
