@@ -161,7 +161,7 @@ def integrated_loudness(audio: np.ndarray, sr: int) -> float | None:
         return None
     relative_gate = -0.691 + 10.0 * math.log10(blocks[audible].mean()) + RELATIVE_GATE_LU
     gated = blocks[(block_lufs > ABSOLUTE_GATE_LUFS) & (block_lufs > relative_gate)]
-    return -0.691 + 10.0 * math.log10(gated.mean())
+    return -0.691 + 10.0 * math.log10(gated.mean()) if gated.size else None
 
 
 # --- true peak -------------------------------------------------------------------------------------------
