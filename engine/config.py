@@ -48,7 +48,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     job_retries: int = 3
     retry_backoff_s: float = 2.0
     worker_concurrency: int = 1
-    stall_timeout_s: float = 120.0
+    #: A running job whose heartbeat (every stall_timeout_s / 4, at most 5 s) is older than this is
+    #: taken over by another worker; the sweep looks every stall_timeout_s / 2.
+    stall_timeout_s: float = 15.0
     queue_name: str = "moodmix:jobs"
     embedded_worker: bool = True
     # Models and devices

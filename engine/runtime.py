@@ -25,6 +25,7 @@ from moodmix.engine.jobs.broker import TASK_NAME, make_broker, send_with_retry
 from moodmix.engine.jobs.runner import JobRunner
 from moodmix.engine.plugin_manager import get_plugin_manager
 from moodmix.engine.registry import Registry
+from moodmix.engine.scratch_cleanup import remove_orphan_scratch
 from moodmix.engine.storage import Storage, make_storage
 
 log = logging.getLogger("moodmix")
@@ -146,5 +147,7 @@ class Runtime:
             await asyncio.sleep(period)
             try:
                 await self.sweep_stalled()
+                # Scratch of attempts killed on this machine goes now, not at the next worker start.
+                await remove_orphan_scratch(self)
             except Exception as exc:
                 log.warning("stalled-job sweep failed: %s", exc)

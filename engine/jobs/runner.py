@@ -42,6 +42,8 @@ class _Live:
     fraction: float = 0.0
     message: str | None = None
     version: int = 0
+    #: Another worker took the job over: this attempt stops without touching the job's row.
+    lost: bool = False
 
 
 class JobRunner:
@@ -109,7 +111,7 @@ class JobRunner:
             params = cap.parse_params(job["params"])
             inputs = await self.resolve_inputs(job, scratch / "in")
         except MoodmixError as exc:
-            await self.finish(job_id, states.FAILED, error_code=exc.code, error=exc.message)
+            await self.finish(job_id, states.FAILED, error_code=exc.code, error=exc.message, held=True)
             return
         texts = dict(job["inputs"].get("texts", {}))
         limit = float(job["time_limit_s"] or self.rt.settings.job_time_limit_s)
@@ -124,13 +126,15 @@ class JobRunner:
         except TimeoutError:
             cancel.set()
             await self.finish(job_id, states.FAILED, error_code="timeout",
-                              error=f"the job ran past its {limit:.0f} s time limit")
+                              error=f"the job ran past its {limit:.0f} s time limit", held=True)
             return
         except JobCancelled:
-            await self.finish(job_id, states.CANCELLED, error_code="cancelled", error="cancelled by the user")
+            if not live.lost:
+                await self.finish(job_id, states.CANCELLED, error_code="cancelled", error="cancelled by the user",
+                                  held=True)
             return
         except MoodmixError as exc:
-            await self.finish(job_id, states.FAILED, error_code=exc.code, error=exc.message)
+            await self.finish(job_id, states.FAILED, error_code=exc.code, error=exc.message, held=True)
             return
         except Exception as exc:
             log.exception("job %s attempt %d crashed", job_id, attempt)
@@ -138,10 +142,10 @@ class JobRunner:
                 await ProcessingJob.update({
                     ProcessingJob.status: states.QUEUED,
                     ProcessingJob.message: f"attempt {attempt} failed ({exc}); retrying",
-                }).where(ProcessingJob.id == job_id)
+                }).where((ProcessingJob.id == job_id) & (ProcessingJob.worker == self.worker_id))
                 raise TransientJobError(str(exc)) from exc
             await self.finish(job_id, states.FAILED, error_code="internal_error",
-                              error=f"failed after {attempt} attempts: {exc}")
+                              error=f"failed after {attempt} attempts: {exc}", held=True)
             return
         finally:
             beat.cancel()
@@ -162,8 +166,15 @@ class JobRunner:
                     values[ProcessingJob.message] = live.message
                 if values or time.monotonic() - last_beat >= beat_every:
                     values[ProcessingJob.heartbeat_at] = timeutil.now()
-                    await ProcessingJob.update(values).where(ProcessingJob.id == job_id)
+                    mine = await ProcessingJob.update(values).where(
+                        (ProcessingJob.id == job_id) & (ProcessingJob.status == states.RUNNING)
+                        & (ProcessingJob.worker == self.worker_id)).returning(ProcessingJob.id)
                     last_beat = time.monotonic()
+                    if not mine:  # taken over after our beats stopped (e.g. a long database outage)
+                        log.warning("job %s is no longer held by this worker; stopping this attempt", job_id)
+                        live.lost = True
+                        cancel.set()
+                        return
                 row = await ProcessingJob.select(ProcessingJob.cancel_requested).where(
                     ProcessingJob.id == job_id).first()
                 if row is None or row["cancel_requested"]:
@@ -238,15 +249,23 @@ class JobRunner:
             log.exception("a job_succeeded hook failed for job %s", job_id)
         await self.release_children(job_id)
 
-    async def finish(self, job_id: Any, status: str, *, error_code: str | None, error: str | None) -> None:
+    async def finish(self, job_id: Any, status: str, *, error_code: str | None, error: str | None,
+                     held: bool = False) -> None:
+        """End a job; ``held``: only while this worker still holds it (an attempt's own outcome must not
+        overwrite the row of a job another worker took over)."""
+        where = (ProcessingJob.id == job_id) & ProcessingJob.status.not_in(list(states.TERMINAL))
+        if held:
+            where = where & (ProcessingJob.worker == self.worker_id)
         ended = await ProcessingJob.update({
             ProcessingJob.status: status,
             ProcessingJob.error_code: error_code,
             ProcessingJob.error: error,
             ProcessingJob.message: error,
             ProcessingJob.finished_at: timeutil.now(),
-        }).where((ProcessingJob.id == job_id) & ProcessingJob.status.not_in(list(states.TERMINAL))
-                 ).returning(ProcessingJob.id)
+        }).where(where).returning(ProcessingJob.id)
+        if not ended and held:
+            log.warning("job %s was taken over by another worker; this attempt's outcome is dropped", job_id)
+            return
         log.info("job %s %s: %s", job_id, status, error)
         if ended:  # only the call that ended it tells the plugins
             await self.rt.notify_job_failed(job_id, status, error_code, error)

@@ -136,3 +136,50 @@ async def test_first_job_after_a_redis_restart_is_accepted(tmp_path, monkeypatch
             assert job["status"] == "succeeded", job
     finally:
         subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
+
+
+async def test_killed_workers_job_resumes_within_30_s_and_its_scratch_goes(tmp_path, monkeypatch):
+    """Default stall timeout: the job is taken over in < 30 s and the killed attempt's scratch is swept."""
+    import asyncio
+    import signal
+
+    from helpers import wait_job
+    from support import WorkerProcess, require_services
+
+    require_services()
+    async with app_client("production", tmp_path, monkeypatch) as api:
+        spare = WorkerProcess(api.worker.env, tmp_path / "spare.log").start()
+        try:
+            headers = await signup(api)
+            job = (await api.post("/api/v1/jobs", headers=headers,
+                                  json={"capability": "slow", "params": {"seconds": 8}})).json()["data"]
+            victim = None
+            for _ in range(600):
+                state = (await api.get(f"/api/v1/jobs/{job['id']}", headers=headers)).json()["data"]
+                if state["status"] == "running" and state["progress"] >= 10:
+                    victim = int(state["worker"].rsplit(":", 1)[1])
+                    break
+                await asyncio.sleep(0.1)
+            assert victim is not None, "the job never started"
+            killed = next(w for w in (api.worker, spare) if w.proc.pid == victim)
+            scratch = tmp_path / "data" / "temp"
+            assert any(p.name.startswith(f"job-{job['id']}") for p in scratch.iterdir())
+            killed.kill(signal.SIGKILL)
+            kill_time = asyncio.get_running_loop().time()
+            taken_over = None
+            while asyncio.get_running_loop().time() - kill_time < 45:
+                state = (await api.get(f"/api/v1/jobs/{job['id']}", headers=headers)).json()["data"]
+                if state["attempts"] == 2 and state["status"] in ("running", "succeeded"):
+                    taken_over = asyncio.get_running_loop().time() - kill_time
+                    break
+                await asyncio.sleep(0.25)
+            assert taken_over is not None and taken_over < 30, taken_over
+            final = await wait_job(api, headers, job["id"], timeout=60)
+            assert final["status"] == "succeeded" and final["attempts"] == 2
+            for _ in range(80):  # the survivor's next sweep removes the dead attempt's folder
+                if not any(p.name.startswith(f"job-{job['id']}") for p in scratch.iterdir()):
+                    break
+                await asyncio.sleep(0.25)
+            assert not any(p.name.startswith(f"job-{job['id']}") for p in scratch.iterdir())
+        finally:
+            spare.stop()
