@@ -38,10 +38,10 @@ from pathlib import Path
 
 import numpy as np
 import pyloudnorm
-from librosa import midi_to_hz
 from scipy import signal
 
 from moodmix.engine import audio_io
+from moodmix.engine.pitch import midi_to_hz
 from moodmix.plugins.analyze import testsignals as ts
 from moodmix.plugins.analyze.pipeline import analyze_file
 from moodmix.plugins.remix.genre_lookup import use_registry

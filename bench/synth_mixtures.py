@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from librosa import midi_to_hz
+
+from moodmix.engine.pitch import midi_to_hz
 
 STEMS = ("drums", "bass", "vocals", "other")
 #: Vowel formants (Hz) and bandwidths, roughly an adult voice.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from librosa import midi_to_hz
 
 from moodmix.engine.audio_io import save_audio
+from moodmix.engine.pitch import midi_to_hz
 
 AM, DM, E = (57, 60, 64), (50, 53, 57), (52, 56, 59)
 A_MINOR_PROGRESSION = (AM, E, AM, AM, DM, E, AM, AM)  # tonic-heavy, with the harmonic minor's major V

@@ -2,13 +2,14 @@
 
 Tests and benchmarks (ours, and generate's/remix's) need audio whose right answer
 is known by construction; real recordings never come with one we can trust.
-Everything here is deterministic (fixed seeds): numpy, and librosa's ``midi_to_hz``.
+Everything here is deterministic (fixed seeds) and numpy-only.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from librosa import midi_to_hz
+
+from moodmix.engine.pitch import midi_to_hz
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 FLAT_ALIASES = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}

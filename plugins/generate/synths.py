@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from librosa import midi_to_hz
 from scipy import signal
+
+from moodmix.engine.pitch import midi_to_hz
 
 TAU = 2.0 * np.pi
 RELEASE_S = 0.12

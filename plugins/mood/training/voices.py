@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from librosa import midi_to_hz
+
+from moodmix.engine.pitch import midi_to_hz
 
 Voice = Callable[[float, int, float, float, np.random.Generator], np.ndarray]
 
