@@ -38,6 +38,10 @@ class Service:
         self.get_file = self.files.get_file
         self.file_download = self.files.file_download
         self.delete_file = self.files.delete_file
+        self.file_rendition = self.files.file_rendition
+        self.file_peaks = self.files.file_peaks
+        self.rendition = self.files.rendition
+        self.peaks = self.files.peaks
         self.create_job = self.jobs.create_job
         self.get_job = self.jobs.get_job
         self.list_jobs = self.jobs.list_jobs

@@ -7,6 +7,7 @@ Litestar's File response serves whole local files only; this adds single byte ra
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import quote
 
 from litestar import Request, Response
@@ -16,6 +17,13 @@ from moodmix.engine.storage import Storage
 from moodmix.web.envelope import fail
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """``filename=`` in plain ASCII for old clients, and the real name RFC 5987-encoded in ``filename*=``."""
+    fallback = unicodedata.normalize("NFKD", filename.replace("\u2013", "-")).encode("ascii", "ignore").decode()
+    fallback = re.sub(r'[^A-Za-z0-9 ._()-]+', "_", fallback).strip() or "download"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 async def file_response(request: Request, storage: Storage, key: str, filename: str, content_type: str,
@@ -28,7 +36,7 @@ async def file_response(request: Request, storage: Storage, key: str, filename: 
     disposition = "inline" if inline else "attachment"
     headers = {
         "Accept-Ranges": "bytes",
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}",
+        "Content-Disposition": content_disposition(disposition, filename),
         "Cache-Control": "private, max-age=0",
     }
     header = request.headers.get("range")

@@ -1,17 +1,26 @@
-"""Uploaded audio: streamed in, verified once (sniffed and fully decoded), listed, deleted."""
+"""Uploaded audio: streamed in, verified once (sniffed and fully decoded), listed, deleted.
+
+Stored audio also gets what browsers need, made on first request and cached in storage by content
+hash: a playable rendition (:mod:`moodmix.engine.renditions` says which originals need one) and
+waveform peaks.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 from collections.abc import AsyncIterable, Callable
+from pathlib import Path
 
-from moodmix.engine import audio_io, timeutil
+from moodmix.engine import audio_io, renditions, timeutil
 from moodmix.engine.db.tables import AudioFile, ProcessingJob
 from moodmix.engine.errors import Conflict, NotFound
 from moodmix.engine.filenames import safe_filename
 from moodmix.engine.jobs import states
 from moodmix.engine.runtime import Runtime
 from moodmix.engine.services.common import as_uuid, page_bounds, page_of
+from moodmix.engine.storage.base import derived_key
 
 
 def file_dict(row: dict) -> dict:
@@ -20,12 +29,15 @@ def file_dict(row: dict) -> dict:
         "content_type": row["content_type"], "size_bytes": row["size_bytes"], "sha256": row["sha256"],
         "duration": row["duration"], "sample_rate": row["sample_rate"], "channels": row["channels"],
         "created_at": timeutil.iso(row["created_at"]),
+        "playback": "preview" if renditions.needs_preview(row["format"], row["sample_rate"], row["channels"])
+        else "original",
     }
 
 
 class Files:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self._making: dict[str, asyncio.Lock] = {}  # derived key -> lock, so one request makes it
 
     async def upload(self, user_id: str, filename: str | Callable[[], str | None],
                      chunks: AsyncIterable[bytes]) -> dict:
@@ -77,6 +89,60 @@ class Files:
         row = await self.file_row(user_id, file_id)
         return row["storage_key"], row["filename"], row["content_type"]
 
+    async def file_rendition(self, user_id: str, file_id: str) -> tuple[str, str, str, bool]:
+        """``(storage key, file name, content type, is_preview)`` of what a browser plays for a file."""
+        row = await self.file_row(user_id, file_id)
+        return await self.rendition(row["storage_key"], row["sha256"], row["filename"], row["content_type"],
+                                    fmt=row["format"], sample_rate=row["sample_rate"], channels=row["channels"])
+
+    async def file_peaks(self, user_id: str, file_id: str, points: int) -> dict:
+        row = await self.file_row(user_id, file_id)
+        return await self.peaks(row["storage_key"], row["sha256"], points)
+
+    async def rendition(self, key: str, sha256: str, filename: str, content_type: str, *, fmt: str | None = None,
+                        sample_rate: int | None = None, channels: int | None = None) -> tuple[str, str, str, bool]:
+        """The stored audio itself when browsers play it, else its MP3 preview (made once, then cached)."""
+        fmt = fmt or renditions.format_of(content_type, filename)
+        if not renditions.needs_preview(fmt, sample_rate, channels):
+            return key, filename, content_type, False
+        made = await self._derive(key, derived_key(sha256, "preview" + renditions.PREVIEW_SUFFIX),
+                                  renditions.write_preview)
+        return made, f"{Path(filename).stem} (preview){renditions.PREVIEW_SUFFIX}", \
+            renditions.PREVIEW_CONTENT_TYPE, True
+
+    async def peaks(self, key: str, sha256: str, points: int) -> dict:
+        """``{"points", "duration", "min", "max"}``: the waveform of stored audio in ``points`` slices."""
+        def write(src: Path, dst: Path) -> None:
+            dst.write_text(json.dumps(renditions.compute_peaks(src)))
+
+        made = await self._derive(key, derived_key(sha256, f"peaks-{renditions.PEAK_RESOLUTION}.json"), write)
+        storage = self.rt.storage
+        raw = b"".join([chunk async for chunk in storage.read_range(made, 0, await storage.size(made))])
+        stored = json.loads(raw)
+        low, high = renditions.reduce_peaks(stored["min"], stored["max"], points)
+        return {"points": len(low), "duration": stored["duration"], "min": low, "max": high}
+
+    async def _derive(self, key: str, made: str, make: Callable[[Path, Path], object]) -> str:
+        """Make ``made`` from the stored ``key`` unless storage has it already; returns ``made``."""
+        storage = self.rt.storage
+        lock = self._making.setdefault(made, asyncio.Lock())
+        async with lock:
+            try:
+                await storage.size(made)
+                return made
+            except NotFound:
+                pass
+            scratch = storage.job_scratch("derived")
+            try:
+                src = await storage.fetch(key, scratch)
+                dst = scratch / f"made{Path(made).suffix}"
+                await asyncio.to_thread(make, src, dst)
+                await storage.put_derived(made, dst)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+                self._making.pop(made, None)
+        return made
+
     async def delete_file(self, user_id: str, file_id: str) -> None:
         row = await self.file_row(user_id, file_id)
         busy = await ProcessingJob.exists().where(
@@ -87,3 +153,4 @@ class Files:
         await AudioFile.delete().where(AudioFile.id == row["id"])
         if not await AudioFile.exists().where(AudioFile.storage_key == row["storage_key"]):
             await self.rt.storage.delete(row["storage_key"])  # last reference to these bytes
+            await self.rt.storage.delete_prefix(derived_key(row["sha256"], "x").rsplit("/", 1)[0])

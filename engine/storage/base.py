@@ -50,6 +50,11 @@ def output_key(job_id: str, filename: str) -> str:
     return check_key(f"outputs/{job_id}/{Path(filename).name}")
 
 
+def derived_key(sha256: str, name: str) -> str:
+    """Where a file made from stored content lives (a playable preview, waveform peaks), by content hash."""
+    return check_key(f"derived/{sha256[:2]}/{sha256}/{Path(name).name}")
+
+
 class Storage(ABC):
     """What the engine needs from a storage backend."""
 
@@ -99,6 +104,10 @@ class Storage(ABC):
     @abstractmethod
     async def put_output(self, job_id: str, filename: str, src: Path, sha256: str) -> StoredBlob:
         """Store a finished job output whose hash the caller computed (consumes ``src``)."""
+
+    @abstractmethod
+    async def put_derived(self, key: str, src: Path) -> StoredBlob:
+        """Store a file made from stored content at ``key`` (from :func:`derived_key`; consumes ``src``)."""
 
     @abstractmethod
     async def fetch(self, key: str, dest_dir: Path) -> Path:

@@ -53,6 +53,12 @@ class LocalStorage(Storage):
         shutil.move(str(src), dest)
         return StoredBlob(key, sha256, dest.stat().st_size)
 
+    async def put_derived(self, key: str, src: Path) -> StoredBlob:
+        dest = self.path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(src), dest)
+        return StoredBlob(key, "", dest.stat().st_size)
+
     async def fetch(self, key: str, dest_dir: Path) -> Path:
         return self._existing(key)  # already local: no copy
 

@@ -94,6 +94,15 @@ class S3Storage(Storage):
             src.unlink(missing_ok=True)
         return StoredBlob(key, sha256, size)
 
+    async def put_derived(self, key: str, src: Path) -> StoredBlob:
+        size = src.stat().st_size
+        try:
+            await asyncio.to_thread(self.client.upload_file, str(src), self.bucket, self._k(key),
+                                    Config=self.transfer)
+        finally:
+            src.unlink(missing_ok=True)
+        return StoredBlob(key, "", size)
+
     async def _exists(self, key: str) -> bool:
         try:
             await asyncio.to_thread(self.client.head_object, Bucket=self.bucket, Key=self._k(key))

@@ -58,7 +58,7 @@ ANALYZE = Capability(
     params=AnalyzeParams,
     outputs=(OutputSpec("analysis", "json", "The analysis as a JSON document (same as the result)."),),
     version="1",
-    ui={"emoji": "🔎"},
+    ui={"emoji": "🔎", "icon": "gauge"},
     on_upload=True,
     advanced=("max_beats", "analysis_sample_rate", "key_profile"),
     resources=Resources(short=True),

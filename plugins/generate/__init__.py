@@ -65,7 +65,7 @@ CAPABILITY = Capability(
     # Without a seed each run is meant to be new music, so only seeded requests reuse a finished job.
     cacheable=lambda params: params.seed is not None,
     check=_check,
-    ui={"emoji": "🎼"},
+    ui={"emoji": "🎼", "icon": "sparkles"},
     genre_params={"genre": GENRE_SET},
     advanced=("model", "melody_model", "guidance_scale", "temperature", "top_k", "top_p", "window", "overlap"),
     summarize=summarize,

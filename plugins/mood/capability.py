@@ -58,6 +58,6 @@ CAPABILITY = Capability(
         OutputSpec("mood", "json", "mood.json: the full result, features included."),
     ),
     version=VERSION,
-    ui={"emoji": "🎭"},
+    ui={"emoji": "🎭", "icon": "masks"},
     advanced=("window_seconds",),
 )

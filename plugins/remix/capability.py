@@ -58,7 +58,7 @@ REMIX = Capability(
              OutputSpec("recipe", "json", "The recipe actually applied (re-usable as a custom recipe)."),
              OutputSpec("waveform", "image", "Waveforms of the original and the remix (PNG).")),
     version="1",
-    ui={"emoji": "🎛"},
+    ui={"emoji": "🎛", "icon": "sliders"},
     genre_params={"genre": "remix"},
     advanced=("recipe", "loudness", "true_peak", "stems_backend", "stretch", "seed"),
     summarize=summarize,

@@ -133,7 +133,7 @@ STEMS = Capability(
         OutputSpec("instrumental", "audio", "Everything but the vocals (2stems).", optional=True),
     ),
     version="1",
-    ui={"emoji": "🎚"},
+    ui={"emoji": "🎚", "icon": "layers"},
     check=check_weights,
     advanced=("model", "segment", "overlap", "shifts"),
     summarize=summarize,

@@ -1,13 +1,17 @@
-"""Uploads (streamed), listing, metadata, deletion and Range downloads of audio files."""
+"""Uploads (streamed), listing, metadata, deletion and Range downloads of audio files; what a browser
+needs to play any upload (a preview rendition where the original does not play everywhere) and its
+waveform peaks."""
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
+from moodmix.engine import renditions
 from moodmix.engine.service import Service
 from moodmix.web.envelope import ok
 from moodmix.web.links import media_link
@@ -49,10 +53,26 @@ class FilesController(Controller):
         return ok(None, "deleted")
 
     @get("/{file_id:uuid}/stream-url")
-    async def stream_url(self, request: Request, user: dict, file_id: UUID) -> Response:
-        """A URL valid for 15 minutes that an ``<audio>`` element can stream (with Range) without headers."""
+    async def stream_url(self, request: Request, user: dict, file_id: UUID,
+                         rendition: Literal["original", "playable"] = Parameter(default="original")) -> Response:
+        """A URL valid for 15 minutes that an ``<audio>`` element can stream (with Range) without headers.
+
+        ``rendition=playable`` points at what every browser plays: the original, or an MP3 preview made
+        once when the original's format does not play everywhere (``preview`` in the answer says which).
+        """
         service = request.app.state.service
-        return ok(media_link(service.media_token(*await service.file_download(user["id"], str(file_id)))))
+        if rendition == "original":
+            return ok({**media_link(service.media_token(*await service.file_download(user["id"], str(file_id)))),
+                       "preview": False})
+        key, name, ctype, preview = await service.file_rendition(user["id"], str(file_id))
+        return ok({**media_link(service.media_token(key, name, ctype)), "preview": preview})
+
+    @get("/{file_id:uuid}/waveform")
+    async def waveform(self, request: Request, user: dict, file_id: UUID,
+                       points: int = Parameter(default=800, ge=renditions.MIN_POINTS,
+                                               le=renditions.PEAK_RESOLUTION)) -> Response:
+        """Min/max peaks of the track in ``points`` equal slices (fewer for very short audio), computed once."""
+        return ok(await request.app.state.service.file_peaks(user["id"], str(file_id), points))
 
     @get("/{file_id:uuid}/download")
     async def download(self, request: Request, user: dict, file_id: UUID) -> Response:

@@ -1,26 +1,33 @@
-"""Jobs: create, inspect, list, cancel, outputs, and live progress over Server-Sent Events."""
+"""Jobs: create, inspect, list, cancel, outputs (one by one, named after the track, or all in a zip),
+their waveforms and playable renditions, and live progress over Server-Sent Events."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import zipfile
 from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import Provide
 from litestar.params import Parameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 
-from moodmix.engine.errors import BadInput
+from moodmix.engine import renditions
+from moodmix.engine.errors import BadInput, NotFound
 from moodmix.engine.jobs import states
 from moodmix.engine.service import Service
+from moodmix.web.download_names import download_name, track_name
 from moodmix.web.envelope import ok
 from moodmix.web.links import job_with_urls, media_link, output_with_url
 from moodmix.web.openapi_docs import MAX_PAGE
-from moodmix.web.ranges import file_response
+from moodmix.web.ranges import content_disposition, file_response
 from moodmix.web.security import current_user
 
 
@@ -92,14 +99,66 @@ class JobsController(Controller):
 
     @get("/{job_id:uuid}/outputs/{name:str}")
     async def output(self, request: Request, user: dict, job_id: UUID, name: str) -> Response:
-        key, filename, ctype = await request.app.state.service.output_download(user["id"], str(job_id), name)
-        return await file_response(request, request.app.state.runtime.storage, key, filename, ctype)
+        """One output, saved as ``<track> – <output><suffix>`` (the stored name stays as it is)."""
+        service: Service = request.app.state.service
+        key, filename, ctype = await service.output_download(user["id"], str(job_id), name)
+        job = await service.get_job(user["id"], str(job_id))
+        shown = download_name(await track_name(service, user["id"], job), name, filename)
+        return await file_response(request, request.app.state.runtime.storage, key, shown, ctype)
+
+    @get("/{job_id:uuid}/outputs.zip")
+    async def outputs_zip(self, request: Request, user: dict, job_id: UUID) -> Stream:
+        """Every output of a finished job in one zip, each named after the track and the output."""
+        service: Service = request.app.state.service
+        storage = request.app.state.runtime.storage
+        job = await service.get_job(user["id"], str(job_id))
+        if job["status"] != states.SUCCEEDED:
+            raise BadInput(f"the job has not succeeded (status: {job['status']})", code="job_not_ready")
+        track = await track_name(service, user["id"], job)
+        scratch = storage.job_scratch(f"zip-{job_id}")
+        try:
+            entries = []
+            for out in await service.job_outputs(user["id"], str(job_id)):
+                key, filename, _ = await service.output_download(user["id"], str(job_id), out["name"])
+                local = await storage.fetch(key, scratch / "files")
+                entries.append((local, download_name(track, out["name"], filename), out["kind"]))
+            archive = scratch / "outputs.zip"
+            await asyncio.to_thread(_write_zip, archive, entries)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        zip_name = download_name(track, job["capability"], "outputs.zip") if track else \
+            f"{job['capability']}-outputs.zip"
+        return Stream(_read_file(archive), media_type="application/zip",
+                      headers={"Content-Disposition": content_disposition("attachment", zip_name),
+                               "Content-Length": str(archive.stat().st_size), "Cache-Control": "private, max-age=0"},
+                      background=BackgroundTask(shutil.rmtree, scratch, ignore_errors=True))
 
     @get("/{job_id:uuid}/outputs/{name:str}/stream-url")
-    async def output_stream_url(self, request: Request, user: dict, job_id: UUID, name: str) -> Response:
-        """A URL valid for 15 minutes that an ``<audio>`` element can stream (with Range) without headers."""
+    async def output_stream_url(self, request: Request, user: dict, job_id: UUID, name: str,
+                                rendition: Literal["original", "playable"] = Parameter(default="original")
+                                ) -> Response:
+        """A URL valid for 15 minutes that an ``<audio>`` element can stream (with Range) without headers;
+        ``rendition=playable`` as for files (an MP3 preview when the output's format does not play everywhere)."""
         service: Service = request.app.state.service
-        return ok(media_link(service.media_token(*await service.output_download(user["id"], str(job_id), name))))
+        key, filename, ctype = await service.output_download(user["id"], str(job_id), name)
+        preview = False
+        if rendition == "playable":
+            out = await _output_record(service, user["id"], str(job_id), name)
+            key, filename, ctype, preview = await service.rendition(key, out["sha256"], filename, ctype)
+        return ok({**media_link(service.media_token(key, filename, ctype)), "preview": preview})
+
+    @get("/{job_id:uuid}/outputs/{name:str}/waveform")
+    async def output_waveform(self, request: Request, user: dict, job_id: UUID, name: str,
+                              points: int = Parameter(default=800, ge=renditions.MIN_POINTS,
+                                                      le=renditions.PEAK_RESOLUTION)) -> Response:
+        """Min/max peaks of an audio output in ``points`` equal slices, computed once."""
+        service: Service = request.app.state.service
+        out = await _output_record(service, user["id"], str(job_id), name)
+        if out["kind"] != "audio":
+            raise BadInput(f"output {name!r} is not audio (it is {out['kind']})", code="not_audio")
+        key, _, _ = await service.output_download(user["id"], str(job_id), name)
+        return ok(await service.peaks(key, out["sha256"], points))
 
     @get("/{job_id:uuid}/events")
     async def events(self, request: Request, user: dict, job_id: UUID) -> ServerSentEvent:
@@ -107,6 +166,35 @@ class JobsController(Controller):
         service: Service = request.app.state.service
         first = await service.get_job(user["id"], str(job_id))
         return ServerSentEvent(_job_events(service, user["id"], str(job_id), first))
+
+
+async def _output_record(service: Service, user_id: str, job_id: str, name: str) -> dict:
+    for out in await service.job_outputs(user_id, job_id):
+        if out["name"] == name:
+            return out
+    raise NotFound(f"job has no output {name!r}", code="output_not_found")
+
+
+def _write_zip(archive: Path, entries: list[tuple[Path, str, str]]) -> None:
+    """Audio and pictures are compressed already: stored as they are; the rest deflated."""
+    used: set[str] = set()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path, name, kind in entries:
+            stem, suffix, n = Path(name).stem, Path(name).suffix, 1
+            while name in used:
+                n += 1
+                name = f"{stem} ({n}){suffix}"
+            used.add(name)
+            method = zipfile.ZIP_STORED if kind in ("audio", "image") else zipfile.ZIP_DEFLATED
+            zf.write(path, arcname=name, compress_type=method)
+
+
+async def _read_file(path: Path, block: int = 1 << 18) -> AsyncIterator[bytes]:
+    import anyio
+
+    async with await anyio.open_file(path, "rb") as fh:
+        while chunk := await fh.read(block):
+            yield chunk
 
 
 def result_document(job: dict) -> dict:
@@ -120,7 +208,7 @@ async def _job_events(service: Service, user_id: str, job_id: str, job: dict,
     last = None
     waited = 0.0
     while True:
-        snapshot = (job["status"], job["progress"], job.get("message"))
+        snapshot = (job["status"], job["progress"], job.get("message"), job.get("queue_position"), job.get("eta_s"))
         if snapshot != last:
             last = snapshot
             kind = "done" if job["status"] in states.TERMINAL else "progress"
