@@ -38,6 +38,8 @@ class Case:
     expect: str  # reject | accept | either
     why: str
     codes: frozenset[str] = field(default=BAD_AUDIO)
+    #: For accepted uploads: the name the server must keep (readable, made safe).
+    stored_name: str | None = None
 
 
 # ---- building blocks ------------------------------------------------------------------------------
@@ -274,7 +276,19 @@ def _polyglot_cases() -> list[Case]:
     ]
 
 
-BUILDERS: tuple[Callable[[], list[Case]], ...] = (_structure_cases, _sample_cases, _container_cases,
+def _name_cases() -> list[Case]:
+    """Valid audio under names from every script (the server once refused anything outside Latin-1)."""
+    wav = encode(tone(0.5))
+    named = [("cjk", "名前.wav", "名前.wav"), ("en_dash", "a–b.wav", "a–b.wav"),
+             ("emoji", "song 🎵.wav", "song 🎵.wav"),
+             ("hebrew", "שיר חדש.wav", "שיר חדש.wav"), ("arabic", "أغنية.wav", "أغنية.wav"),
+             ("accented", "café.wav", "café.wav"), ("rtl_override", "evil\u202egnp.wav", "evilgnp.wav"),
+             ("long_unicode", "ü" * 400 + ".wav", "ü" * 196 + ".wav"), ("path_in_name", "../../x/名前.wav", "名前.wav")]
+    return [Case(f"name_{key}", filename, wav, "accept", f"valid WAV named {filename[:40]!r}", stored_name=stored)
+            for key, filename, stored in named]
+
+
+BUILDERS: tuple[Callable[[], list[Case]], ...] = (_name_cases, _structure_cases, _sample_cases, _container_cases,
                                                   _bomb_cases, _polyglot_cases)
 
 

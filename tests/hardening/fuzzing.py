@@ -110,6 +110,44 @@ def fuzz(base_url: str, *, headers: dict[str, str], known: dict[str, str], max_e
     return report
 
 
+DEEP_JSON = "[" * 5000 + "]" * 5000
+UNICODE_NAMES = ("名前.wav", "a–b.wav", "song 🎵.wav", "שיר.wav", "café.wav")
+
+
+def edge_cases(base_url: str, *, headers: dict[str, str], known: dict[str, str], wav_bytes: bytes,
+               report: FuzzReport) -> FuzzReport:
+    """Requests generators rarely produce: a body nested 5,000 levels deep to every JSON operation
+    (must be a 400, with or without a token), and uploads named in non-Latin scripts (kept as given)."""
+    import re
+
+    import httpx
+
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        spec = http.get("/schema/openapi.json").json()
+        for path, item in spec["paths"].items():
+            for method, op in item.items():
+                content = (op.get("requestBody") or {}).get("content", {}) if isinstance(op, dict) else {}
+                if "application/json" not in content:
+                    continue
+                url = re.sub(r"\{(\w+)\}", lambda m: known.get(m.group(1), "x"), path)
+                for body in (DEEP_JSON, '{"a": ' + DEEP_JSON + "}"):
+                    resp = http.request(method.upper(), url, content=body,
+                                        headers={**headers, "content-type": "application/json"})
+                    report.requests += 1
+                    report.statuses[resp.status_code] += 1
+                    if resp.status_code not in (400, 401, 404, 405, 429):
+                        report.failures.append(f"{method.upper()} {path} with deep JSON -> {resp.status_code}: "
+                                               f"{resp.text[:200]}")
+        if headers:
+            for name in UNICODE_NAMES:
+                resp = http.post("/api/v1/files", headers=headers, files={"file": (name, wav_bytes, "audio/wav")})
+                report.requests += 1
+                report.statuses[resp.status_code] += 1
+                if resp.status_code != 201 or resp.json()["data"]["filename"] != name:
+                    report.failures.append(f"upload named {name!r} -> {resp.status_code}: {resp.text[:200]}")
+    return report
+
+
 def seed_resources(base_url: str, wav_bytes: bytes, timeout_s: float = 90.0) -> tuple[dict[str, str], dict[str, str]]:
     """A user with a file, a finished ``reverse`` job and a share link: ``(auth headers, known ids)``."""
     import uuid

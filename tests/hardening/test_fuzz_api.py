@@ -7,7 +7,7 @@ longer run is ``python bench/fuzz_api.py``.
 from __future__ import annotations
 
 import numpy as np
-from hardening.fuzzing import fuzz, seed_resources
+from hardening.fuzzing import edge_cases, fuzz, seed_resources
 from hardening.stack import private_database, real_server, stack_env
 from support import WorkerProcess, require_services
 
@@ -29,6 +29,8 @@ async def test_fuzzed_requests_never_get_a_5xx_or_an_undocumented_response(tmp_p
                 headers, known = seed_resources(base, wav.read_bytes())
                 signed_in = fuzz(base, headers=headers, known=known, max_examples=MAX_EXAMPLES, seed=SEED)
                 anonymous = fuzz(base, headers={}, known=known, max_examples=MAX_EXAMPLES, seed=SEED + 1)
+                edge_cases(base, headers=headers, known=known, wav_bytes=wav.read_bytes(), report=signed_in)
+                edge_cases(base, headers={}, known=known, wav_bytes=wav.read_bytes(), report=anonymous)
             assert worker.proc.poll() is None, "the worker died"
         finally:
             worker.stop()

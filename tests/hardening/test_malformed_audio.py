@@ -66,6 +66,8 @@ async def test_corpus_through_the_api(stack):
             problems.append(f"upload {case.name}: {problem}")
         elif resp.status_code == 201:
             accepted[case.name] = resp.json()["data"]["id"]
+            if case.stored_name and resp.json()["data"]["filename"] != case.stored_name:
+                problems.append(f"upload {case.name}: stored as {resp.json()['data']['filename']!r}")
     assert len(accepted) >= 15, accepted  # the valid-but-odd half of the corpus really got in
 
     jobs = {}
