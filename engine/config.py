@@ -134,7 +134,8 @@ def _table(toml: dict[str, Any], dotted: str) -> dict[str, Any]:
 def _plugin_sections(toml: dict[str, Any], environ: dict[str, str]) -> dict[str, dict[str, Any]]:
     """``[plugins.NAME]`` tables (top level or inside ``[moodmix]``), then the environment on top."""
     out: dict[str, dict[str, Any]] = {}
-    for source in (_table(toml, "plugins"), _table(toml, "moodmix.plugins")):
+    inside_engine_table = _table(_table(toml, "moodmix"), "plugins")
+    for source in (_table(toml, "plugins"), inside_engine_table):
         for name, values in source.items():
             if not isinstance(values, dict):
                 raise ValueError(f"invalid configuration: [plugins.{name}] must be a table")
