@@ -187,3 +187,18 @@ def test_moodmix_run_prints_the_capability_summary(demo_wav, tmp_path) -> None:
     summary = json.loads((out / "result.json").read_text())["summary"]
     assert summary.startswith("2 stems (vocals, instrumental) of 6.0 s by dsp")
     assert proc.stdout.splitlines()[0] == summary
+
+
+def test_a_disabled_plugin_is_gone_from_the_cli(tmp_path) -> None:
+    env = {**os.environ, "MOODMIX_DATA_DIR": str(tmp_path / "data"), "MOODMIX_DISABLE_PLUGINS": "mood"}
+    listed = subprocess.run([sys.executable, "-m", "moodmix", "capabilities"], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert listed.returncode == 0, listed.stderr
+    names = {line.split()[0] for line in listed.stdout.splitlines() if line.strip()}
+    assert "mood" not in names and "analyze" in names
+    ran = subprocess.run([sys.executable, "-m", "moodmix", "run", "mood", "x.wav", "-o", str(tmp_path / "o")],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert ran.returncode == 2 and "unknown capability 'mood'" in ran.stderr
+    helped = subprocess.run([sys.executable, "-m", "moodmix", "--help"], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert helped.returncode == 0 and "\n  mood " not in helped.stdout  # the plugin's own command group went too
