@@ -13,6 +13,7 @@ from moodmix.engine.runtime import Runtime
 from moodmix.engine.services.accounts import Accounts
 from moodmix.engine.services.files import Files
 from moodmix.engine.services.jobs import Jobs
+from moodmix.engine.services.sessions import Sessions
 from moodmix.engine.services.shares import Shares
 
 
@@ -20,12 +21,20 @@ class Service:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.accounts = Accounts(rt)
+        self.sessions = Sessions(self.accounts)
         self.files = Files(rt)
         self.jobs = Jobs(rt, self.files)
         self.shares = Shares(rt, self.jobs)
         # The names front ends call, bound once (each part documents its own methods).
         self.register = self.accounts.register
         self.login = self.accounts.login
+        self.authenticate = self.accounts.authenticate
+        self.delete_account = self.accounts.delete_account
+        self.end_all_tokens = self.accounts.end_all_tokens
+        self.start_session = self.sessions.start
+        self.start_session_for = self.sessions.start_for
+        self.refresh_session = self.sessions.refresh
+        self.end_session = self.sessions.end
         self.issue_token = self.accounts.issue_token
         self.user_for_token = self.accounts.user_for_token
         self.check_service_token = self.accounts.check_service_token

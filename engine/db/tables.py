@@ -31,6 +31,8 @@ class User(Table, tablename="users", db=UNBOUND):
     email = Varchar(length=320, unique=True, index=True, null=True, default=None)
     username = Varchar(length=64, unique=True, index=True)
     password_hash = Text(null=True, default=None)
+    #: Carried by every access token; bumped to end all the user's tokens at once (sign out everywhere).
+    token_version = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -124,6 +126,23 @@ class ShareLink(Table, tablename="share_links", db=UNBOUND):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class RefreshToken(Table, tablename="refresh_tokens", db=UNBOUND):
+    """One refresh token of a browser session, stored hashed; one-time use, rotated within its family.
+
+    A family is one sign-in: each refresh marks its token ``used_at`` and adds the next one.
+    A used token presented again means it was copied, so the whole family is revoked.
+    """
+
+    id = UUID(primary_key=True)
+    user = ForeignKey(references=User, null=False, index=True)
+    family = UUID(index=True)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    revoked = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 #: The engine's tables. Plugins own theirs (``register_tables``), e.g. the mood plugin's ``moods``.
 ALL_TABLES: tuple[type[Table], ...] = (User, ChatIdentity, LinkCode, AudioFile, ProcessingJob, JobOutput,
-                                       ShareLink)
+                                       ShareLink, RefreshToken)

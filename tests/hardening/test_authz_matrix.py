@@ -30,6 +30,7 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 PUBLIC = {
     ("GET", "/"), ("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("GET", "/static/{file_path}"),
     ("HEAD", "/static/{file_path}"), ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),  # its credential is the HttpOnly refresh cookie, not a bearer token
     ("GET", "/api/v1/capabilities"), ("GET", "/api/v1/capabilities/{name}"), ("GET", "/api/v1/genres"),
     ("GET", "/s/{token}"), ("GET", "/m/{token}"),
 }
