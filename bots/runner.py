@@ -73,7 +73,7 @@ async def serve(settings: Settings, platforms: list[str], *, bots: BotSettings |
     stop = stop or asyncio.Event()
     bots = bots or load_bot_settings()
     backend = await make_backend(settings, bots)
-    core = BotCore(backend, public_url=settings.public_url, limits=BotLimits.from_env(),
+    core = BotCore(backend, public_url=settings.public_base_url, limits=BotLimits.from_env(),
                    max_input_bytes=settings.max_upload_bytes)
     cleanups = []
     try:

@@ -87,7 +87,7 @@ class ServiceBackend:
 
     async def share_output(self, chat: ChatRef, job_id: str, name: str, expires_in_s: float) -> str:
         share = await self.service.create_share(await self._uid(chat), job_id, name, expires_in_s)
-        return share_url(self.service.settings.public_url, share["token"])
+        return share_url(self.service.settings.public_base_url, share["token"])
 
     async def close(self) -> None:
         if self._owns_runtime:

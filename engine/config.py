@@ -19,6 +19,7 @@ from typing import Any, Literal
 import msgspec
 
 DEFAULT_SECRET = "moodmix-dev-secret-change-me"
+LOCAL_URL = "http://127.0.0.1:8000"
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -58,7 +59,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     model_dir: str = ""  # local folder with model weights (demucs .th/.yaml, musicgen folders)
     # never | ask (only `moodmix run` in a terminal asks) | auto (download when needed, workers too)
     model_download: Literal["never", "ask", "auto"] = "ask"
-    public_url: str = "http://127.0.0.1:8000"
+    #: Where the public reaches the server (share links, bots' links). Empty: the web API uses each request's
+    #: own base URL; front ends without a request (bots) fall back to LOCAL_URL.
+    public_url: str = ""
     # Plugins: entry-point names to skip, or (when set) the only ones to load
     disable_plugins: list[str] = msgspec.field(default_factory=list)
     load_plugins: list[str] | None = None
@@ -67,6 +70,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one JSON object per line, with job ids
     metrics_token: str = ""  # non-empty: GET /metrics needs "Authorization: Bearer <token>"
+
+    @property
+    def public_base_url(self) -> str:
+        """``public_url``, or the local default for front ends that have no request to take it from."""
+        return self.public_url or LOCAL_URL
 
     @property
     def data_path(self) -> Path:

@@ -10,8 +10,6 @@ from litestar import Litestar, MediaType, Request, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.logging.config import LoggingConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from moodmix import __version__
@@ -21,8 +19,9 @@ from moodmix.engine.plugin_manager import get_plugin_manager
 from moodmix.engine.runtime import Runtime
 from moodmix.engine.scratch_cleanup import remove_orphan_scratch
 from moodmix.engine.service import Service
+from moodmix.web.allow import allow_every_method
 from moodmix.web.errors import HANDLERS
-from moodmix.web.openapi_docs import document_responses
+from moodmix.web.openapi_docs import docs_assets_router, document_responses, openapi_config
 from moodmix.web.plugin_routes import plugin_routers
 from moodmix.web.rate_limit import make_rate_limit
 from moodmix.web.request import MoodmixRequest
@@ -69,7 +68,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         route_handlers=[AuthController, FilesController, CapabilitiesController, JobsController, SharesController,
                         open_share, open_media, health, ready, metrics, *plugin_routers(pm),
                         index, create_static_files_router(path="/static", directories=[STATIC_DIR],
-                                                          include_in_schema=False)],
+                                                          include_in_schema=False), docs_assets_router()],
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
         request_class=MoodmixRequest,
@@ -82,19 +81,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         compression_config=CompressionConfig(
             backend="brotli", brotli_gzip_fallback=True, minimum_size=500,
             exclude=[r"/download$", r"/outputs/[^/]+$", r"^/s/", r"^/m/", r"/events$"]),
-        openapi_config=OpenAPIConfig(
-            title="moodmix", version=__version__, path="/schema",
-            description="Stems, mood, genre remixes and text-to-music. Responses use the envelope "
-                        "{success, message, data, error}.",
-            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer",
-                                                                             bearer_format="JWT")}),
-            security=[{"bearer": []}],
-        ),
+        openapi_config=openapi_config("moodmix", __version__),
+        before_send=[allow_every_method],
         request_max_body_size=int(settings.max_upload_bytes + 1024 * 1024),
         # Leave the root logger to engine/logging_setup.py (text or JSON lines, with job ids).
         logging_config=LoggingConfig(configure_root_logger=False),
         debug=False,
-    ))
+    ), share_max_s=settings.share_link_max_days * 86400)
 
 
 def app_from_env() -> Litestar:
