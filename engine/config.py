@@ -12,6 +12,7 @@ bots its own table through :func:`load_section`.
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -98,12 +99,21 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def resolved_device(self) -> str:
         if self.device != "auto":
             return self.device
+        if not gpu_driver_visible():
+            return "cpu"  # no driver, no GPU: skip importing torch (seconds) to learn that
         try:
             import torch
 
             return "cuda" if torch.cuda.is_available() else "cpu"
         except Exception:
             return "cpu"
+
+
+def gpu_driver_visible() -> bool:
+    """Whether a CUDA/ROCm driver shows on Linux; elsewhere only torch can tell, so assume it might."""
+    if sys.platform != "linux":
+        return True
+    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/proc/driver/nvidia", "/dev/kfd", "/dev/dxg"))
 
 
 #: Top-level TOML tables that belong to someone other than the engine.

@@ -1,0 +1,48 @@
+"""The command line starts without the heavy libraries: they load only where a command uses them.
+
+Each check runs in a fresh interpreter, since this test process has imported everything already.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from moodmix.engine.config import gpu_driver_visible
+
+HEAVY = ("torch", "transformers", "litestar", "piccolo", "librosa", "matplotlib", "pedalboard", "discord",
+         "telegram", "boto3", "sklearn", "scipy", "numba", "granian", "redis", "taskiq")
+
+
+def loaded_after(code: str) -> set[str]:
+    """Top-level packages of ``HEAVY`` present in ``sys.modules`` after running ``code``."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1])) & set(HEAVY)
+
+
+def test_importing_the_cli_loads_no_heavy_library():
+    assert loaded_after("import moodmix.cli") == set()
+
+
+def test_plugin_discovery_and_help_load_no_heavy_library():
+    code = ("import moodmix.cli as c\nc._load_plugin_commands()\n"
+            "from click.testing import CliRunner\nassert CliRunner().invoke(c.cli, ['--help']).exit_code == 0")
+    assert loaded_after(code) == set()
+
+
+def test_registry_of_every_capability_loads_no_heavy_library():
+    code = ("from moodmix.engine.plugin_manager import get_plugin_manager\n"
+            "from moodmix.engine.registry import Registry\n"
+            "assert Registry.from_plugin_manager(get_plugin_manager()).capabilities")
+    assert loaded_after(code) == set()
+
+
+@pytest.mark.skipif(gpu_driver_visible(), reason="a GPU driver is visible here, so torch is asked")
+def test_auto_device_without_a_gpu_driver_does_not_import_torch():
+    code = ("from moodmix.engine.config import load_settings\n"
+            "assert load_settings(environ={}, device='auto').resolved_device == 'cpu'")
+    assert "torch" not in loaded_after(code)
