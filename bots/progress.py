@@ -27,7 +27,7 @@ def progress_text(job: dict, title: str | None = None) -> str:
     status = job.get("status")
     message = (job.get("message") or "").strip()
     if status == "queued":
-        return f"⏳ {title}: waiting in the queue…"
+        return f"⏳ {title}: {queue_text(job)}"
     if status == "running":
         pct = float(job.get("progress") or 0.0)
         extra = f" — {message}" if message and message not in ("running", "started") else ""
@@ -40,6 +40,32 @@ def progress_text(job: dict, title: str | None = None) -> str:
         error = (job.get("error") or {}).get("message") or message or "unknown error"
         return f"❌ {title} failed: {error}"
     return f"… {title}: {status}"
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def duration_range(eta: dict) -> str:
+    """``{"low": 38.2, "high": 61}`` -> ``"40–60 s"``; minutes from 90 s on."""
+    low, high = float(eta["low"]), float(eta["high"])
+    if high >= 90:
+        lo, hi = max(1, round(low / 60)), max(1, round(high / 60))
+        return f"{lo} min" if lo == hi else f"{lo}–{hi} min"
+    step = 5 if high >= 20 else 1
+    lo, hi = max(1, round(low / step) * step), max(1, round(high / step) * step)
+    return f"{lo} s" if lo == hi else f"{lo}–{hi} s"
+
+
+def queue_text(job: dict) -> str:
+    """Where a queued job stands, e.g. ``3rd in line, about 40–60 s``."""
+    if job.get("depends_on"):
+        return "waiting for the job it depends on"
+    position, eta = job.get("queue_position"), job.get("eta_s")
+    if not position:
+        return "waiting in the queue…"
+    return f"{ordinal(int(position))} in line" + (f", about {duration_range(eta)}" if eta else "")
 
 
 class ThrottledText:

@@ -71,17 +71,34 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, server: str) -
 
 @cli.command()
 @click.option("--concurrency", type=int, default=None, help="Jobs run at once in this process.")
+@click.option("--pool", type=click.Choice(["all", "gpu", "cpu"]), default=None,
+              help="The worker pools to take jobs from (default: MOODMIX_WORKER_POOL, else all).")
+@click.option("--drain-cpu", is_flag=True, default=None, help="Also take cpu-pool jobs while nothing runs here.")
+@click.option("--gpus", default=None, metavar="0,1",
+              help="One worker process per GPU, each pinned to its device (CUDA_VISIBLE_DEVICES); "
+                   "the pool defaults to gpu.")
 @click.pass_context
-def worker(ctx: click.Context, concurrency: int | None) -> None:
+def worker(ctx: click.Context, concurrency: int | None, pool: str | None, drain_cpu: bool | None,
+           gpus: str | None) -> None:
     """Take jobs from the Redis queue (production setup)."""
-    from moodmix.engine.worker import run_worker
+    import msgspec
 
     settings = _settings(ctx)
-    if concurrency:
-        import msgspec
-
-        settings = msgspec.structs.replace(settings, worker_concurrency=concurrency)
     _logging(settings)
+    if gpus is not None:
+        from moodmix.engine.device_workers import parse_devices, run_device_workers
+
+        try:
+            devices = parse_devices(gpus)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--gpus") from None
+        args = ["--pool", pool or "gpu", *(["--drain-cpu"] if drain_cpu else []),
+                *(["--concurrency", str(concurrency)] if concurrency else [])]
+        sys.exit(run_device_workers(devices, args, ctx.obj.get("config") if ctx.obj else None))
+    from moodmix.engine.worker import run_worker
+
+    changes = {"worker_concurrency": concurrency, "worker_pool": pool, "drain_cpu": drain_cpu}
+    settings = msgspec.structs.replace(settings, **{k: v for k, v in changes.items() if v})
     try:
         asyncio.run(run_worker(settings))
     except ValueError as exc:

@@ -55,6 +55,15 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stall_timeout_s: float = 15.0
     queue_name: str = "moodmix:jobs"
     embedded_worker: bool = True
+    # Pools and fair scheduling (engine/jobs/pools.py, engine/jobs/scheduler.py)
+    #: Capability -> pool ("gpu" or "cpu"), overriding what its resources declare; env: ``stems:gpu,slow:cpu``.
+    pool_routes: dict[str, str] = msgspec.field(default_factory=dict)
+    worker_pool: Literal["all", "gpu", "cpu"] = "all"  # the pools `moodmix worker` takes jobs from
+    drain_cpu: bool = False  # a gpu worker also takes cpu-pool jobs while it has nothing running
+    gpu_slots: int = 1  # GPU jobs one process runs at once (one process per device)
+    max_running_per_user: int = 2  # a user's jobs running at once in one pool (0: no cap)
+    eta_history: int = 20  # finished jobs per capability the queue ETA is estimated from
+    idle_poll_s: float = 1.0  # how often a worker with a free slot looks for claimable jobs
     # Models and devices
     device: str = "auto"  # auto | cpu | cuda
     model_dir: str = ""  # local folder with model weights (demucs .th/.yaml, musicgen folders)
@@ -201,11 +210,25 @@ def _from_env(environ: dict[str, str]) -> dict[str, Any]:
         raw = environ[key]
         if name in ("cors_origins", "disable_plugins", "load_plugins"):
             out[name] = [p.strip() for p in raw.split(",") if p.strip()]
-        elif name in ("embedded_worker", "s3_presign_downloads"):
+        elif name == "pool_routes":
+            out[name] = _routes(raw)
+        elif name in ("embedded_worker", "s3_presign_downloads", "drain_cpu"):
             out[name] = raw.strip().lower() in ("1", "true", "yes", "on")
         else:
             out[name] = raw
     return out
+
+
+def _routes(raw: str) -> dict[str, str]:
+    """``"stems:gpu, analyze:cpu"`` -> ``{"stems": "gpu", "analyze": "cpu"}``."""
+    routes: dict[str, str] = {}
+    for part in (p.strip() for p in raw.split(",")):
+        name, sep, pool = part.partition(":")
+        if part and not (sep and name.strip()):
+            raise ValueError(f"invalid configuration: MOODMIX_POOL_ROUTES entry {part!r} is not capability:pool")
+        if part:
+            routes[name.strip()] = pool.strip()
+    return routes
 
 
 def load_settings(config_file: str | Path | None = None, environ: dict[str, str] | None = None,
@@ -219,6 +242,9 @@ def load_settings(config_file: str | Path | None = None, environ: dict[str, str]
     data["plugins"] = _plugin_sections(toml, environ)
     data.update({k: v for k, v in overrides.items() if v is not None})
     settings = convert_section(data, Settings, "moodmix")
+    bad_routes = {k: v for k, v in settings.pool_routes.items() if v not in ("gpu", "cpu")}
+    if bad_routes:
+        raise ValueError(f"invalid configuration: pool_routes may name only the pools gpu and cpu, got {bad_routes}")
     if settings.mode == "production" and settings.secret_key == DEFAULT_SECRET:
         raise ValueError("refusing to start in production mode with the default secret key: "
                          "set MOODMIX_SECRET_KEY")

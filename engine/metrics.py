@@ -20,9 +20,9 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from moodmix.engine import timeutil
-from moodmix.engine.db.database import is_postgres
 from moodmix.engine.db.tables import ProcessingJob
-from moodmix.engine.jobs import states
+from moodmix.engine.jobs import pools, states
+from moodmix.engine.jobs.scheduler import seconds_between as _seconds_between
 
 if TYPE_CHECKING:
     from moodmix.engine.runtime import Runtime
@@ -48,15 +48,11 @@ class Snapshot:
     retries: dict[str, int] = field(default_factory=dict)  # capability -> attempts beyond the first
     oldest_queued_s: float = 0.0
     stalled: int = 0
-    queue: dict[str, float] = field(default_factory=dict)  # stream_length, pending, lag (Redis)
+    queue: dict[str, dict[str, float]] = field(default_factory=dict)  # stream -> stream_length, pending, lag
+    #: pool -> queued, running, running_users, running_per_user_max, waiting_users
+    pools: dict[str, dict[str, float]] = field(default_factory=dict)
     queue_up: bool = True
     taken_at: float = field(default_factory=time.monotonic)
-
-
-def _seconds_between(engine, start: str, end: str) -> str:
-    if is_postgres(engine):
-        return f"EXTRACT(EPOCH FROM ({end} - {start}))"
-    return f"((julianday({end}) - julianday({start})) * 86400.0)"
 
 
 async def _durations(rt: Runtime) -> dict[tuple[str, str], Histogram]:
@@ -79,26 +75,47 @@ async def _oldest_queued(rt: Runtime) -> float:
     return max(0.0, float(rows[0]["age"] or 0.0)) if rows else 0.0
 
 
-async def _queue(rt: Runtime) -> dict[str, float]:
-    """Stream length, delivered-but-unacknowledged (pending) and not-yet-delivered (lag) messages."""
+async def _queue(rt: Runtime) -> dict[str, dict[str, float]]:
+    """Per pool stream: length, delivered-but-unacknowledged (pending) and not-yet-delivered (lag) messages."""
     import redis.asyncio as aioredis
 
     client = aioredis.from_url(rt.settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    streams: dict[str, dict[str, float]] = {}
     try:
-        name = rt.settings.queue_name
-        out = {"stream_length": float(await client.xlen(name)), "pending": 0.0, "lag": 0.0}
-        try:
-            groups = await client.xinfo_groups(name)
-        except aioredis.ResponseError:  # the stream does not exist yet
-            groups = []
-        for group in groups:
-            gname = group.get("name", b"")
-            if (gname.decode() if isinstance(gname, bytes) else gname) == GROUP:
-                out["pending"] = float(group.get("pending") or 0)
-                out["lag"] = float(group.get("lag") or 0)
-        return out
+        for pool in pools.POOLS:
+            name = pools.stream(rt.settings, pool)
+            out = streams[name] = {"stream_length": float(await client.xlen(name)), "pending": 0.0, "lag": 0.0}
+            try:
+                groups = await client.xinfo_groups(name)
+            except aioredis.ResponseError:  # the stream does not exist yet
+                groups = []
+            for group in groups:
+                gname = group.get("name", b"")
+                if (gname.decode() if isinstance(gname, bytes) else gname) == GROUP:
+                    out["pending"] = float(group.get("pending") or 0)
+                    out["lag"] = float(group.get("lag") or 0)
+        return streams
     finally:
         await client.aclose()
+
+
+async def _pools(rt: Runtime) -> dict[str, dict[str, float]]:
+    """Per pool: jobs queued and running, and how running jobs spread over users (fairness)."""
+    rows = await ProcessingJob.raw(
+        "SELECT pool, \"user\" AS uid, SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END) AS queued, "
+        "SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running FROM processing_jobs "
+        "WHERE status IN ('queued', 'running') GROUP BY pool, \"user\"")
+    keys = ("queued", "running", "running_users", "running_per_user_max", "waiting_users")
+    out = {p: dict.fromkeys(keys, 0.0) for p in pools.POOLS}
+    for r in rows:
+        stats = out.setdefault(r["pool"] or pools.CPU, dict.fromkeys(keys, 0.0))
+        queued, running = float(r["queued"] or 0), float(r["running"] or 0)
+        stats["queued"] += queued
+        stats["running"] += running
+        stats["running_users"] += 1.0 if running else 0.0
+        stats["waiting_users"] += 1.0 if queued else 0.0
+        stats["running_per_user_max"] = max(stats["running_per_user_max"], running)
+    return out
 
 
 async def take_snapshot(rt: Runtime) -> Snapshot:
@@ -111,6 +128,7 @@ async def take_snapshot(rt: Runtime) -> Snapshot:
         snap.retries[r["capability"]] = snap.retries.get(r["capability"], 0) + int(r["retries"] or 0)
     snap.durations = await _durations(rt)
     snap.oldest_queued_s = await _oldest_queued(rt)
+    snap.pools = await _pools(rt)
     cutoff = timeutil.ago(rt.settings.stall_timeout_s)
     snap.stalled = await ProcessingJob.count().where(
         (ProcessingJob.status == states.RUNNING) & (ProcessingJob.heartbeat_at < cutoff))
@@ -152,19 +170,37 @@ class _SnapshotCollector(Collector):
         up.add_metric([self.queue_name, self.queue_kind], 1.0 if s.queue_up else 0.0)
         yield up
         depth = GaugeMetricFamily("moodmix_queue_messages",
-                                  "Queue messages: stream_length (Redis stream entries), lag (not yet delivered), "
-                                  "pending (delivered, not yet acknowledged); in-process: queued jobs as lag.",
-                                  labels=["queue", "state"])
-        for state, value in sorted(s.queue.items()):
-            depth.add_metric([self.queue_name, state], value)
+                                  "Queue messages per pool stream: stream_length (Redis stream entries), lag (not "
+                                  "yet delivered), pending (delivered, not yet acknowledged); in-process: queued "
+                                  "jobs as lag.", labels=["queue", "state"])
+        for queue, states_ in sorted(s.queue.items()):
+            for state, value in sorted(states_.items()):
+                depth.add_metric([queue, state], value)
         yield depth
+        pool_jobs = GaugeMetricFamily("moodmix_pool_jobs", "Jobs waiting (queued) and running, per worker pool.",
+                                      labels=["pool", "state"])
+        users = GaugeMetricFamily("moodmix_pool_users", "Users with jobs running, and with jobs waiting, per pool.",
+                                  labels=["pool", "state"])
+        fairness = GaugeMetricFamily("moodmix_pool_running_per_user_max",
+                                     "The most jobs one user has running in the pool (capped by "
+                                     "max_running_per_user).", labels=["pool"])
+        for pool, stats in sorted(s.pools.items()):
+            pool_jobs.add_metric([pool, "queued"], stats["queued"])
+            pool_jobs.add_metric([pool, "running"], stats["running"])
+            users.add_metric([pool, "running"], stats["running_users"])
+            users.add_metric([pool, "waiting"], stats["waiting_users"])
+            fairness.add_metric([pool], stats["running_per_user_max"])
+        yield pool_jobs
+        yield users
+        yield fairness
 
 
 def render(snap: Snapshot, rt: Runtime) -> bytes:
     """The Prometheus text exposition of ``snap``."""
     registry = CollectorRegistry(auto_describe=False)
     if not snap.queue and not rt.settings.redis_url:
-        snap.queue = {"lag": float(sum(n for (_, st), n in snap.jobs.items() if st == states.QUEUED))}
+        snap.queue = {pools.stream(rt.settings, p): {"lag": snap.pools.get(p, {}).get("queued", 0.0)}
+                      for p in pools.POOLS}
     kind = "redis" if rt.settings.redis_url else "in-process"
     registry.register(_SnapshotCollector(snap, rt.settings.queue_name, kind))
     return generate_latest(registry)

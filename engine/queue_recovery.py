@@ -11,7 +11,8 @@ and sends every unfinished job again. A job that was still queued properly gets 
 messages; the runner's compare-and-set claim makes the second one a no-op.
 
 A periodic sweep (:func:`resend_orphaned_jobs`) catches the other ways a queued job can lose
-its message, which the stalled-job sweeper (running jobs only) does not see.
+its message, which the stalled-job sweeper (running jobs only) does not see. Each worker pool
+has its own stream (:func:`moodmix.engine.jobs.pools.stream`); both checks run per stream.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from redis.exceptions import ResponseError
 
 from moodmix.engine import timeutil
 from moodmix.engine.db.tables import ProcessingJob
-from moodmix.engine.jobs import states
+from moodmix.engine.jobs import pools, states
+from moodmix.engine.jobs.scheduler import runnable_ids
 
 if TYPE_CHECKING:
     from moodmix.engine.runtime import Runtime
@@ -50,20 +52,24 @@ async def ensure_group(client: aioredis.Redis, queue: str) -> None:
 
 
 async def resend_if_queue_was_reset(rt: Runtime) -> int:
-    """When the marker is missing (new or wiped Redis), resend unfinished jobs; returns how many."""
-    queue = rt.settings.queue_name
+    """When a pool's marker is missing (new or wiped Redis), resend its unfinished jobs; returns how many."""
     client = aioredis.from_url(rt.settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    sent = 0
     try:
-        await ensure_group(client, queue)
-        if not await client.set(marker_key(queue), str(time.time()), nx=True):
-            return 0  # the data survived, or another worker is already resending
-        rows = await ProcessingJob.select(ProcessingJob.id).where(
-            ProcessingJob.status.is_in([states.QUEUED, states.RUNNING]) & ProcessingJob.depends_on.is_null())
-        for row in rows:
-            await rt.enqueue(str(row["id"]))
-        if rows:
-            log.warning("the queue %s was empty or new: sent %d unfinished jobs again", queue, len(rows))
-        return len(rows)
+        for pool in pools.POOLS:
+            queue = pools.stream(rt.settings, pool)
+            await ensure_group(client, queue)
+            if not await client.set(marker_key(queue), str(time.time()), nx=True):
+                continue  # the data survived, or another worker is already resending
+            rows = await ProcessingJob.select(ProcessingJob.id).where(
+                ProcessingJob.status.is_in([states.QUEUED, states.RUNNING]) & ProcessingJob.depends_on.is_null()
+                & (ProcessingJob.pool == pool))
+            for row in rows:
+                await rt.enqueue(str(row["id"]), pool)
+            if rows:
+                log.warning("the queue %s was empty or new: sent %d unfinished jobs again", queue, len(rows))
+            sent += len(rows)
+        return sent
     finally:
         await client.aclose()
 
@@ -85,29 +91,30 @@ async def queue_lag(client: aioredis.Redis, queue: str) -> int | None:
 async def resend_orphaned_jobs(rt: Runtime) -> int:
     """Resend queued jobs that no message will ever deliver; returns how many were sent.
 
-    When every message has been delivered (lag 0) but a job older than the stall timeout is still
-    ``queued``, its message is gone: the API died between insert and send, a worker took the
-    message and failed before claiming the job (a dropped database connection does that), or
-    Redis lost it. One worker per period does the check (a short Redis lock); a job that was in
-    fact about to be claimed just gets a second, harmless message.
+    When every message of a pool has been delivered (lag 0) but a job older than the stall timeout
+    could run now (parent done, retry due, its user under the cap) and is still ``queued``, its
+    message is gone: the API died between insert and send, a worker took the message and failed
+    before claiming (a dropped database connection does that), or Redis lost it. One worker per
+    period does the check (a short Redis lock); a job that was in fact about to be claimed just
+    gets a second, harmless message.
     """
-    queue = rt.settings.queue_name
     period = sweep_period(rt)
     client = aioredis.from_url(rt.settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    sent = 0
     try:
-        if not await client.set(f"moodmix:orphan-sweep:{queue}", "1", nx=True, px=int(period * 900)):
-            return 0
-        if await queue_lag(client, queue) != 0:
-            return 0
-        cutoff = timeutil.ago(max(5.0, rt.settings.stall_timeout_s))
-        rows = await ProcessingJob.select(ProcessingJob.id).where(
-            (ProcessingJob.status == states.QUEUED) & ProcessingJob.depends_on.is_null()
-            & (ProcessingJob.created_at < cutoff))
-        for row in rows:
-            await rt.enqueue(str(row["id"]))
-        if rows:
-            log.warning("%d queued jobs had no message left in %s: sent them again", len(rows), queue)
-        return len(rows)
+        for pool in pools.POOLS:
+            queue = pools.stream(rt.settings, pool)
+            if not await client.set(f"moodmix:orphan-sweep:{queue}", "1", nx=True, px=int(period * 900)):
+                continue
+            if await queue_lag(client, queue) != 0:
+                continue
+            ids = await runnable_ids(rt, pool, older_than=timeutil.ago(max(5.0, rt.settings.stall_timeout_s)))
+            for job_id in ids:
+                await rt.enqueue(job_id, pool)
+            if ids:
+                log.warning("%d queued jobs had no message left in %s: sent them again", len(ids), queue)
+            sent += len(ids)
+        return sent
     finally:
         await client.aclose()
 

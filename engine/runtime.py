@@ -20,6 +20,7 @@ from moodmix.engine.config import Settings
 from moodmix.engine.db.database import close_database, open_database
 from moodmix.engine.db.migrate import migrate
 from moodmix.engine.db.tables import ProcessingJob
+from moodmix.engine.jobs import pools as pools_
 from moodmix.engine.jobs import states
 from moodmix.engine.jobs.broker import TASK_NAME, make_broker, send_with_retry
 from moodmix.engine.jobs.runner import JobRunner
@@ -54,11 +55,14 @@ class Runtime:
         db = await open_database(settings.effective_database_url, pm=pm)
         if auto_migrate:
             await migrate(db, pm)
-        broker = make_broker(settings)
-        rt = cls(settings=settings, pm=pm, registry=registry, storage=storage, db=db, broker=broker)
         runs_jobs = role == "worker" or (role == "api" and not settings.redis_url and settings.embedded_worker)
+        # A worker reads its pools' streams; everyone else reads none but declares them all.
+        served = pools_.pools_served(settings.worker_pool if role == "worker" else "all")
+        broker = make_broker(settings, [pools_.stream(settings, p) for p in (served if runs_jobs else pools_.POOLS)])
+        rt = cls(settings=settings, pm=pm, registry=registry, storage=storage, db=db, broker=broker)
         if runs_jobs:
-            rt.runner = JobRunner(rt)
+            drain = (pools_.CPU,) if settings.drain_cpu and pools_.CPU not in served else ()
+            rt.runner = JobRunner(rt, served, drain=drain)
             broker.is_worker_process = role == "worker"
         async def run_job(job_id: str) -> None:
             await rt._run_job(job_id)
@@ -67,6 +71,7 @@ class Runtime:
         await broker.startup()
         if runs_jobs:
             rt._background.append(asyncio.create_task(rt._sweep_forever()))
+            rt._background.append(asyncio.create_task(rt.runner.poll_forever()))
             if not settings.redis_url:
                 await rt.requeue_unfinished()
         return rt
@@ -76,8 +81,13 @@ class Runtime:
             raise RuntimeError("this process does not run jobs")
         await self.runner.run(job_id)
 
-    async def enqueue(self, job_id: str) -> None:
-        await send_with_retry(self._task, job_id)
+    async def enqueue(self, job_id: str, pool: str | None = None) -> None:
+        """Tell the workers of the job's pool that it may be runnable (the pool is read when not given)."""
+        if pool is None:
+            row = await ProcessingJob.select(ProcessingJob.pool).where(ProcessingJob.id == job_id).first()
+            pool = row["pool"] if row and row["pool"] else pools_.CPU
+        kicker = self._task.kicker().with_labels(queue_name=pools_.stream(self.settings, pool))
+        await send_with_retry(kicker, job_id)
 
     async def stop(self) -> None:
         for task in self._background:
@@ -85,6 +95,9 @@ class Runtime:
         for task in self._background:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.runner is not None:
+            with contextlib.suppress(Exception):
+                await self.runner.shutdown()
         if hasattr(self.broker, "wait_all"):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.broker.wait_all(), timeout=5)
@@ -94,10 +107,10 @@ class Runtime:
 
     async def requeue_unfinished(self) -> None:
         """Embedded queue lives in memory: after a restart, send unfinished jobs again."""
-        rows = await ProcessingJob.select(ProcessingJob.id).where(
+        rows = await ProcessingJob.select(ProcessingJob.id, ProcessingJob.pool).where(
             ProcessingJob.status.is_in([states.QUEUED, states.RUNNING]) & ProcessingJob.depends_on.is_null())
         for row in rows:
-            await self.enqueue(str(row["id"]))
+            await self.enqueue(str(row["id"]), row["pool"])
 
     async def notify_job_failed(self, job_id: Any, status: str, error_code: str | None, error: str | None) -> None:
         """Call the plugins' ``job_failed`` hooks; the caller has just moved the job to ``status`` (once).
@@ -123,8 +136,8 @@ class Runtime:
     async def sweep_stalled(self) -> int:
         """Running jobs whose worker stopped beating: retry them, or fail them after the last try."""
         cutoff = timeutil.ago(self.settings.stall_timeout_s)
-        stale = await ProcessingJob.select(ProcessingJob.id, ProcessingJob.attempts, ProcessingJob.max_attempts
-                                           ).where((ProcessingJob.status == states.RUNNING)
+        stale = await ProcessingJob.select(ProcessingJob.id, ProcessingJob.attempts, ProcessingJob.max_attempts,
+                                           ProcessingJob.pool).where((ProcessingJob.status == states.RUNNING)
                                                    & (ProcessingJob.heartbeat_at < cutoff))
         for row in stale:
             if row["attempts"] >= row["max_attempts"]:
@@ -138,7 +151,7 @@ class Runtime:
                     await self.notify_job_failed(row["id"], states.FAILED, "stalled", error)
             else:
                 log.warning("job %s stalled; sending it again", row["id"])
-                await self.enqueue(str(row["id"]))
+                await self.enqueue(str(row["id"]), row["pool"])
         return len(stale)
 
     async def _sweep_forever(self) -> None:

@@ -1,10 +1,11 @@
-"""``moodmix worker``: one process that takes jobs from Redis until told to stop."""
+"""``moodmix worker``: one process that takes jobs of its pools from Redis until told to stop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 
 from taskiq.acks import AcknowledgeType
@@ -30,8 +31,13 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker %s listening on %s (capabilities: %s)", rt.runner.worker_id if rt.runner else "?",
-             settings.queue_name, ", ".join(sorted(rt.registry.capabilities)))
+    runner = rt.runner
+    assert runner is not None
+    device = os.environ.get("CUDA_VISIBLE_DEVICES")
+    log.info("worker %s (pools: %s%s%s) listening on %s (capabilities: %s)", runner.worker_id,
+             ", ".join(runner.served), f"; drains {', '.join(runner.drain)} when idle" if runner.drain else "",
+             f"; pinned to CUDA device {device}" if device is not None else "", settings.queue_name,
+             ", ".join(sorted(rt.registry.capabilities)))
     orphans = asyncio.create_task(sweep_orphans_forever(rt, stop))
     try:
         while await wait_for_queue(rt, stop):

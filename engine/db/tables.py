@@ -92,6 +92,13 @@ class ProcessingJob(Table, tablename="processing_jobs", db=UNBOUND):
     depends_on = UUID(null=True, default=None, index=True)
     cancel_requested = Boolean(default=False)
     worker = Varchar(length=128, null=True, default=None)
+    #: The worker pool the job is routed to (``gpu``/``cpu``), and that of the worker that claimed it.
+    pool = Varchar(length=16, default="cpu")
+    worker_pool = Varchar(length=16, null=True, default=None)
+    #: 0 for short jobs (run first), 1 otherwise.
+    priority = Integer(default=1)
+    #: A retry waits until then (backoff).
+    run_after = Timestamptz(null=True, default=None)
     plugin_version = Varchar(length=32, null=True, default=None)
     cache_key = Varchar(length=64, null=True, default=None, index=True)
     cache_hit = Boolean(default=False)

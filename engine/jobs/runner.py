@@ -1,9 +1,11 @@
-"""The one task that runs any capability for a job row.
+"""Runs jobs in this process: claims them, runs any capability, records the result.
 
-It claims the row (compare-and-set, so a redelivered message never runs a job
-twice at once), resolves inputs from storage, runs the plugin in a thread while a
-heartbeat loop persists progress and watches for cancellation, then stores the
-outputs and records the result exactly once.
+A queue message (or the idle poll) makes the runner claim jobs while it has free slots: the
+scheduler picks which (compare-and-set, so a job never runs twice at once). At most
+``worker_concurrency`` jobs run here, and of them at most ``gpu_slots`` from the gpu pool (one
+process per device). Each job's inputs come from storage, the plugin runs in a thread while a
+heartbeat loop persists progress and watches for cancellation, and the outputs and result are
+recorded exactly once. A crashed attempt goes back to the queue after a backoff (``run_after``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +28,7 @@ from moodmix.engine.capability import Capability, JobInfo, RunResult
 from moodmix.engine.db.tables import AudioFile, JobOutput, ProcessingJob
 from moodmix.engine.errors import JobCancelled, MoodmixError, NotFound
 from moodmix.engine.execution import execute, probe_local
-from moodmix.engine.jobs import states
-from moodmix.engine.jobs.broker import TransientJobError
+from moodmix.engine.jobs import pools, scheduler, states
 from moodmix.engine.logging_setup import job_context
 from moodmix.engine.outputs import jsonable, record_outputs
 
@@ -47,54 +49,101 @@ class _Live:
 
 
 class JobRunner:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, served: tuple[str, ...] = pools.POOLS, *, drain: tuple[str, ...] = ()) -> None:
         self.rt = rt
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self._slots = asyncio.Semaphore(max(1, rt.settings.worker_concurrency))
+        self.served = served
+        self.drain = drain  # pools taken from only while nothing runs here (``--drain-cpu``)
+        self.label = "all" if set(served) == set(pools.POOLS) else "+".join(served)
+        self.capacity = max(1, rt.settings.worker_concurrency)
+        self.gpu_capacity = max(1, rt.settings.gpu_slots)
+        self._running: dict[str, str] = {}  # job id -> pool
+        self._tasks: set[asyncio.Task] = set()
+        self._claiming = asyncio.Lock()
 
     async def run(self, job_id: str) -> None:
-        job_context.set(str(job_id))  # log lines of this job, its plugin thread included, carry the id
-        async with self._slots:
-            await self._run(job_id)
+        """A queue message: a job may be runnable in one of our pools. Take work while slots are free
+        (whichever job the scheduler says comes next, not necessarily ``job_id``)."""
+        await self.fill()
 
-    async def _claim(self, job: dict) -> bool:
-        stale = timeutil.ago(self.rt.settings.stall_timeout_s)
-        claimable = (ProcessingJob.status == states.QUEUED) | (
-            (ProcessingJob.status == states.RUNNING) & (ProcessingJob.heartbeat_at < stale))
-        rows = await ProcessingJob.update({
-            ProcessingJob.status: states.RUNNING,
-            ProcessingJob.attempts: ProcessingJob.attempts + 1,
-            ProcessingJob.worker: self.worker_id,
-            ProcessingJob.started_at: timeutil.now(),
-            ProcessingJob.heartbeat_at: timeutil.now(),
-            ProcessingJob.progress: 0.0,
-            ProcessingJob.message: "starting",
-        }).where((ProcessingJob.id == job["id"]) & (ProcessingJob.attempts == job["attempts"]) & claimable
-                 ).returning(ProcessingJob.id)
-        return bool(rows)
+    def open_pools(self) -> list[str]:
+        """The pools this process can take a job from now."""
+        if len(self._running) >= self.capacity:
+            return []
+        gpu_full = sum(1 for p in self._running.values() if p == pools.GPU) >= self.gpu_capacity
+        open_ = [p for p in self.served if not (p == pools.GPU and gpu_full)]
+        if not self._running:
+            open_ += [p for p in self.drain if p not in open_]
+        return open_
 
-    async def _run(self, job_id: str) -> None:
-        job = await ProcessingJob.select().where(ProcessingJob.id == job_id).first().output(load_json=True)
-        if job is None or job["status"] in states.TERMINAL:
-            return
-        if job["cancel_requested"]:
-            await self.finish(job["id"], states.CANCELLED, error_code="cancelled", error="cancelled by the user")
-            return
-        if job["depends_on"]:
-            parent = await ProcessingJob.select(ProcessingJob.status).where(
-                ProcessingJob.id == job["depends_on"]).first()
-            if parent is None or parent["status"] != states.SUCCEEDED:
-                return  # started again when the parent finishes
-        if not await self._claim(job):
-            log.info("job %s is held by another worker; skipping this delivery", job_id)
-            return
-        attempt = job["attempts"] + 1
-        log.info("job %s (%s) attempt %d on %s", job_id, job["capability"], attempt, self.worker_id)
-        scratch = self.rt.storage.job_scratch(str(job_id))
+    async def fill(self) -> int:
+        """Claim and start jobs until the slots are full or nothing is claimable; how many started."""
+        started = 0
+        async with self._claiming:
+            while open_ := self.open_pools():
+                job_id = await scheduler.claim_next(self.rt, open_, worker_id=self.worker_id,
+                                                    worker_pool=self.label)
+                if job_id is None:
+                    break
+                job = await ProcessingJob.select().where(ProcessingJob.id == job_id).first().output(load_json=True)
+                if job is None:
+                    continue
+                self._running[job_id] = job["pool"]
+                task = asyncio.create_task(self._run_claimed(job))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                started += 1
+        return started
+
+    async def poll_forever(self) -> None:
+        """Look for claimable jobs while a slot is free: picks up what no message announced (a user who
+        was at the cap, a retry whose backoff ended, a message held by a busy worker, ``--drain-cpu``)."""
+        while True:
+            await asyncio.sleep(self.rt.settings.idle_poll_s)
+            if self.open_pools():
+                try:
+                    await self.fill()
+                except Exception as exc:  # the database is away: the next poll tries again
+                    log.warning("looking for jobs failed: %s", exc)
+
+    async def shutdown(self, grace_s: float = 5.0) -> None:
+        """Stop: let running jobs finish for ``grace_s``, then hand the rest back to the queue."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace_s)
+        held = list(self._running)
+        for task in list(self._tasks):
+            task.cancel()
+        if held:
+            await ProcessingJob.update({
+                ProcessingJob.status: states.QUEUED, ProcessingJob.attempts: ProcessingJob.attempts - 1,
+                ProcessingJob.message: "the worker stopped; queued again",
+            }).where(ProcessingJob.id.is_in(held) & (ProcessingJob.status == states.RUNNING)
+                     & (ProcessingJob.worker == self.worker_id))
+            log.info("handed %d running jobs back to the queue", len(held))
+
+    async def _run_claimed(self, job: dict) -> None:
+        job_id = str(job["id"])
+        job_context.set(job_id)  # log lines of this job, its plugin thread included, carry the id
         try:
-            await self._attempt(job, attempt, scratch)
+            if job["cancel_requested"]:
+                await self.finish(job_id, states.CANCELLED, error_code="cancelled", error="cancelled by the user")
+                return
+            attempt = int(job["attempts"])
+            log.info("job %s (%s, %s pool) attempt %d on %s", job_id, job["capability"], job["pool"], attempt,
+                     self.worker_id)
+            scratch = self.rt.storage.job_scratch(job_id)
+            try:
+                await self._attempt(job, attempt, scratch)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        except Exception:
+            log.exception("job %s: recording its outcome failed; the stall sweep will retry it", job_id)
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            self._running.pop(job_id, None)
+        try:
+            await self.fill()  # the slot is free: take the next job now rather than at the next poll
+        except Exception as exc:
+            log.warning("looking for jobs failed: %s", exc)
 
     async def _attempt(self, job: dict, attempt: int, scratch: Path) -> None:
         job_id = str(job["id"])
@@ -139,11 +188,13 @@ class JobRunner:
         except Exception as exc:
             log.exception("job %s attempt %d crashed", job_id, attempt)
             if attempt < int(job["max_attempts"]):
+                delay = min(300.0, self.rt.settings.retry_backoff_s * 2 ** (attempt - 1))
                 await ProcessingJob.update({
                     ProcessingJob.status: states.QUEUED,
-                    ProcessingJob.message: f"attempt {attempt} failed ({exc}); retrying",
+                    ProcessingJob.run_after: timeutil.now() + timedelta(seconds=delay),
+                    ProcessingJob.message: f"attempt {attempt} failed ({exc}); retrying in {delay:.0f} s",
                 }).where((ProcessingJob.id == job_id) & (ProcessingJob.worker == self.worker_id))
-                raise TransientJobError(str(exc)) from exc
+                return
             await self.finish(job_id, states.FAILED, error_code="internal_error",
                               error=f"failed after {attempt} attempts: {exc}", held=True)
             return
@@ -276,10 +327,10 @@ class JobRunner:
                               error=f"the job it depends on ({job_id}) {status}")
 
     async def release_children(self, job_id: str) -> None:
-        children = await ProcessingJob.select(ProcessingJob.id).where(
+        children = await ProcessingJob.select(ProcessingJob.id, ProcessingJob.pool).where(
             (ProcessingJob.depends_on == job_id) & (ProcessingJob.status == states.QUEUED))
         for child in children:
-            await self.rt.enqueue(str(child["id"]))
+            await self.rt.enqueue(str(child["id"]), child["pool"])
 
 
 def job_info(job: dict, status: str, *, backend: str | None = None) -> JobInfo:

@@ -14,6 +14,9 @@ from moodmix.engine.errors import BadInput, Conflict, MoodmixError, NotFound
 from moodmix.engine.execution import prepare
 from moodmix.engine.inputs import bind_inputs
 from moodmix.engine.jobs import states
+from moodmix.engine.jobs.estimates import standing
+from moodmix.engine.jobs.pools import pool_for
+from moodmix.engine.jobs.scheduler import NORMAL, SHORT
 from moodmix.engine.runtime import Runtime
 from moodmix.engine.services.common import as_uuid, page_bounds, page_of
 from moodmix.engine.services.files import Files
@@ -42,7 +45,7 @@ def job_dict(row: dict) -> dict:
         "progress": float(row["progress"] or 0.0), "message": row.get("message"),
         "params": row.get("params") or {}, "inputs": row.get("inputs") or {},
         "result": result, "backend": row.get("backend"), "error": error,
-        "attempts": row.get("attempts", 0), "worker": row.get("worker"),
+        "attempts": row.get("attempts", 0), "worker": row.get("worker"), "pool": row.get("pool"),
         "depends_on": str(row["depends_on"]) if row.get("depends_on") else None,
         "cache_hit": bool(row.get("cache_hit")),
         "reused_from": str(row["reused_from"]) if row.get("reused_from") else None,
@@ -103,12 +106,13 @@ class Jobs:
             params=normalised_params, inputs={"audio": audio, "texts": bound.texts},
             max_attempts=max(1, settings.job_retries), time_limit_s=settings.job_time_limit_s,
             depends_on=depends_on, plugin_version=cap.version, message="queued", cache_key=cache_key,
+            pool=pool_for(cap, parsed, settings), priority=SHORT if cap.resources.short else NORMAL,
         )
         await job.save()
         if reuse and cache_key and await self._reuse_finished(job, cache_key):
             return await self.get_job(user_id, str(job.id))
         if depends_on is None:
-            await self._enqueue_or_fail(job.id)
+            await self._enqueue_or_fail(job.id, job.pool)
         else:
             await self._recheck_parent(job.id, depends_on)
         return await self.get_job(user_id, str(job.id))
@@ -131,12 +135,12 @@ class Jobs:
             (JobOutput.job == parent["id"]) & (JobOutput.name == out)).first()
         return parent, row["sha256"] if row else None
 
-    async def _enqueue_or_fail(self, job_id: Any) -> None:
+    async def _enqueue_or_fail(self, job_id: Any, pool: str) -> None:
         """Send the job. The send itself reconnects and retries for a while (a Redis restart); when the
         queue stays away longer, nothing is recorded: the row goes and the caller gets 503. A job the API
         has accepted is never failed because of the queue."""
         try:
-            await self.rt.enqueue(str(job_id))
+            await self.rt.enqueue(str(job_id), pool)
         except Exception as exc:
             await ProcessingJob.delete().where((ProcessingJob.id == job_id) & (ProcessingJob.status == states.QUEUED))
             raise MoodmixError("the job queue is unavailable, so the job was not accepted; try again in a moment",
@@ -188,7 +192,9 @@ class Jobs:
         return row
 
     async def get_job(self, user_id: str, job_id: str) -> dict:
-        return job_dict(await self.job_row(user_id, job_id))
+        """The job, with ``queue_position`` and ``eta_s`` (``{low, high}`` seconds) while it waits or runs."""
+        row = await self.job_row(user_id, job_id)
+        return {**job_dict(row), **await standing(self.rt, row)}
 
     async def list_jobs(self, user_id: str, *, status: str | None = None, capability: str | None = None,
                         page: int = 1, per_page: int = 20) -> dict:

@@ -91,8 +91,10 @@ async def test_metrics_and_json_logs(config, tmp_path, monkeypatch):
         queue = client.app.state.runtime.settings.queue_name
         assert metric("moodmix_queue_up", kind=kind, queue=queue) == 1
         if config == "production":
-            assert metric("moodmix_queue_messages", queue=queue, state="stream_length") >= 2
-            assert metric("moodmix_queue_messages", queue=queue, state="lag") == 0
+            assert metric("moodmix_queue_messages", queue=f"{queue}:cpu", state="stream_length") >= 2
+            assert metric("moodmix_queue_messages", queue=f"{queue}:cpu", state="lag") == 0
+        assert metric("moodmix_pool_jobs", pool="cpu", state="queued") == 0
+        assert metric("moodmix_pool_running_per_user_max", pool="gpu") == 0
         worker = client.worker
     if worker is not None:  # the worker wrote JSON lines, and the job's lines carry its id
         lines = [json.loads(line) for line in worker.log_path.read_text().splitlines() if line.strip()]

@@ -36,8 +36,9 @@ async def test_jobs_lost_with_redis_data_are_sent_again(tmp_path, monkeypatch):
         settings = api.app.state.runtime.settings
         redis = aioredis.from_url(settings.redis_url)
         try:
-            assert await redis.xlen(settings.queue_name) >= 2
-            await redis.delete(settings.queue_name, marker_key(settings.queue_name))  # "Redis restarted empty"
+            queue = f"{settings.queue_name}:cpu"  # the pool stream of `slow`
+            assert await redis.xlen(queue) >= 2
+            await redis.delete(queue, marker_key(queue))  # "Redis restarted empty"
         finally:
             await redis.aclose()
         worker = WorkerProcess(api.worker.env, tmp_path / "worker2.log").start()
@@ -55,9 +56,11 @@ async def test_queued_job_whose_message_was_consumed_is_sent_again(tmp_path, mon
     require_services()
     import redis.asyncio as aioredis
 
-    async with app_client("production", tmp_path, monkeypatch, MOODMIX_STALL_TIMEOUT_S="2") as api:
+    # Workers also look for claimable jobs when idle; that look is turned off so the sweep must do it.
+    async with app_client("production", tmp_path, monkeypatch, MOODMIX_STALL_TIMEOUT_S="2",
+                          MOODMIX_IDLE_POLL_S="600") as api:
         headers = await signup(api)
-        queue = api.app.state.runtime.settings.queue_name
+        queue = f"{api.app.state.runtime.settings.queue_name}:cpu"  # the pool stream of `slow`
         redis = aioredis.from_url(api.app.state.runtime.settings.redis_url)
         for _ in range(300):  # the first worker is up (it set the marker): Redis has not "lost" anything
             if await redis.exists(marker_key(queue)):
