@@ -4,8 +4,8 @@ import { initActions } from "./js/actions.js";
 import { api, onUnauthorized } from "./js/api.js";
 import { initAuth, restoreSession, signOut } from "./js/auth.js";
 import { initLists } from "./js/lists.js";
-import { emit, state } from "./js/state.js";
-import { initTrackPanel } from "./js/track.js";
+import { emit, forgetLastTrack, lastTrackId, state } from "./js/state.js";
+import { initTrackPanel, openFile } from "./js/track.js";
 import { $, notify, showError } from "./js/ui.js";
 
 async function showWorkspace(user) {
@@ -28,6 +28,19 @@ async function showWorkspace(user) {
   initActions();
   initLists();
   emit("user", user);
+  await reopenLastTrack(user);
+}
+
+/** Open the track the user had open last in this browser (its id is all that is kept, per user). */
+async function reopenLastTrack(user) {
+  const fileId = lastTrackId(user);
+  if (!fileId || state.currentFile) return;
+  try {
+    await openFile(await api(`/files/${fileId}`));
+    $("#files-panel").scrollIntoView({ block: "nearest" });
+  } catch {
+    forgetLastTrack(user); // deleted since, or not this user's
+  }
 }
 
 function showSignIn() {
@@ -43,8 +56,8 @@ async function boot() {
     showWorkspace(user);
     $("#main").focus();
   });
-  $("#sign-out").addEventListener("click", () => {
-    signOut();
+  $("#sign-out").addEventListener("click", async () => {
+    await signOut();
     window.location.reload();
   });
   onUnauthorized((error) => {

@@ -1,7 +1,6 @@
 // Talks to the moodmix REST API: envelopes, the session token, uploads, downloads and job events.
 
 const BASE = "/api/v1";
-const TOKEN_KEY = "moodmix.token";
 
 export class ApiError extends Error {
   constructor(message, { code = "error", status = 0 } = {}) {
@@ -18,15 +17,73 @@ export function onUnauthorized(handler) {
   unauthorizedHandler = handler;
 }
 
+// The access token lives in memory only (15 minutes); the refresh token is an HttpOnly cookie the
+// page never sees, so a reload or a new tab resumes the session through POST /auth/refresh.
+let accessToken = null;
+let refreshTimer = null;
+let refreshing = null;
+
 export const session = {
   get token() {
-    return sessionStorage.getItem(TOKEN_KEY);
+    return accessToken;
   },
   set token(value) {
-    if (value) sessionStorage.setItem(TOKEN_KEY, value);
-    else sessionStorage.removeItem(TOKEN_KEY);
+    accessToken = value || null;
+    if (!accessToken) clearTimeout(refreshTimer);
   },
 };
+
+/** Use a session grant {token, expires_in}: keep the token, and refresh it a minute before it expires. */
+export function useSession(grant) {
+  session.token = grant.token;
+  clearTimeout(refreshTimer);
+  if (grant.expires_in) {
+    refreshTimer = setTimeout(() => refreshSession().catch(() => {}), Math.max(5, grant.expires_in - 60) * 1000);
+  }
+}
+
+/**
+ * A fresh access token from the refresh cookie (which the server rotates); resolves to the grant
+ * ({token, expires_in, user}) or null when there is no session. Callers share one request, and tabs
+ * take turns (Web Locks), so no two refreshes present the same one-time cookie.
+ */
+export function refreshSession() {
+  if (!refreshing) {
+    const run = async () => {
+      const response = await fetch(`${BASE}/auth/refresh`, {
+        method: "POST", credentials: "same-origin", headers: { Accept: "application/json" },
+      });
+      let body = null;
+      try {
+        body = await response.json();
+      } catch {
+        // not JSON: no session
+      }
+      if (!response.ok || !body || !body.success) {
+        session.token = null;
+        return null;
+      }
+      useSession(body.data);
+      return body.data;
+    };
+    const pending = navigator.locks ? navigator.locks.request("moodmix-refresh", run) : run();
+    refreshing = pending.finally(() => {
+      refreshing = null;
+    });
+  }
+  return refreshing;
+}
+
+/** Sign out: forget the token now, then end the session on the server (cookie and token). */
+export async function endSession() {
+  const token = session.token;
+  session.token = null;
+  await fetch(`${BASE}/auth/logout`, {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: "{}",
+  }).catch(() => {});
+}
 
 function authHeaders() {
   const token = session.token;
@@ -55,7 +112,7 @@ function raise(error) {
 }
 
 /** JSON request; resolves to the envelope's `data`, rejects with ApiError. */
-export async function api(path, { method = "GET", body, query } = {}) {
+export async function api(path, { method = "GET", body, query, retried = false } = {}) {
   const headers = { Accept: "application/json", ...authHeaders() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
@@ -73,6 +130,10 @@ export async function api(path, { method = "GET", body, query } = {}) {
     // Non-JSON body (proxy error page…): handled below with the status code.
   }
   if (!response.ok || (payload && payload.success === false)) {
+    // An expired or ended access token: refresh once from the cookie, then try again.
+    if (response.status === 401 && session.token && !retried && !path.startsWith("/auth/")) {
+      if (await refreshSession().catch(() => null)) return api(path, { method, body, query, retried: true });
+    }
     raise(errorFromEnvelope(payload, response.status, response.statusText));
   }
   return payload ? payload.data : null;

@@ -1,6 +1,7 @@
-// Sign-in and sign-up forms; a successful one stores the token for this browser tab.
+// Sign-in and sign-up forms; a successful one starts a browser session (a short token in memory and a
+// refresh cookie), which survives reloads and new tabs until the user signs out.
 
-import { api, session } from "./api.js";
+import { api, endSession, refreshSession, useSession } from "./api.js";
 import { $, setFormError } from "./ui.js";
 
 /** Wire both forms; onSignedIn(user) runs after either succeeds. */
@@ -11,14 +12,14 @@ export function initAuth(onSignedIn) {
   bindForm(signin, async (form) => {
     const identifier = form.identifier.value.trim();
     if (!identifier || !form.password.value) throw new Error("enter your username (or email) and password");
-    const body = { password: form.password.value };
+    const body = { password: form.password.value, session: true };
     if (identifier.includes("@")) body.email = identifier;
     else body.username = identifier;
     return api("/auth/login", { method: "POST", body });
   }, onSignedIn);
 
   bindForm(signup, async (form) => {
-    const body = { username: form.username.value.trim(), password: form.password.value };
+    const body = { username: form.username.value.trim(), password: form.password.value, session: true };
     const email = form.email.value.trim();
     if (email) body.email = email;
     if (!body.username) throw new Error("choose a username");
@@ -36,8 +37,9 @@ function bindForm(form, submit, onSignedIn) {
     button.disabled = true;
     form.setAttribute("aria-busy", "true");
     try {
-      const { token, user } = await submit(form);
-      session.token = token;
+      const grant = await submit(form);
+      const { user } = grant;
+      useSession(grant);
       form.reset();
       onSignedIn(user);
     } catch (err) {
@@ -49,17 +51,17 @@ function bindForm(form, submit, onSignedIn) {
   });
 }
 
-/** The signed-in user for the stored token, or null (token missing, expired or revoked). */
+/** The signed-in user of this browser's session (from the refresh cookie), or null. */
 export async function restoreSession() {
-  if (!session.token) return null;
   try {
-    return await api("/auth/me");
+    const grant = await refreshSession();
+    return grant ? grant.user : null;
   } catch {
-    session.token = null;
-    return null;
+    return null; // offline: show the sign-in form
   }
 }
 
+/** End this browser's session on the server and forget the token. */
 export function signOut() {
-  session.token = null;
+  return endSession();
 }

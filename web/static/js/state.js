@@ -28,10 +28,39 @@ export function rememberFile(file) {
 
 export function setCurrentFile(file) {
   if (file) rememberFile(file);
+  if (state.user) {
+    try {
+      if (file) localStorage.setItem(lastTrackKey(state.user), file.id);
+      else localStorage.removeItem(lastTrackKey(state.user));
+    } catch {
+      // storage disabled: the page simply starts without a track
+    }
+  }
   state.currentFile = file;
   state.trackResults = {};
   emit("file", file);
   emit("track-results", state.trackResults);
+}
+
+// The last track's id per user (ids only: tokens never go to storage), to reopen it after a reload.
+function lastTrackKey(user) {
+  return `moodmix.lastTrack.${user.id}`;
+}
+
+export function lastTrackId(user) {
+  try {
+    return localStorage.getItem(lastTrackKey(user));
+  } catch {
+    return null;
+  }
+}
+
+export function forgetLastTrack(user) {
+  try {
+    localStorage.removeItem(lastTrackKey(user));
+  } catch {
+    // storage disabled
+  }
 }
 
 /** Record the result of a capability that runs on upload, when it is about the current track. */
