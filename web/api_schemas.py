@@ -78,6 +78,11 @@ class ResultData(msgspec.Struct):
     backend: str | None = None
 
 
+class EtaRange(msgspec.Struct):
+    low: float
+    high: float
+
+
 class JobData(msgspec.Struct):
     id: str
     capability: str
@@ -97,6 +102,14 @@ class JobData(msgspec.Struct):
     created_at: str | None
     started_at: str | None
     finished_at: str | None
+    #: The worker pool the job is routed to (``gpu``/``cpu``), and the pools of the worker that ran it.
+    pool: str | None = None
+    worker_pool: str | None = None
+    #: ``GET /jobs/{id}`` and its events only: 1-based place in the pool's line while queued.
+    queue_position: int | None = None
+    #: ``GET /jobs/{id}`` and its events only: seconds until done while queued or running, from recent
+    #: jobs of the same capability (``None`` without history).
+    eta_s: EtaRange | None = None
 
 
 class JobPage(msgspec.Struct):

@@ -17,6 +17,7 @@ from moodmix.engine.jobs import states
 from moodmix.engine.jobs.estimates import standing
 from moodmix.engine.jobs.pools import pool_for
 from moodmix.engine.jobs.scheduler import NORMAL, SHORT
+from moodmix.engine.jobs.status_board import job_changed, status_board
 from moodmix.engine.runtime import Runtime
 from moodmix.engine.services.common import as_uuid, page_bounds, page_of
 from moodmix.engine.services.files import Files
@@ -46,6 +47,7 @@ def job_dict(row: dict) -> dict:
         "params": row.get("params") or {}, "inputs": row.get("inputs") or {},
         "result": result, "backend": row.get("backend"), "error": error,
         "attempts": row.get("attempts", 0), "worker": row.get("worker"), "pool": row.get("pool"),
+        "worker_pool": row.get("worker_pool"),
         "depends_on": str(row["depends_on"]) if row.get("depends_on") else None,
         "cache_hit": bool(row.get("cache_hit")),
         "reused_from": str(row["reused_from"]) if row.get("reused_from") else None,
@@ -192,9 +194,20 @@ class Jobs:
         return row
 
     async def get_job(self, user_id: str, job_id: str) -> dict:
-        """The job, with ``queue_position`` and ``eta_s`` (``{low, high}`` seconds) while it waits or runs."""
+        """The job, with ``queue_position`` and ``eta_s`` (``{low, high}`` seconds) while it waits or runs.
+
+        Served from this process's status board while fresh (polling costs no query); the owner check holds.
+        """
+        board = status_board(self.rt.settings)
+        key, owner = str(as_uuid(job_id, "job")), str(as_uuid(user_id, "user"))
+        doc = board.get(key, owner)
+        if doc is not None:
+            return doc
+        seen = board.version(key)
         row = await self.job_row(user_id, job_id)
-        return {**job_dict(row), **await standing(self.rt, row)}
+        doc = {**job_dict(row), **await standing(self.rt, row)}
+        board.put(key, owner, doc, seen, ended=doc["status"] in states.TERMINAL)
+        return doc
 
     async def list_jobs(self, user_id: str, *, status: str | None = None, capability: str | None = None,
                         page: int = 1, per_page: int = 20) -> dict:
@@ -226,6 +239,7 @@ class Jobs:
                      ).returning(ProcessingJob.id)
             if cancelled:
                 await self.rt.notify_job_failed(row["id"], states.CANCELLED, "cancelled", "cancelled by the user")
+            await job_changed(self.rt.settings, row["id"])
         return await self.get_job(user_id, job_id)
 
     async def job_outputs(self, user_id: str, job_id: str) -> list[dict]:
