@@ -70,6 +70,11 @@ def test_progress_text_and_throttling():
     failed = {"capability": "stems", "status": "failed", "error": {"message": "too short"}}
     assert progress_text(failed) == "❌ stems failed: too short"
     assert "queue" in progress_text({"capability": "mood", "status": "queued"})
+    waiting = {"capability": "stems", "status": "queued", "queue_position": 3, "eta_s": {"low": 38.2, "high": 61.0}}
+    assert progress_text(waiting) == "⏳ stems: 3rd in line, about 40–60 s"
+    assert progress_text({**waiting, "queue_position": 11, "eta_s": {"low": 200, "high": 420}}).endswith(
+        "11th in line, about 3–7 min")
+    assert progress_text({**waiting, "queue_position": 1, "eta_s": None}) == "⏳ stems: 1st in line"
 
 
 async def test_throttled_text_skips_repeats_and_bursts():
