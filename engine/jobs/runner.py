@@ -29,6 +29,7 @@ from moodmix.engine.db.tables import AudioFile, JobOutput, ProcessingJob
 from moodmix.engine.errors import JobCancelled, MoodmixError, NotFound
 from moodmix.engine.execution import execute, probe_local
 from moodmix.engine.jobs import pools, scheduler, states
+from moodmix.engine.jobs.status_board import job_changed
 from moodmix.engine.logging_setup import job_context
 from moodmix.engine.outputs import jsonable, record_outputs
 
@@ -194,6 +195,7 @@ class JobRunner:
                     ProcessingJob.run_after: timeutil.now() + timedelta(seconds=delay),
                     ProcessingJob.message: f"attempt {attempt} failed ({exc}); retrying in {delay:.0f} s",
                 }).where((ProcessingJob.id == job_id) & (ProcessingJob.worker == self.worker_id))
+                await job_changed(self.rt.settings, job_id)
                 return
             await self.finish(job_id, states.FAILED, error_code="internal_error",
                               error=f"failed after {attempt} attempts: {exc}", held=True)
@@ -221,6 +223,8 @@ class JobRunner:
                         (ProcessingJob.id == job_id) & (ProcessingJob.status == states.RUNNING)
                         & (ProcessingJob.worker == self.worker_id)).returning(ProcessingJob.id)
                     last_beat = time.monotonic()
+                    if mine and len(values) > 1:  # progress moved: pollers and SSE streams see it now
+                        await job_changed(self.rt.settings, job_id)
                     if not mine:  # taken over after our beats stopped (e.g. a long database outage)
                         log.warning("job %s is no longer held by this worker; stopping this attempt", job_id)
                         live.lost = True
@@ -289,6 +293,7 @@ class JobRunner:
         if not rows:
             log.warning("job %s changed hands before it finished here; result discarded", job_id)
             return
+        await job_changed(self.rt.settings, job_id)
         log.info("job %s succeeded (backend=%s, %d outputs)", job_id, result.backend, len(outputs))
         try:
             hook_results = self.rt.pm.hook.job_succeeded(
@@ -319,6 +324,7 @@ class JobRunner:
             return
         log.info("job %s %s: %s", job_id, status, error)
         if ended:  # only the call that ended it tells the plugins
+            await job_changed(self.rt.settings, job_id)
             await self.rt.notify_job_failed(job_id, status, error_code, error)
         children = await ProcessingJob.select(ProcessingJob.id).where(
             (ProcessingJob.depends_on == job_id) & (ProcessingJob.status == states.QUEUED))

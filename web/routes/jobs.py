@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import time
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 from moodmix.engine import renditions
 from moodmix.engine.errors import BadInput, NotFound
 from moodmix.engine.jobs import states
+from moodmix.engine.jobs.status_board import status_board
 from moodmix.engine.service import Service
 from moodmix.web.download_names import download_name, track_name
 from moodmix.web.envelope import ok
@@ -164,8 +166,9 @@ class JobsController(Controller):
     async def events(self, request: Request, user: dict, job_id: UUID) -> ServerSentEvent:
         """``progress`` events while the job moves, then one ``done`` event with the final job."""
         service: Service = request.app.state.service
-        first = await service.get_job(user["id"], str(job_id))
-        return ServerSentEvent(_job_events(service, user["id"], str(job_id), first))
+        await service.get_job(user["id"], str(job_id))  # not found: 404 before the stream starts
+        settings = request.app.state.runtime.settings
+        return ServerSentEvent(_job_events(service, user["id"], str(job_id), settings))
 
 
 async def _output_record(service: Service, user_id: str, job_id: str, name: str) -> dict:
@@ -203,20 +206,25 @@ def result_document(job: dict) -> dict:
             "params": job["params"], "data": result.get("data"), "outputs": result.get("outputs", [])}
 
 
-async def _job_events(service: Service, user_id: str, job_id: str, job: dict,
-                      interval: float = 0.5, max_seconds: float = 3600) -> AsyncIterator[ServerSentEventMessage]:
+async def _job_events(service: Service, user_id: str, job_id: str, settings: Any,
+                      max_seconds: float = 3600, idle_s: float = 2.0) -> AsyncIterator[ServerSentEventMessage]:
+    """Woken by the job's changes (the status board); every ``idle_s`` it looks anyway, for changes that
+    nobody announces (a claim) or a relay message that was lost."""
+    board = status_board(settings)
+    key = str(job_id)
     last = None
-    waited = 0.0
+    started = time.monotonic()
     while True:
+        seen = board.version(key)  # before reading: a change after it ends the wait below at once
+        job = await service.get_job(user_id, job_id)
         snapshot = (job["status"], job["progress"], job.get("message"), job.get("queue_position"), job.get("eta_s"))
         if snapshot != last:
             last = snapshot
             kind = "done" if job["status"] in states.TERMINAL else "progress"
-            yield ServerSentEventMessage(data=json.dumps(job_with_urls(job)), event=kind, id=str(int(waited * 1000)))
+            elapsed_ms = int((time.monotonic() - started) * 1000)
+            yield ServerSentEventMessage(data=json.dumps(job_with_urls(job)), event=kind, id=str(elapsed_ms))
             if kind == "done":
                 return
-        if waited > max_seconds:
+        if time.monotonic() - started > max_seconds:
             return
-        await asyncio.sleep(interval)
-        waited += interval
-        job = await service.get_job(user_id, job_id)
+        await board.wait(key, seen, idle_s)
