@@ -234,3 +234,13 @@ async def test_migration_adds_sessions_to_an_older_database(tmp_path):
         assert {"family", "token_hash", "used_at", "revoked"} <= await columns(engine, "refresh_tokens")
     finally:
         await close_database(engine)
+
+
+@pytest.mark.parametrize("config_name", ["embedded"], indirect=True)
+async def test_account_deletion_refuses_a_malformed_confirmation_with_400(api):
+    alice = await signup(api)
+    for body in ("[" * 5000 + "]" * 5000, "{", '{"password": 5}', '{"nope": 1}'):
+        resp = await api.request("DELETE", "/api/v1/auth/me", headers={**alice, "content-type": "application/json"},
+                                 content=body)
+        assert resp.status_code == 400 and resp.json()["error"]["code"] == "bad_request", (body[:20], resp.text)
+    assert (await api.get("/api/v1/auth/me", headers=alice)).status_code == 200

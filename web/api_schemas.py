@@ -132,7 +132,7 @@ class ResultDocument(msgspec.Struct):
 
 class InputSpecData(msgspec.Struct):
     name: str
-    kind: Literal["audio", "text"]
+    kind: str  # "audio" or "text"
     description: str
     required: bool
 

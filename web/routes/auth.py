@@ -14,7 +14,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
 
-from moodmix.engine.errors import BadInput, Unauthorized
+from moodmix.engine.errors import BadInput, MoodmixError, Unauthorized
 from moodmix.engine.service import Service
 from moodmix.engine.services.sessions import SessionGrant
 from moodmix.web.envelope import fail, ok
@@ -124,8 +124,9 @@ class AuthController(Controller):
         """
         try:
             body = msgspec.json.decode(await request.body() or b"{}", type=DeleteAccountBody)
-        except msgspec.DecodeError as exc:
-            raise BadInput(f"send {{\"password\": …}} to confirm: {exc}", code="bad_request") from None
+        except (msgspec.DecodeError, RecursionError) as exc:  # like any malformed body: a 400
+            raise MoodmixError(f"send {{\"password\": …}} to confirm ({exc})", code="bad_request",
+                               status=400) from None
         await request.app.state.service.delete_account(user["id"], password=body.password, confirm=body.confirm)
         return clear_refresh_cookie(ok(None, "account deleted"), request)
 
