@@ -42,6 +42,10 @@ def summarize(data: dict[str, Any]) -> str:
         line += f", {data['duration_s']:.1f} s"
     if data.get("loudness_lufs") is not None:
         line += f" at {data['loudness_lufs']:.1f} LUFS"
+    preview = data.get("preview")
+    if preview:
+        start = int(preview.get("start_s") or 0)
+        line = f"preview, {preview['seconds']:.0f} s from {start // 60}:{start % 60:02d} — {line}"
     return line
 
 
@@ -60,7 +64,7 @@ REMIX = Capability(
     version="1",
     ui={"emoji": "🎛", "icon": "sliders"},
     genre_params={"genre": "remix"},
-    advanced=("recipe", "loudness", "true_peak", "stems_backend", "stretch", "seed"),
+    advanced=("recipe", "loudness", "true_peak", "stems_backend", "stretch", "seed", "preview_seconds"),
     summarize=summarize,
     # Separating the stems is the heavy part: on a GPU unless the dsp separator is asked for.
     resources=Resources(device="any", memory_mb=4096, gpu_for=lambda params: params.stems_backend != "dsp"),

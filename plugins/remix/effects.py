@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import msgspec
 import numpy as np
 
-from moodmix.plugins.remix.recipe import BaseEffect, Delay, Resample
+from moodmix.plugins.remix.recipe import BaseEffect, Chorus, Delay, Phaser, Resample
 
 _CUTOFF_FIELDS = ("cutoff_frequency_hz", "centre_frequency_hz")
 
@@ -52,3 +52,42 @@ def _fit_length(audio: np.ndarray, frames: int) -> np.ndarray:
     if audio.shape[1] >= frames:
         return audio[:, :frames]
     return np.pad(audio, ((0, 0), (0, frames - audio.shape[1])))
+
+
+def is_time_varying(effects: Sequence[BaseEffect]) -> bool:
+    """Whether the chain has an LFO (chorus, phaser): its output depends on where processing began."""
+    return any(isinstance(e, (Chorus, Phaser)) for e in effects)
+
+
+def apply_effects_chunked(audio: np.ndarray, sample_rate: int, effects: Sequence[BaseEffect], *, bpm: float,
+                          bounds: Sequence[int], offset: int = 0, context: int = 0,
+                          fade: int = 0) -> np.ndarray:
+    """:func:`apply_effects`, restarted at every chunk boundary that falls inside ``audio``.
+
+    An LFO's phase follows the start of processing, so a preview (which starts mid-track) could
+    never match the full render of a chorus. Restarted ``context`` frames before each boundary
+    (the same frames in either run), the chain comes out the same in both. ``audio`` holds frames
+    ``offset ..`` of the domain ``bounds`` are in; neighbouring chunks crossfade over ``fade`` frames.
+    Time-invariant chains are run in one go.
+    """
+    if not effects or not is_time_varying(effects):
+        return apply_effects(audio, sample_rate, effects, bpm=bpm)
+    end = offset + audio.shape[1]
+    cuts = [b for b in bounds if offset < b < end]
+    edges = [offset, *cuts, end]
+    out = np.zeros_like(audio, dtype=np.float32)
+    half = fade // 2
+    for i in range(len(edges) - 1):
+        lo, hi = edges[i], edges[i + 1]
+        start = lo if i == 0 else max(offset, lo - context)
+        stop = min(end, hi + (half if i < len(edges) - 2 else 0))
+        y = apply_effects(audio[:, start - offset:stop - offset], sample_rate, effects, bpm=bpm)
+        keep_lo = lo if i == 0 else max(start, lo - half)
+        t = np.arange(keep_lo, stop)
+        gain = np.ones(t.size, dtype=np.float32)
+        if i > 0 and half:
+            gain *= np.clip((t - (lo - half)) / (2 * half), 0, 1)
+        if i < len(edges) - 2 and half:
+            gain *= np.clip(((hi + half) - t) / (2 * half), 0, 1)
+        out[:, keep_lo - offset:stop - offset] += y[:, keep_lo - start:] * gain
+    return out

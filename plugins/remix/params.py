@@ -39,6 +39,9 @@ class RemixParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: before its effects (cleaner transients, about four times the stretching work).
     stretch: Literal["mix", "stems"] = "mix"
     seed: int = 0
+    #: Render only the track's most representative stretch of this many seconds (a chorus-like,
+    #: high-energy, repeated section) as a quick preview; 0 renders the whole track.
+    preview_seconds: Annotated[float, msgspec.Meta(ge=0.0, le=60.0)] = 0.0
 
 
 def parse_stem_list(value: list[str] | str, field: str) -> list[str]:

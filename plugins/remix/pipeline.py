@@ -8,7 +8,6 @@ the source tempo before the stretch and come out right after it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +16,26 @@ import numpy as np
 
 from moodmix.engine import audio_io
 from moodmix.engine.capability import RunContext, RunResult
-from moodmix.engine.errors import BadInput, CapabilityFailed, NotFound
+from moodmix.engine.errors import BadInput, CapabilityFailed
 from moodmix.engine.loudness import integrated_loudness, normalize
 from moodmix.engine.registry import Registry
-from moodmix.plugins.remix.downbeat import align_to_bars
 from moodmix.plugins.remix.drums import duck_envelope, render_pattern
-from moodmix.plugins.remix.effects import apply_effects
+from moodmix.plugins.remix.effects import apply_effects_chunked
 from moodmix.plugins.remix.genre_lookup import current_registry, genre_recipe
 from moodmix.plugins.remix.params import RemixParams, parse_stem_gains, parse_stem_list
+from moodmix.plugins.remix.preview import (
+    PreviewLevels,
+    Span,
+    chunk_bounds,
+    crossfade_frames,
+    effect_context,
+    output_bounds,
+    preview_span,
+)
 from moodmix.plugins.remix.recipe import STEM_NAMES, Recipe, parse_recipe, recipe_to_json
-from moodmix.plugins.remix.stretch import change_speed
-from moodmix.plugins.remix.tempo import TempoPlan, fit_beat_grid, plan_tempo
+from moodmix.plugins.remix.stretch import is_identity, stretch_chunks
+from moodmix.plugins.remix.tempo import TempoPlan, plan_tempo
+from moodmix.plugins.remix.track_facts import Analysis, TrackFacts
 from moodmix.plugins.remix.waveform_plot import plot_before_after
 
 #: Level the track is brought to before processing, so recipe thresholds mean the same on every upload.
@@ -35,16 +43,6 @@ REFERENCE_LUFS = -20.0
 MIN_SR, MAX_SR = 22_050, 48_000
 NOTES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
-
-
-@dataclass
-class Analysis:
-    tempo: float | None
-    beats: list[float] = field(default_factory=list)
-    key: str | None = None
-    mode: str | None = None
-    precise_tempo: bool = True  # False: a tempogram-bin estimate, to be refined from the beats
-    confidence: float | None = None  # the analyzer's tempo confidence (0..1), passed on to clients
 
 
 def choose_recipe(params: RemixParams, registry: Registry) -> tuple[str | None, Recipe]:
@@ -100,20 +98,37 @@ def run(ctx: RunContext) -> RunResult:
     mix = audio_io.to_channels(audio_io.resample(original, sr, work_sr), 2)
     frames = mix.shape[1]
 
-    stem_paths, stems_backend = _stem_files(ctx, params, given)
-    analysis = _analyse(ctx)
-    source_grid = fit_beat_grid(analysis.beats, analysis.tempo, trust_tempo=analysis.precise_tempo)
-    source_grid = align_to_bars(source_grid, mix.mean(axis=0), work_sr)
+    facts = TrackFacts.load(ctx, mix, work_sr)
+    analysis, source_grid = facts.analysis(), facts.grid()
     plan = plan_tempo(recipe, source_grid)
+    bounds = chunk_bounds(source_grid, frames, work_sr)
+    span = Span.whole(bounds, plan.ratio)
+    if params.preview_seconds:
+        span = preview_span(facts.bar_scores(mix, work_sr), bounds, plan.ratio, work_sr,
+                            params.preview_seconds) or span
 
     start_level = integrated_loudness(mix, work_sr)
     level = 10 ** ((REFERENCE_LUFS - start_level) / 20) if start_level is not None else 1.0
-    music = _music_bus(ctx, stem_paths, recipe, plan, work_sr, frames, level, params.stretch)
+    stem_paths, stems_backend = _stem_files(ctx, params, given, mix, work_sr, span)
+    music, out_start = _music_bus(ctx, stem_paths, recipe, plan, work_sr, span, bounds, level,
+                                  params.stretch)
+    levels = PreviewLevels.estimate(mix, work_sr, start_level, span) if span.preview else None
     ctx.progress(0.8, "drums")
-    mixed = _add_drums(music, recipe, plan, work_sr, params.seed)
+    music_ref = levels.music_full(music, work_sr, span, out_start) if levels else None
+    out_bounds = output_bounds(bounds, plan.ratio)
+    mixed, drums = _add_drums(music, recipe, plan, work_sr, params.seed, out_bounds=out_bounds,
+                              out_start=out_start, music_level=music_ref)
     ctx.progress(0.85, "mastering")
-    mixed = apply_effects(mixed, work_sr, recipe.master, bpm=plan.target_tempo)
-    out, report = normalize(mixed, work_sr, target_lufs=params.loudness, ceiling_dbtp=params.true_peak)
+    mastered = apply_effects_chunked(mixed, work_sr, recipe.master, bpm=plan.target_tempo, bounds=out_bounds,
+                                     offset=out_start, context=effect_context(work_sr, plan.ratio),
+                                     fade=crossfade_frames(work_sr))
+    mastered = span.crop(mastered, out_start, work_sr)
+    target = params.loudness
+    if levels is not None:
+        target = levels.preview_target(mastered, span.crop(music, out_start, work_sr),
+                                       None if drums is None else span.crop(drums, out_start, work_sr),
+                                       work_sr, span, target)
+    out, report = normalize(mastered, work_sr, target_lufs=target, ceiling_dbtp=params.true_peak)
     reached, peak = report.after.integrated_lufs, report.after.true_peak_dbtp
     if reached is None or peak is None:
         raise CapabilityFailed("the remix came out silent; nothing to master")
@@ -128,7 +143,8 @@ def run(ctx: RunContext) -> RunResult:
     source_bpm = f"{source_grid.tempo:.1f}" if source_grid.steady else "no steady beat"
     title = (f"{genre_name or 'custom recipe'}: {source_bpm} → {plan.target_tempo:.1f} BPM, "
              f"{reached:.1f} LUFS, {peak:.1f} dBTP")
-    waveform_path = plot_before_after(ctx.output_path("waveform", ".png"), original, sr, out, work_sr,
+    before = original[:, round(span.src_window[0] * sr / work_sr):round(span.src_window[1] * sr / work_sr)]
+    waveform_path = plot_before_after(ctx.output_path("waveform", ".png"), before, sr, out, work_sr,
                                       title=title)
     data = {
         "genre": genre_name,
@@ -146,6 +162,8 @@ def run(ctx: RunContext) -> RunResult:
         "sample_rate": work_sr,
         "source_duration_s": round(frames / work_sr, 3),
         "duration_s": round(out.shape[1] / work_sr, 3),
+        "preview": span.describe(work_sr) if span.preview else None,
+        "analysis_reused": facts.reused,
     }
     files = {"remix": remix_path, "recipe": recipe_path, "waveform": waveform_path}
     return RunResult(data=data, files=files, backend=stems_backend)
@@ -160,95 +178,104 @@ def _plan_data(plan: TempoPlan, analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def _stem_files(ctx: RunContext, params: RemixParams, given: dict[str, Path]) -> tuple[dict[str, Path], str]:
-    """The four stem files: as uploaded, or from the stems capability (run in this job)."""
+def _stem_files(ctx: RunContext, params: RemixParams, given: dict[str, Path], mix: np.ndarray, sr: int,
+                span: Span) -> tuple[dict[str, Path], str]:
+    """The four stem files, covering the span: as uploaded, or from the stems capability (run in this job;
+    a preview separates only its stretch of the track)."""
     if given:
         return given, "given"
-    ctx.progress(0.03, "separating stems")
-    result = ctx.call("stems", inputs={"audio": ctx.inputs["audio"]},
+    ctx.progress(0.1, "separating stems")
+    audio = ctx.inputs["audio"]
+    if span.preview:
+        audio = audio_io.save_audio(ctx.temp_dir / "preview-source.wav", mix[:, span.src_lo:span.src_hi], sr,
+                                    format="wav", bit_depth="float")
+    result = ctx.call("stems", inputs={"audio": audio},
                       params={"mode": "4stems", "backend": params.stems_backend, "format": "wav"},
-                      progress=(0.03, 0.45))
+                      progress=(0.1, 0.5))
     missing = [n for n in STEM_NAMES if n not in result.files]
     if missing:
         raise CapabilityFailed(f"the stems capability returned no {', '.join(missing)} stem")
     return {n: result.files[n] for n in STEM_NAMES}, result.backend or "unknown"
 
 
-def _load_stem(path: Path, sr: int, frames: int) -> np.ndarray:
-    """One stem at ``sr``, stereo, exactly ``frames`` long (loaded only when needed: long tracks)."""
+def _load_stem(path: Path, sr: int, span: Span, whole_track: bool) -> np.ndarray:
+    """One stem at ``sr``, stereo, exactly the span's source frames (loaded only when needed: long tracks)."""
     audio, stem_sr = audio_io.load_audio(path)
-    return _fit(audio_io.to_channels(audio_io.resample(audio, stem_sr, sr), 2), frames)
-
-
-def _analyse(ctx: RunContext) -> Analysis:
-    """Tempo, beats and key from the analyze capability (librosa beat tracking if it is absent)."""
-    ctx.progress(0.46, "finding the beat")
-    try:
-        result = ctx.call("analyze", inputs={"audio": ctx.inputs["audio"]}, params={}, progress=(0.46, 0.55))
-    except NotFound:
-        return _fallback_analysis(ctx.inputs["audio"])
-    data = result.data
-    beats = [float(b) for b in data.get("beats") or []]
-    tempo = data.get("tempo")
-    confidence = data.get("tempo_confidence")
-    return Analysis(float(tempo) if tempo else None, beats, data.get("key"), data.get("mode"),
-                    confidence=float(confidence) if confidence is not None else None)
-
-
-def _fallback_analysis(path: Path) -> Analysis:
-    import librosa
-
-    mono, sr = audio_io.load_audio(path, sample_rate=22_050, mono=True)
-    tempo, beats = librosa.beat.beat_track(y=mono[0], sr=sr, units="time")
-    return Analysis(float(np.atleast_1d(tempo)[0]), [float(b) for b in beats], precise_tempo=False)
+    audio = audio_io.to_channels(audio_io.resample(audio, stem_sr, sr), 2)
+    if whole_track:
+        audio = audio[:, span.src_lo:]
+    return _fit(audio, span.src_hi - span.src_lo)
 
 
 def _music_bus(ctx: RunContext, stem_paths: dict[str, Path], recipe: Recipe, plan: TempoPlan, sr: int,
-               frames: int, level: float, stretch_mode: str) -> np.ndarray:
-    """Sum of the processed stems, at the target tempo and pitch; one stem in memory at a time."""
+               span: Span, bounds: list[int], level: float, stretch_mode: str) -> tuple[np.ndarray, int]:
+    """Sum of the processed stems over the span, at the target tempo and pitch, and the output frame
+    it starts at; one stem in memory at a time."""
     per_stem = stretch_mode == "stems"
     pitch = float(recipe.pitch_semitones)
     bpm = plan.target_tempo if per_stem else plan.target_tempo / plan.ratio
+    # Uploaded stems and a full render's stems cover the track; a preview's cover its span only.
+    whole_track = not span.preview or any(name in ctx.inputs for name in STEM_NAMES)
 
-    def speed(x: np.ndarray) -> np.ndarray:
-        return change_speed(x, sr, ratio=plan.ratio, pitch_semitones=pitch, varispeed=recipe.varispeed)
+    def speed(x: np.ndarray) -> tuple[np.ndarray, int]:
+        if is_identity(plan.ratio, pitch, recipe.varispeed):
+            return x, span.src_lo
+        return stretch_chunks(x, sr, ratio=plan.ratio, pitch_semitones=pitch, varispeed=recipe.varispeed,
+                              bounds=bounds, first=span.first, last=span.last, offset=span.src_lo)
 
+    if per_stem and not is_identity(plan.ratio, pitch, recipe.varispeed):
+        domain, domain_offset = output_bounds(bounds, plan.ratio), None  # offset: from the stretch
+    else:
+        domain, domain_offset = bounds, span.src_lo
     bus: np.ndarray | None = None
+    out_start = span.src_lo
     for i, name in enumerate(STEM_NAMES):
         ctx.progress(0.55 + 0.05 * i, f"processing {name}")
         settings = recipe.stems.get(name)
         if settings.mute:
             continue
-        x = _load_stem(stem_paths[name], sr, frames) * np.float32(level * 10 ** (settings.gain_db / 20))
+        x = _load_stem(stem_paths[name], sr, span, whole_track)
+        x *= np.float32(level * 10 ** (settings.gain_db / 20))
         if per_stem:
-            x = speed(x)
-        x = apply_effects(x, sr, settings.effects, bpm=bpm)
+            x, out_start = speed(x)
+        x = apply_effects_chunked(x, sr, settings.effects, bpm=bpm, bounds=domain,
+                                  offset=out_start if domain_offset is None else domain_offset,
+                                  context=effect_context(sr, plan.ratio), fade=crossfade_frames(sr))
         bus = x if bus is None else bus + x
     if bus is None:  # every stem muted: the drums play alone over silence of the right length
-        bus = np.zeros((2, frames), dtype=np.float32)
-    if not per_stem:
+        bus, out_start = speed(np.zeros((2, span.src_hi - span.src_lo), dtype=np.float32))
+    elif not per_stem:
         ctx.progress(0.75, "changing tempo and pitch")
-        bus = speed(bus)
-    return bus
+        bus, out_start = speed(bus)
+    return bus, out_start
 
 
-def _add_drums(music: np.ndarray, recipe: Recipe, plan: TempoPlan, sr: int, seed: int) -> np.ndarray:
-    """Music plus the recipe's drum pattern on the stretched beat grid, the music ducked under the kick."""
+def _add_drums(music: np.ndarray, recipe: Recipe, plan: TempoPlan, sr: int, seed: int, *, out_bounds: list[int],
+               out_start: int = 0, music_level: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Music plus the recipe's drum pattern on the stretched beat grid, the music ducked under the kick;
+    and the drums alone. ``music`` starts at output frame ``out_start``; ``music_level`` is the whole
+    track's music loudness when ``music`` is only part of it."""
     pattern = recipe.drums
     if pattern is None:
-        return music
+        return music, None
     frames = music.shape[1]
-    rendered = render_pattern(pattern, plan.grid, sr=sr, frames=frames, seed=seed)
-    drums = apply_effects(np.stack([rendered.audio, rendered.audio]), sr, pattern.effects,
-                          bpm=plan.target_tempo)
-    music_level = integrated_loudness(music, sr)
+    # Always the whole track's pattern (velocities are drawn in order), then the part this run needs.
+    total = max(out_bounds[-1], out_start + frames)
+    rendered = render_pattern(pattern, plan.grid, sr=sr, frames=total, seed=seed)
+    part = rendered.audio[out_start:out_start + frames]
+    drums = apply_effects_chunked(np.stack([part, part]), sr, pattern.effects, bpm=plan.target_tempo,
+                                  bounds=out_bounds, offset=out_start, context=effect_context(sr, plan.ratio),
+                                  fade=crossfade_frames(sr))
+    if music_level is None:
+        music_level = integrated_loudness(music, sr)
     drum_level = integrated_loudness(drums, sr)
     if drum_level is not None:
         reference = music_level if music_level is not None else REFERENCE_LUFS
         drums *= np.float32(10 ** ((reference + pattern.level_db - drum_level) / 20))
     if pattern.sidechain is not None and rendered.kick_times.size:
-        music = music * duck_envelope(rendered.kick_times, pattern.sidechain, sr=sr, frames=frames)[None, :]
-    return music + drums
+        envelope = duck_envelope(rendered.kick_times, pattern.sidechain, sr=sr, frames=total)
+        music = music * envelope[None, out_start:out_start + frames]
+    return music + drums, drums
 
 
 def _fit(audio: np.ndarray, frames: int) -> np.ndarray:

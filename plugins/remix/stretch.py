@@ -42,3 +42,59 @@ def _varispeed(audio: np.ndarray, sr: int, ratio: float) -> np.ndarray:
     out = soxr.resample(audio.T, sr * ratio, sr, quality="HQ")
     return np.ascontiguousarray(np.asarray(out, dtype=np.float32).reshape(-1, audio.shape[0]).T)
 
+
+
+#: Source audio each chunk gets before and after it, so Rubber Band starts and ends settled.
+CHUNK_CONTEXT_S = 2.0
+#: Length of the raised-cosine crossfade between neighbouring chunks (placed just before a downbeat).
+CROSSFADE_S = 0.04
+
+
+def is_identity(ratio: float, pitch_semitones: float, varispeed: bool) -> bool:
+    return abs(ratio - 1.0) <= 1e-6 and abs(pitch_semitones) < 0.01
+
+
+def stretch_chunks(audio: np.ndarray, sr: int, *, ratio: float, pitch_semitones: float, varispeed: bool,
+                   bounds: list[int], first: int, last: int, offset: int = 0) -> tuple[np.ndarray, int]:
+    """Chunks ``first``..``last - 1`` of the track stretched one by one and crossfaded.
+
+    Why chunks: a phase vocoder's output depends on everything it has seen since it started,
+    so a stretch of a 15-second preview could never match the same 15 seconds of a stretch of
+    the whole track. Cut at fixed places (``bounds``: source frames, from 0 to the track's
+    length, on bar lines), a chunk comes out the same whichever run computes it, and a preview
+    is the full render's audio apart from its edges.
+
+    ``audio`` holds source frames ``offset ..`` (enough for the chunks and their context).
+    Returns the output and the output frame it starts at: the first chunk keeps its stretched
+    lead-in context (a warm-up for the effects that follow, not part of the full render's sound).
+    """
+    context = round(CHUNK_CONTEXT_S * sr)
+    half = round(CROSSFADE_S * sr / 2)
+    end_src = offset + audio.shape[1]
+    total_out = round(bounds[-1] / ratio)
+    first_in = max(0, bounds[first] - context)
+    out_start = 0 if first == 0 else round(first_in / ratio)
+    out_end = min(total_out, round(bounds[last] / ratio) + (half if last < len(bounds) - 1 else 0))
+    out = np.zeros((audio.shape[0], max(0, out_end - out_start)), dtype=np.float32)
+    for k in range(first, last):
+        in_start = max(offset, bounds[k] - context)
+        in_end = min(end_src, bounds[k + 1] + context)
+        y = change_speed(audio[:, in_start - offset:in_end - offset], sr, ratio=ratio,
+                         pitch_semitones=pitch_semitones, varispeed=varispeed)
+        y_start = round(in_start / ratio)  # output frame of y[:, 0]
+        lo, hi = round(bounds[k] / ratio), round(bounds[k + 1] / ratio)
+        keep_lo = y_start if k == first else lo - half
+        keep_hi = hi + half if k < len(bounds) - 2 else hi
+        keep_lo, keep_hi = max(keep_lo, out_start, y_start), min(keep_hi, out_end, y_start + y.shape[1])
+        if keep_hi <= keep_lo:
+            continue
+        gain = np.ones(keep_hi - keep_lo, dtype=np.float32)
+        t = np.arange(keep_lo, keep_hi)
+        if k > first:  # fade in over the crossfade around ``lo``
+            ramp = (t - (lo - half)) / max(1, 2 * half)
+            gain *= np.where(t < lo + half, 0.5 - 0.5 * np.cos(np.pi * np.clip(ramp, 0, 1)), 1.0).astype(np.float32)
+        if k < len(bounds) - 2:  # fade out over the crossfade around ``hi``
+            ramp = (t - (hi - half)) / max(1, 2 * half)
+            gain *= np.where(t >= hi - half, 0.5 + 0.5 * np.cos(np.pi * np.clip(ramp, 0, 1)), 1.0).astype(np.float32)
+        out[:, keep_lo - out_start:keep_hi - out_start] += y[:, keep_lo - y_start:keep_hi - y_start] * gain
+    return out, out_start
