@@ -55,19 +55,42 @@ def validate(y: np.ndarray, sr: int = F.SAMPLE_RATE) -> None:
                        code="silent_audio")
 
 
+#: Weight of the musicnn tags' own valence/arousal reading against the mood distribution's.
+TAG_EVIDENCE_WEIGHT = 0.5
+
+
 def analyse_audio(y: np.ndarray, model: MoodModel, *, sr: int = F.SAMPLE_RATE, window_seconds: float = 10.0,
-                  progress: Progress | None = None) -> dict[str, Any]:
-    """The full mood result for mono audio ``y`` (JSON-ready)."""
+                  progress: Progress | None = None, musicnn_weights: str | Path | None = None) -> dict[str, Any]:
+    """The full mood result for mono audio ``y`` (JSON-ready).
+
+    A model of the ``musicnn`` backend also runs musicnn (weights from
+    ``musicnn_weights``, default the shipped ones); its tags then pull valence and
+    arousal toward what they say on their own (:data:`TAG_EVIDENCE_WEIGHT`).
+    """
     report = progress or (lambda f, m: None)
     validate(y, sr)
-    fa = F.analyse(y, sr, progress=lambda f, m: report(0.8 * f, m))
+    fa = F.analyse(y, sr, progress=lambda f, m: report(0.6 * f, m))
     tf = F.track_features(fa, window_seconds)
+    tagging, evidence_of = None, None
+    if model.backend == "musicnn":
+        from moodmix.plugins.mood.musicnn import features as MF
+        from moodmix.plugins.mood.musicnn.network import WEIGHTS, load_models
+
+        report(0.65, "musicnn tags")
+        tagging = MF.tag_audio(y, sr, models=load_models(musicnn_weights or WEIGHTS))
+        X = MF.as_matrix(MF.window_rows(tf, tagging))
+        reference = model.meta.get("tag_reference")
+        if reference:
+            def evidence_of(start: float, end: float) -> dict[str, float]:
+                return MF.tag_evidence(tagging.select(start, end), reference)
+    else:
+        X = F.as_matrix(tf.per_window)
     report(0.85, "classifying")
-    windows = model.distributions(F.as_matrix(tf.per_window))
+    windows = model.distributions(X)
     timeline = []
     for (start, end), dist in zip(tf.windows, windows, strict=True):
         full = _over_taxonomy(dist)
-        valence, arousal = valence_arousal(full)
+        valence, arousal = _blend(valence_arousal(full), evidence_of(start, end) if evidence_of else None)
         top = max(full, key=full.__getitem__)
         timeline.append({"start": round(start, 2), "end": round(end, 2), "mood": top,
                          "confidence": round(full[top], 4), "valence": round(valence, 4),
@@ -76,7 +99,8 @@ def analyse_audio(y: np.ndarray, model: MoodModel, *, sr: int = F.SAMPLE_RATE, w
     lengths = np.array([end - start for start, end in tf.windows])
     track = {m: float(np.dot(lengths, [d[m] for d in map(_over_taxonomy, windows)]) / lengths.sum())
              for m in MOOD_NAMES}
-    valence, arousal = valence_arousal(track)
+    evidence = evidence_of(0.0, fa.duration + 1.0) if evidence_of else None
+    valence, arousal = _blend(valence_arousal(track), evidence)
     top = max(track, key=track.__getitem__)
     result = {
         "mood": top,
@@ -88,11 +112,26 @@ def analyse_audio(y: np.ndarray, model: MoodModel, *, sr: int = F.SAMPLE_RATE, w
         "duration": round(fa.duration, 2),
         "window_seconds": round(float(lengths.mean()), 2),
         "features": {"key": tf.key, "beats": tf.beats, **{k: round(v, 5) for k, v in tf.whole.items()}},
-        "model": {"labels": list(model.labels), "trained_on": model.meta.get("trained_on", ""),
-                  "created": model.meta.get("created", "")},
+        "backend": model.backend,
+        "model": {"backend": model.backend, "labels": list(model.labels),
+                  "trained_on": model.meta.get("trained_on", ""), "created": model.meta.get("created", "")},
     }
+    if tagging is not None:
+        from moodmix.plugins.mood.musicnn.features import top_tags
+
+        result["tags"] = {"top": top_tags(tagging), "patches": len(tagging.starts),
+                          **({"valence": round(evidence["valence"], 4), "arousal": round(evidence["arousal"], 4)}
+                             if evidence else {})}
     result["summary"] = summary(result)
     return result
+
+
+def _blend(coords: tuple[float, float], evidence: dict[str, float] | None) -> tuple[float, float]:
+    """The distribution's (valence, arousal), pulled toward the tags' reading when there is one."""
+    if evidence is None:
+        return coords
+    w = TAG_EVIDENCE_WEIGHT
+    return ((1 - w) * coords[0] + w * evidence["valence"], (1 - w) * coords[1] + w * evidence["arousal"])
 
 
 def _over_taxonomy(dist: dict[str, float]) -> dict[str, float]:

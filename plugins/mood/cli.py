@@ -24,6 +24,21 @@ def configured_model() -> str:
         raise click.ClickException(str(exc)) from None
 
 
+def resolve_backend(backend: str) -> str:
+    """``auto`` -> ``musicnn`` when the shipped weights load, else ``features``; ``musicnn`` must load."""
+    if backend == "features":
+        return backend
+    from moodmix.plugins.mood.musicnn.network import MusicnnError, load_models
+
+    try:
+        load_models()
+    except MusicnnError as exc:
+        if backend == "musicnn":
+            raise click.ClickException(exc.message) from None
+        return "features"
+    return "musicnn"
+
+
 @click.group("mood")
 def mood() -> None:
     """Train and evaluate mood models (folders named after moods: DIR/happy/*.mp3, DIR/sad/*.wav, ...)."""
@@ -38,8 +53,11 @@ def mood() -> None:
 @click.option("--seed", default=0, show_default=True)
 @click.option("--window-seconds", default=10.0, show_default=True, help="Timeline window length.")
 @click.option("--synthetic", is_flag=True, help="Ignore DIRECTORY: render the corpus of the shipped model.")
+@click.option("--backend", type=click.Choice(["auto", "musicnn", "features"]), default="auto", show_default=True,
+              help="Rows to learn from: musicnn embeddings and tags + audio features, or audio features only "
+                   "(auto: musicnn when its weights load).")
 def train_command(directory: Path | None, output: Path, folds: int, seed: int, window_seconds: float,
-                  synthetic: bool) -> None:
+                  synthetic: bool, backend: str) -> None:
     """Train on DIRECTORY/<mood>/* audio, report cross-validated accuracy, save the model."""
     from moodmix.plugins.mood.model import MoodModel
     from moodmix.plugins.mood.training import train_shipped
@@ -50,8 +68,10 @@ def train_command(directory: Path | None, output: Path, folds: int, seed: int, w
         return
     if directory is None:
         raise click.UsageError("give a DIRECTORY of mood folders (or --synthetic)")
+    backend = resolve_backend(backend)
+    click.echo(f"backend: {backend}")
     try:
-        data = folder_dataset(directory, window_seconds, on_file=_progress)
+        data = folder_dataset(directory, window_seconds, on_file=_progress, backend=backend)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     usable = sorted(set(data.file_labels))
@@ -66,7 +86,11 @@ def train_command(directory: Path | None, output: Path, folds: int, seed: int, w
     click.echo(format_confusion(cv))
     model = MoodModel.fit(data.X, data.labels, trained_on=f"user folders {directory.resolve()}", seed=seed,
                           metrics={"cv_accuracy": round(cv["accuracy"], 4), "cv_confusion": cv["confusion"],
-                                   "labels": cv["labels"]})
+                                   "labels": cv["labels"]}, backend=backend)
+    if backend == "musicnn":
+        from moodmix.plugins.mood.musicnn.features import tag_reference
+
+        model.meta["tag_reference"] = tag_reference(data.rows)
     click.echo(f"calibration: {model.meta['calibration']}")
     path = model.save(output)
     click.echo(f"saved {path}; use it with MOODMIX_PLUGINS__MOOD__MODEL={path.resolve()}")
@@ -87,7 +111,7 @@ def eval_command(directory: Path, model_file: Path | None, window_seconds: float
     path = model_file or Path(configured_model() or SHIPPED_MODEL)
     try:
         model = MoodModel.load(path)
-        data = folder_dataset(directory, window_seconds, on_file=_progress)
+        data = folder_dataset(directory, window_seconds, on_file=_progress, backend=model.backend)
     except (MoodmixError, ValueError) as exc:
         raise click.ClickException(getattr(exc, "message", str(exc))) from exc
     if not data.files:

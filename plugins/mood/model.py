@@ -27,6 +27,9 @@ from moodmix.plugins.mood.features import FEATURE_NAMES, FEATURE_SET_VERSION
 FORMAT = "moodmix-mood-model"
 FORMAT_VERSION = 1
 SHIPPED_MODEL = Path(__file__).with_name("shipped_model.joblib")
+#: The shipped model of the musicnn backend (librosa features + musicnn embeddings and tags).
+SHIPPED_MUSICNN_MODEL = Path(__file__).with_name("shipped_musicnn_model.joblib")
+BACKENDS = ("features", "musicnn")
 
 
 class MoodModelError(CapabilityFailed):
@@ -34,6 +37,15 @@ class MoodModelError(CapabilityFailed):
 
     code = "mood_model_error"
     status = 500
+
+
+def feature_set(backend: str) -> tuple[int | str, tuple[str, ...]]:
+    """``(version, feature names)`` a model of ``backend`` reads."""
+    if backend == "musicnn":
+        from moodmix.plugins.mood.musicnn import features as MF
+
+        return MF.FEATURE_SET_VERSION, MF.FEATURE_NAMES
+    return FEATURE_SET_VERSION, FEATURE_NAMES
 
 
 def library_versions() -> dict[str, str]:
@@ -85,16 +97,21 @@ class MoodModel:
 
     @classmethod
     def fit(cls, X: np.ndarray, y: list[str], *, trained_on: str, seed: int = 0,
-            metrics: dict[str, Any] | None = None) -> MoodModel:
-        """Fit on feature rows ``X`` (columns = :data:`FEATURE_NAMES`) and labels ``y``."""
+            metrics: dict[str, Any] | None = None, backend: str = "features") -> MoodModel:
+        """Fit on feature rows ``X`` (columns = :func:`feature_set` of ``backend``) and labels ``y``."""
         labels, counts = np.unique(np.asarray(y), return_counts=True)
         if len(labels) < 2:
             raise ValueError("training needs examples of at least two moods")
         pipeline, calibration = build_pipeline(int(counts.min()), seed)
         pipeline.fit(_clean(X), np.asarray(y))
-        meta = {"trained_on": trained_on, "metrics": metrics or {}, "calibration": calibration,
+        meta = {"trained_on": trained_on, "metrics": metrics or {}, "calibration": calibration, "backend": backend,
                 "counts": dict(zip(labels.tolist(), counts.tolist(), strict=True))}
         return cls(pipeline, tuple(pipeline.classes_.tolist()), meta)
+
+    @property
+    def backend(self) -> str:
+        """Which rows the model reads: ``features`` (librosa only) or ``musicnn``."""
+        return str(self.meta.get("backend", "features"))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, columns in :attr:`labels` order."""
@@ -109,13 +126,14 @@ class MoodModel:
         import joblib
 
         path = Path(path)
+        version, names = feature_set(self.backend)
         buffer = io.BytesIO()
         joblib.dump(self.pipeline, buffer)
         payload = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "feature_set_version": FEATURE_SET_VERSION,
-            "features": list(FEATURE_NAMES),
+            "feature_set_version": version,
+            "features": list(names),
             "labels": list(self.labels),
             "taxonomy": taxonomy.as_dict(),
             "versions": library_versions(),
@@ -160,10 +178,15 @@ def check_compatible(meta: dict[str, Any], path: Path) -> None:
     if meta.get("format_version") != FORMAT_VERSION:
         raise MoodModelError(f"mood model {path} has format {meta.get('format_version')}, this moodmix "
                              f"reads format {FORMAT_VERSION}; {hint}", code="mood_model_incompatible")
-    if meta.get("feature_set_version") != FEATURE_SET_VERSION or meta.get("features") != list(FEATURE_NAMES):
+    backend = meta.get("backend", "features")
+    if backend not in BACKENDS:
+        raise MoodModelError(f"mood model {path} needs backend {backend!r}, this moodmix has {BACKENDS}; {hint}",
+                             code="mood_model_incompatible")
+    version, names = feature_set(backend)
+    if meta.get("feature_set_version") != version or meta.get("features") != list(names):
         raise MoodModelError(f"mood model {path} was trained on feature set "
                              f"{meta.get('feature_set_version')}, "
-                             f"this moodmix computes feature set {FEATURE_SET_VERSION}; {hint}",
+                             f"this moodmix computes feature set {version}; {hint}",
                              code="mood_model_incompatible")
     saved = meta.get("versions", {})
     current = library_versions()

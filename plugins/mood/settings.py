@@ -8,6 +8,8 @@ import msgspec
 class MoodSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: A model trained with ``moodmix mood train`` (``MOODMIX_PLUGINS__MOOD__MODEL``); empty: the shipped one.
     model: str = ""
+    #: Converted musicnn weights (``MOODMIX_PLUGINS__MOOD__MUSICNN_WEIGHTS``); empty: the shipped ``weights.npz``.
+    musicnn_weights: str = ""
 
 
 def load_mood_settings(config_file: str | None = None, environ: dict[str, str] | None = None) -> MoodSettings:

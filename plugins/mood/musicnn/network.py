@@ -23,14 +23,18 @@ import numpy as np
 import torch
 from torch.nn import functional as nnf
 
+from moodmix.engine.errors import CapabilityFailed
 from moodmix.plugins.mood.musicnn import labels
 
 EPSILON = 1e-3
 WEIGHTS = Path(__file__).with_name("weights.npz")
 
 
-class MusicnnError(RuntimeError):
+class MusicnnError(CapabilityFailed):
     """The converted weights are missing or do not fit the network."""
+
+    code = "musicnn_weights_unavailable"
+    status = 500
 
 
 def _same_pad(kernel: int) -> tuple[int, int]:

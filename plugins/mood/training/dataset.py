@@ -29,6 +29,8 @@ class Dataset:
     groups: list[int] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     file_labels: list[str] = field(default_factory=list)
+    #: ``features`` (librosa rows) or ``musicnn`` (librosa + musicnn rows).
+    backend: str = "features"
 
     def add(self, name: str, label: str, rows: list[dict[str, float]]) -> None:
         index = len(self.files)
@@ -40,13 +42,22 @@ class Dataset:
 
     @property
     def X(self) -> np.ndarray:
+        if self.backend == "musicnn":
+            from moodmix.plugins.mood.musicnn import features as MF
+
+            return MF.as_matrix(self.rows)
         return F.as_matrix(self.rows)
 
 
-def window_rows(y: np.ndarray, sr: int = F.SAMPLE_RATE,
-                window_seconds: float = 10.0) -> list[dict[str, float]]:
-    """Feature rows of every timeline window of mono audio ``y``."""
-    return F.track_features(F.analyse(y, sr), window_seconds).per_window
+def window_rows(y: np.ndarray, sr: int = F.SAMPLE_RATE, window_seconds: float = 10.0,
+                backend: str = "features") -> list[dict[str, float]]:
+    """Feature rows of every timeline window of mono audio ``y`` (musicnn's added for that backend)."""
+    tf = F.track_features(F.analyse(y, sr), window_seconds)
+    if backend != "musicnn":
+        return tf.per_window
+    from moodmix.plugins.mood.musicnn import features as MF
+
+    return MF.window_rows(tf, MF.tag_audio(y, sr))
 
 
 def labelled_files(root: Path) -> list[tuple[Path, str]]:
@@ -71,17 +82,18 @@ def labelled_files(root: Path) -> list[tuple[Path, str]]:
 
 
 def folder_dataset(root: Path, window_seconds: float = 10.0,
-                   on_file: Callable[[int, int, Path, str | None], None] | None = None) -> Dataset:
+                   on_file: Callable[[int, int, Path, str | None], None] | None = None,
+                   backend: str = "features") -> Dataset:
     """Analyse every labelled file; unreadable or too-short files are reported and skipped."""
     from moodmix.plugins.mood.analysis import load_mono, validate
 
-    data = Dataset()
+    data = Dataset(backend=backend)
     files = labelled_files(root)
     for i, (path, label) in enumerate(files):
         try:
             y = load_mono(path)
             validate(y)
-            data.add(str(path), label, window_rows(y, window_seconds=window_seconds))
+            data.add(str(path), label, window_rows(y, window_seconds=window_seconds, backend=backend))
             problem = None
         except Exception as exc:  # one bad file must not sink a training run
             problem = getattr(exc, "message", None) or str(exc)
@@ -126,7 +138,8 @@ def cross_validate(data: Dataset, seed: int = 0, folds: int = 5) -> dict[str, An
     X, y, groups = data.X, np.asarray(data.labels), np.asarray(data.groups)
     truth, predicted = [], []
     for train, test in splitter.split(X, y, groups):
-        model = MoodModel.fit(X[train], y[train].tolist(), trained_on="cv fold", seed=seed)
+        model = MoodModel.fit(X[train], y[train].tolist(), trained_on="cv fold", seed=seed,
+                              backend=data.backend)
         for g, label in file_predictions(model, data, test).items():
             truth.append(data.file_labels[g])
             predicted.append(label)

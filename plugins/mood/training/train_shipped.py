@@ -31,7 +31,8 @@ TRAIN_SECONDS = 12.0
 HELD_OUT_SECONDS = 20.0
 
 
-def render_corpus(per_mood: int, seed: int, held_out: bool, seconds: float, log: Any = print) -> Dataset:
+def render_corpus(per_mood: int, seed: int, held_out: bool, seconds: float, log: Any = print,
+                  backend: str = "features") -> Dataset:
     """Render ``per_mood`` clips per mood, pass them through a codec, analyse them into a :class:`Dataset`.
 
     Real uploads are lossy, and codecs move the top spectral bands a lot (MP3 alone
@@ -39,7 +40,7 @@ def render_corpus(per_mood: int, seed: int, held_out: bool, seconds: float, log:
     training clips go through MP3 at 96-192 kbps; the held-out set uses Ogg Vorbis,
     a codec training never sees.
     """
-    data = Dataset()
+    data = Dataset(backend=backend)
     with tempfile.TemporaryDirectory(prefix="moodmix-corpus-") as tmp:
         for m_index, mood in enumerate(MOOD_NAMES):
             rng = np.random.default_rng([seed, m_index, int(held_out)])
@@ -50,7 +51,7 @@ def render_corpus(per_mood: int, seed: int, held_out: bool, seconds: float, log:
                 elif rng.random() < 0.5:
                     y = codec_round_trip(y, Path(tmp) / f"{mood}-{i}.mp3", "mp3",
                                          bitrate=int(rng.choice((96, 128, 192))))
-                data.add(f"{mood}-{i} {clip.voices} {clip.kit} {clip.drums}", mood, window_rows(y))
+                data.add(f"{mood}-{i} {clip.voices} {clip.kit} {clip.drums}", mood, window_rows(y, backend=backend))
             log(f"  {'held-out' if held_out else 'training'} {mood}: {per_mood} clips")
     return data
 
