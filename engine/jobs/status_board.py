@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 log = logging.getLogger("moodmix.jobs")
@@ -40,6 +41,7 @@ class StatusBoard:
         self._docs: dict[str, tuple[float, str, dict]] = {}  # job id -> (expires, owner id, document)
         self._versions: dict[str, int] = {}
         self._events: dict[str, asyncio.Event] = {}
+        self._loading: dict[tuple[str, str], asyncio.Future] = {}
         self.relay: _RedisRelay | None = None
 
     def get(self, job_id: str, user_id: str) -> dict | None:
@@ -49,6 +51,30 @@ class StatusBoard:
         if held is None or held[0] < time.monotonic() or held[1] != user_id:
             return None
         return dict(held[2])
+
+    async def read(self, job_id: str, user_id: str, load: Callable[[], Awaitable[tuple[dict, bool]]]) -> dict:
+        """The fresh document, else ``load()`` (``(document, ended)``) once for everyone asking at the same
+        time: when a document expires under 100 pollers, one of them reads the database, not 100."""
+        doc = self.get(job_id, user_id)
+        if doc is not None:
+            return doc
+        key = (job_id, user_id)
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = self._loading[key] = asyncio.ensure_future(self._load(job_id, user_id, load))
+            pending.add_done_callback(lambda done: self._loaded(key, done))
+        return dict(await asyncio.shield(pending))
+
+    async def _load(self, job_id: str, user_id: str, load: Callable[[], Awaitable[tuple[dict, bool]]]) -> dict:
+        seen = self.version(job_id)
+        doc, ended = await load()
+        self.put(job_id, user_id, doc, seen, ended=ended)
+        return doc
+
+    def _loaded(self, key: tuple[str, str], done: asyncio.Future) -> None:
+        self._loading.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved, so a load nobody waits for any more is not reported as lost
 
     def version(self, job_id: str) -> int:
         """Bumped by every change of the job; read it before reading the job, pass it to :meth:`put`/:meth:`wait`."""

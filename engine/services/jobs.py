@@ -198,16 +198,12 @@ class Jobs:
 
         Served from this process's status board while fresh (polling costs no query); the owner check holds.
         """
+        async def load() -> tuple[dict, bool]:
+            row = await self.job_row(user_id, job_id)
+            return {**job_dict(row), **await standing(self.rt, row)}, row["status"] in states.TERMINAL
+
         board = status_board(self.rt.settings)
-        key, owner = str(as_uuid(job_id, "job")), str(as_uuid(user_id, "user"))
-        doc = board.get(key, owner)
-        if doc is not None:
-            return doc
-        seen = board.version(key)
-        row = await self.job_row(user_id, job_id)
-        doc = {**job_dict(row), **await standing(self.rt, row)}
-        board.put(key, owner, doc, seen, ended=doc["status"] in states.TERMINAL)
-        return doc
+        return await board.read(str(as_uuid(job_id, "job")), str(as_uuid(user_id, "user")), load)
 
     async def list_jobs(self, user_id: str, *, status: str | None = None, capability: str | None = None,
                         page: int = 1, per_page: int = 20) -> dict:

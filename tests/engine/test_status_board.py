@@ -42,6 +42,27 @@ def test_a_document_read_before_a_change_is_not_kept():
     assert board.get("j1", "alice") is None
 
 
+async def test_pollers_arriving_together_read_the_database_once():
+    board = sb.StatusBoard()
+    calls = 0
+
+    async def load():
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return DOC, False
+
+    docs = await asyncio.gather(*(board.read("j1", "alice", load) for _ in range(50)))
+    assert calls == 1 and all(d == DOC for d in docs)
+    assert await board.read("j1", "alice", load) == DOC and calls == 1  # fresh: no load at all
+
+    async def missing():
+        raise NotFound("job not found", code="job_not_found")
+
+    with pytest.raises(NotFound):
+        await board.read("j1", "mallory", missing)  # someone else's poll is loaded (and refused) on its own
+
+
 async def test_a_change_wakes_waiters_and_one_already_seen_returns_at_once():
     board = sb.StatusBoard()
     seen = board.version("j1")
