@@ -1,6 +1,7 @@
 // moodmix web client: boots the page, switches between the sign-in view and the workspace.
 
 import { initActions } from "./js/actions.js";
+import { initResultTabs } from "./js/jobs.js";
 import { api, onUnauthorized } from "./js/api.js";
 import { initAuth, restoreSession, signOut } from "./js/auth.js";
 import { initLists } from "./js/lists.js";
@@ -26,6 +27,7 @@ async function showWorkspace(user) {
   $("#app-view").hidden = false;
   initTrackPanel();
   initActions();
+  initResultTabs();
   initLists();
   emit("user", user);
   await reopenLastTrack(user);

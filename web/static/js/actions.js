@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { startJob } from "./jobs.js";
 import { createParamsForm } from "./params.js";
 import { emit, on, rememberFile, state } from "./state.js";
-import { $, h, humanize, setFormError, uid } from "./ui.js";
+import { $, capabilityIcon, h, humanize, setFormError, uid } from "./ui.js";
 
 let selected = null; // capability name
 let files = []; // the user's files, for audio input pickers
@@ -29,7 +29,7 @@ function renderPicker() {
       class: "visually-hidden", "aria-label": humanize(cap.name), "aria-describedby": `${id}-desc` });
     radio.addEventListener("change", () => selectCapability(cap.name));
     return h("label", { class: "cap-option", for: id, dataset: { capability: cap.name } }, radio,
-      h("span", { class: "cap-emoji", "aria-hidden": "true" }, (cap.ui && cap.ui.emoji) || "♪"),
+      h("span", { class: "cap-icon" }, capabilityIcon(cap)),
       h("span", { class: "cap-name" }, humanize(cap.name)),
       h("span", { id: `${id}-desc`, class: "cap-desc" }, cap.description));
   });

@@ -195,26 +195,63 @@ export function fetchBlob(url) {
 }
 
 /**
- * A short-lived URL (15 min) for a protected file that a media element can stream and seek with
- * Range requests, so playback starts before the whole file has arrived.
+ * A short-lived link (15 min) for a protected file that a media element can stream and seek with
+ * Range requests, so playback starts before the whole file has arrived. With rendition "playable"
+ * the server hands out what every browser plays (an MP3 preview when the original does not):
+ * resolves to {url, preview, expires_in}.
  */
-export async function streamUrl(url) {
+export async function streamUrl(url, { rendition = "original" } = {}) {
   const target = url.endsWith("/download") ? `${url.slice(0, -"/download".length)}/stream-url` : `${url}/stream-url`;
-  const data = await api(target.startsWith(BASE) ? target.slice(BASE.length) : target);
-  return data.url;
+  return api(target.startsWith(BASE) ? target.slice(BASE.length) : target, { query: { rendition } });
+}
+
+/** Waveform peaks computed by the server ({points, duration, min, max}) for a file or job output. */
+export function fetchPeaks(url, points = 800) {
+  const base = url.endsWith("/download") ? url.slice(0, -"/download".length) : url;
+  return api(`${base.startsWith(BASE) ? base.slice(BASE.length) : base}/waveform`, { query: { points } });
 }
 
 export function fileUrl(fileId) {
   return `${BASE}/files/${fileId}/download`;
 }
 
-/** Save a protected file under `filename` through a temporary object URL. */
-export async function downloadTo(url, filename) {
-  const blob = await fetchBlob(url);
+/** The file name a Content-Disposition header gives (RFC 5987 filename* first). */
+function dispositionName(header) {
+  if (!header) return null;
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(header);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1]);
+    } catch {
+      // malformed: try the plain one
+    }
+  }
+  const plain = /filename="?([^";]+)"?/i.exec(header);
+  return plain ? plain[1] : null;
+}
+
+/** Save a protected file through a temporary object URL, under the name the server gives it. */
+export async function downloadTo(url, fallbackName) {
+  const response = await fetch(url, { headers: authHeaders() });
+  if (!response.ok) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      // not JSON
+    }
+    raise(errorFromEnvelope(body, response.status, "download failed"));
+  }
+  const blob = await response.blob();
+  saveBlob(blob, dispositionName(response.headers.get("Content-Disposition")) || fallbackName || "download");
+}
+
+/** Offer a Blob made in the page (an exported mix…) as a download. */
+export function saveBlob(blob, filename) {
   const href = URL.createObjectURL(blob);
   const link = document.createElement("a");
   link.href = href;
-  link.download = filename || "download";
+  link.download = filename;
   document.body.append(link);
   link.click();
   link.remove();

@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { startJob } from "./jobs.js";
 import { emit, jobFileId, on, rememberFile, setCurrentFile, state } from "./state.js";
 import { openFile } from "./track.js";
-import { $, fmtBytes, fmtDate, fmtTime, h, humanize, notify, showError } from "./ui.js";
+import { $, fmtBytes, fmtDate, fmtTime, h, humanize, icon, notify, showError } from "./ui.js";
 
 const PER_PAGE = 8;
 const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"];
@@ -12,7 +12,7 @@ const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"];
 export function initLists() {
   const files = pagedList({
     host: $("#files-view"), noun: "files", load: (page) => api("/files", { query: { page, per_page: PER_PAGE } }),
-    head: ["Name", "Length", "Size", "Uploaded", "Actions"], row: fileRow,
+    head: ["Name", "Length", "Uploaded", "Actions"], row: fileRow,
   });
   const statusId = "jobs-status-filter";
   const filter = h("select", { id: statusId },
@@ -21,7 +21,7 @@ export function initLists() {
     host: $("#jobs-view"), noun: "jobs",
     toolbar: h("div", { class: "list-toolbar" }, h("label", { for: statusId }, "Status"), filter),
     load: (page) => api("/jobs", { query: { page, per_page: PER_PAGE, status: filter.value } }),
-    head: ["Action", "Status", "Progress", "Started", "Actions"], row: jobRow,
+    head: ["Action", "Status", "Started", "Actions"], row: jobRow,
   });
   filter.addEventListener("change", () => jobs.load(1));
   on("files-changed", () => files.load());
@@ -71,10 +71,10 @@ function pagedList({ host, noun, load, head, row, toolbar = null }) {
 
 function fileRow(file, list) {
   rememberFile(file);
-  const open = h("button", { type: "button", class: "button button-small", "aria-label": `Open ${file.filename}` },
-    "Open");
-  const remove = h("button", { type: "button", class: "button button-small button-danger",
-    "aria-label": `Delete ${file.filename}` }, "Delete");
+  const open = h("button", { type: "button", class: "button button-small button-icon", title: "Open",
+    "aria-label": `Open ${file.filename}` }, icon("open"));
+  const remove = h("button", { type: "button", class: "button button-small button-icon button-danger", title: "Delete",
+    "aria-label": `Delete ${file.filename}` }, icon("trash"));
   open.addEventListener("click", () => {
     openFile(file);
     $("#track-panel").scrollIntoView({ behavior: "smooth", block: "start" });
@@ -93,8 +93,17 @@ function fileRow(file, list) {
   });
   return h("tr", { dataset: { fileId: file.id } },
     h("th", { scope: "row", class: "cell-name", title: file.filename }, file.filename),
-    h("td", {}, fmtTime(file.duration)), h("td", {}, fmtBytes(file.size_bytes)),
-    h("td", {}, fmtDate(file.created_at)), h("td", {}, h("div", { class: "cell-actions" }, open, remove)));
+    h("td", { title: fmtBytes(file.size_bytes) }, fmtTime(file.duration)),
+    h("td", { class: "cell-date" }, fmtShortDate(file.created_at)),
+    h("td", {}, h("div", { class: "cell-actions" }, open, remove)));
+}
+
+/** "12 Mar, 14:05": short enough for a table cell (the full date is in the tooltip). */
+function fmtShortDate(iso) {
+  const date = new Date(iso);
+  if (!iso || Number.isNaN(date.getTime())) return fmtDate(iso);
+  const text = date.toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  return h("time", { datetime: iso, title: fmtDate(iso) }, text);
 }
 
 function jobRow(job) {
@@ -106,7 +115,7 @@ function jobRow(job) {
   });
   return h("tr", { dataset: { jobId: job.id } },
     h("th", { scope: "row" }, humanize(job.capability), source ? h("span", { class: "muted small" }, ` · ${source}`) : ""),
-    h("td", {}, h("span", { class: `badge badge-${job.status}` }, job.status)),
-    h("td", {}, `${Math.round(job.status === "succeeded" ? 100 : job.progress)}%`),
-    h("td", {}, fmtDate(job.created_at)), h("td", {}, view));
+    h("td", {}, h("span", { class: `badge badge-${job.status}` }, job.status),
+      job.status === "running" ? ` ${Math.round(job.progress)}%` : ""),
+    h("td", { class: "cell-date" }, fmtShortDate(job.created_at)), h("td", {}, view));
 }

@@ -27,6 +27,28 @@ function append(el, children) {
   }
 }
 
+const SVG_NS = "http://www.w3.org/2000/svg";
+// Icons a capability may name in its ui.icon hint (bundled in icons.svg); anything else gets a note.
+const CAPABILITY_ICONS = new Set(["gauge", "layers", "sliders", "sparkles", "masks", "note"]);
+
+/** A decorative icon from the bundled sprite (no emoji: they show as boxes without an emoji font). */
+export function icon(name, className = "icon") {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("class", className);
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const use = document.createElementNS(SVG_NS, "use");
+  use.setAttribute("href", `/static/icons.svg#i-${name}`);
+  svg.append(use);
+  return svg;
+}
+
+/** The icon a capability declares (ui.icon), when the sprite has it. */
+export function capabilityIcon(cap, className = "icon") {
+  const name = cap && cap.ui && cap.ui.icon;
+  return icon(CAPABILITY_ICONS.has(name) ? name : "note", className);
+}
+
 export function $(selector, root = document) {
   return root.querySelector(selector);
 }
@@ -93,7 +115,7 @@ const noticeRegion = () => document.getElementById("notices");
 
 /** Show a dismissible message; errors use role=alert so screen readers announce them at once. */
 export function notify(message, kind = "info", { timeout = kind === "error" ? 0 : 5000 } = {}) {
-  const close = h("button", { type: "button", class: "icon-button", "aria-label": "Dismiss message" }, "×");
+  const close = h("button", { type: "button", class: "icon-button", "aria-label": "Dismiss message" }, icon("close"));
   const note = h("div", { class: `notice notice-${kind}`, role: kind === "error" ? "alert" : "status" },
     h("span", { class: "notice-text" }, message), close);
   close.addEventListener("click", () => note.remove());

@@ -1,50 +1,29 @@
-// Waveform drawn on a canvas from decoded Web Audio data; doubles as a keyboard-operable seek slider.
+// Waveform drawn on a canvas from peaks the server computes (so it never depends on what this browser
+// can decode); doubles as a keyboard-operable seek slider.
 
 import { fmtTime, h } from "./ui.js";
 
-let decoder = null;
-
-/** Decode compressed audio to an AudioBuffer (an OfflineAudioContext needs no user gesture). */
-export function decodeAudio(arrayBuffer) {
-  decoder = decoder || new OfflineAudioContext(1, 1, 44100);
-  return decoder.decodeAudioData(arrayBuffer);
-}
-
-/** Min/max pairs of `buckets` equal slices, over all channels. */
-export function computePeaks(buffer, buckets = 800) {
-  const channels = Array.from({ length: buffer.numberOfChannels }, (_, i) => buffer.getChannelData(i));
-  const size = Math.max(1, Math.floor(buffer.length / buckets));
-  const peaks = new Float32Array(buckets * 2);
-  for (let b = 0; b < buckets; b++) {
-    let min = 0;
-    let max = 0;
-    const start = b * size;
-    const end = Math.min(buffer.length, start + size);
-    for (const data of channels) {
-      // Striding keeps long tracks cheap; 2k samples per slice is plenty for the picture.
-      const step = Math.max(1, Math.floor((end - start) / 2048));
-      for (let i = start; i < end; i += step) {
-        const v = data[i];
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
-    }
-    peaks[b * 2] = min;
-    peaks[b * 2 + 1] = max;
-  }
+/** The server's {min, max} arrays as interleaved min/max pairs. */
+export function peaksFromServer(data) {
+  const peaks = new Float32Array(data.min.length * 2);
+  data.min.forEach((low, i) => {
+    peaks[i * 2] = low;
+    peaks[i * 2 + 1] = data.max[i];
+  });
   return peaks;
 }
 
 /**
- * A waveform seek bar. Options: label (accessible name), onSeek(seconds).
+ * A waveform seek bar. Options: label (accessible name), onSeek(seconds), seekable (false: a picture
+ * only, hidden from assistive technology, e.g. one per mixer track beside the shared seek bar).
  * Methods: setPeaks(peaks), setDuration(s), setPosition(s).
  */
-export function createWaveform({ label, onSeek }) {
+export function createWaveform({ label, onSeek = () => {}, seekable = true, className = "" }) {
   const canvas = h("canvas", { class: "waveform-canvas", "aria-hidden": "true" });
-  const el = h("div", {
-    class: "waveform is-loading", role: "slider", tabindex: "0", "aria-label": label,
+  const el = seekable ? h("div", {
+    class: `waveform is-loading ${className}`, role: "slider", tabindex: "0", "aria-label": label,
     "aria-valuemin": "0", "aria-valuemax": "0", "aria-valuenow": "0", "aria-valuetext": "0:00",
-  }, canvas);
+  }, canvas) : h("div", { class: `waveform is-loading ${className}`, "aria-hidden": "true" }, canvas);
   let peaks = null;
   let duration = 0;
   let position = 0;
@@ -90,11 +69,11 @@ export function createWaveform({ label, onSeek }) {
     onSeek(Math.max(0, Math.min(duration, seconds)));
   };
 
-  el.addEventListener("pointerdown", (event) => {
+  if (seekable) el.addEventListener("pointerdown", (event) => {
     const rect = el.getBoundingClientRect();
     seekTo(((event.clientX - rect.left) / rect.width) * duration);
   });
-  el.addEventListener("keydown", (event) => {
+  if (seekable) el.addEventListener("keydown", (event) => {
     const big = Math.max(5, duration / 10);
     const moves = {
       ArrowLeft: position - 5, ArrowDown: position - 5, ArrowRight: position + 5, ArrowUp: position + 5,
@@ -114,13 +93,15 @@ export function createWaveform({ label, onSeek }) {
   };
   el.setDuration = (seconds) => {
     duration = Number.isFinite(seconds) ? seconds : 0;
-    el.setAttribute("aria-valuemax", String(Math.round(duration)));
+    if (seekable) el.setAttribute("aria-valuemax", String(Math.round(duration)));
     draw();
   };
   el.setPosition = (seconds) => {
     position = seconds;
-    el.setAttribute("aria-valuenow", String(Math.round(seconds)));
-    el.setAttribute("aria-valuetext", `${fmtTime(seconds)} of ${fmtTime(duration)}`);
+    if (seekable) {
+      el.setAttribute("aria-valuenow", String(Math.round(seconds)));
+      el.setAttribute("aria-valuetext", `${fmtTime(seconds)} of ${fmtTime(duration)}`);
+    }
     draw();
   };
   return el;
