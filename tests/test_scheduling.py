@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime, timedelta
 
 import pytest
 from hardening.stack import app_client
@@ -58,14 +59,14 @@ async def _submit(api, headers, seconds: float, n: int) -> list[str]:
 async def test_queue_position_counts_down_and_eta_shrinks(tmp_path, monkeypatch):
     async with app_client("embedded", tmp_path, monkeypatch) as api:
         headers = await signup(api)
-        for job_id in await _submit(api, headers, 0.4, 4):  # history (the first run of a process is slow)
+        for job_id in await _submit(api, headers, 0.6, 4):  # history (the first run of a process is slow)
             assert (await wait_job(api, headers, job_id))["status"] == "succeeded"
-        ids = await _submit(api, headers, 0.4, 5)
+        ids = await _submit(api, headers, 0.6, 5)
         first = (await api.get(f"/api/v1/jobs/{ids[-1]}", headers=headers)).json()["data"]
         since = time.monotonic()
         assert first["status"] == "queued" and first["queue_position"] == 4  # one runs, three ahead
         positions, etas = [], []
-        for _ in range(200):
+        while time.monotonic() < since + 60:
             job = (await api.get(f"/api/v1/jobs/{ids[-1]}", headers=headers)).json()["data"]
             if job["status"] != "queued":
                 break
@@ -73,9 +74,10 @@ async def test_queue_position_counts_down_and_eta_shrinks(tmp_path, monkeypatch)
             etas.append(job["eta_s"])
             await asyncio.sleep(0.05)
         assert positions == sorted(positions, reverse=True), positions
-        assert positions[0] == 4 and positions[-1] == 1, positions
+        # It moves up (a loaded machine may answer too slowly to show every place in turn).
+        assert positions[0] == 4 and positions[-1] <= 2, positions
         assert all(e and 0 < e["low"] <= e["high"] for e in etas), etas
-        assert etas[-1]["low"] < etas[0]["low"] / 2, (etas[0], etas[-1])  # four jobs to go, then one
+        assert etas[-1]["low"] < etas[0]["low"] / 2, (etas[0], etas[-1])  # four jobs to go, then two
         running = (await api.get(f"/api/v1/jobs/{ids[-1]}", headers=headers)).json()["data"]
         assert running["queue_position"] is None
         done = await wait_job(api, headers, ids[-1], timeout=60)
@@ -88,21 +90,26 @@ async def test_queue_position_counts_down_and_eta_shrinks(tmp_path, monkeypatch)
 async def test_second_user_is_not_starved_by_a_burst(config, tmp_path, monkeypatch):
     if config == "production":
         require_services()
-    async with app_client(config, tmp_path, monkeypatch, MOODMIX_WORKER_CONCURRENCY="2") as api:
+    async with app_client(config, tmp_path, monkeypatch, MOODMIX_WORKER_CONCURRENCY="3") as api:
         busy, other = await signup(api), await signup(api)
-        burst = await _submit(api, busy, 0.3, 20)
-        late = await _submit(api, other, 0.3, 2)
+        burst = await _submit(api, busy, 0.5, 20)
+        late = await _submit(api, other, 0.5, 2)
         rows = [await wait_job(api, busy, j, timeout=120) for j in burst]
-        rows += [await wait_job(api, other, j, timeout=120) for j in late]
-        assert all(r["status"] == "succeeded" for r in rows)
-        order = [r["id"] for r in sorted(rows, key=lambda r: r["started_at"])]
-        slots = sorted(order.index(j) + 1 for j in late)
-        # Two slots, the burst's first two running when the other user queued: the next free slot is
-        # theirs, and their second job runs as soon as their first ends (each user holds one slot).
-        assert slots[0] <= 3 and slots[1] <= 6, slots
-        # Never more than two of the burst running at once (the per-user cap).
-        spans = [(r["started_at"], r["finished_at"]) for r in rows if r["id"] in burst]
-        assert max(sum(1 for s, f in spans if s <= t < f) for t, _ in spans) <= 2
+        mine = [await wait_job(api, other, j, timeout=120) for j in late]
+        assert all(r["status"] == "succeeded" for r in rows + mine)
+        first, second = mine
+        # Three slots, the burst capped at two: the third is the other user's at once (0 of the burst's
+        # jobs start in between, 1 when a claim was under way), and their second job runs as soon as a
+        # slot is free after their first ends (they take turns).
+        cut_in = [sum(1 for r in rows if first["created_at"] < r["started_at"] < job["started_at"]) for job in mine]
+        assert cut_in[0] <= 1 and cut_in[1] <= 4, (cut_in, first, second)
+        assert any(r["started_at"] > second["started_at"] for r in rows), "the burst was over too soon to tell"
+        # Never more than two of the burst running at once (the per-user cap), though three slots were there.
+        # A claim stamps started_at just before its query waits its turn, so a job that ended meanwhile can
+        # seem to overlap by a few milliseconds: each start is looked at 50 ms in.
+        spans = [(datetime.fromisoformat(r["started_at"]), datetime.fromisoformat(r["finished_at"])) for r in rows]
+        probe = timedelta(milliseconds=50)
+        assert max(sum(1 for s, f in spans if s <= t + probe < f) for t, _ in spans) <= 2
 
 
 async def test_short_jobs_go_first_and_one_gpu_job_at_a_time(tmp_path, monkeypatch):
