@@ -113,6 +113,26 @@ class Catalog:
         known = ", ".join(dict.fromkeys(self.genre_names(cap))) or "none yet"
         raise BadInput(f"unknown genre {text!r}; choose one of: {known}", code="unknown_genre")
 
+    @staticmethod
+    def genre_line(genre: dict, limit: int = 100) -> str:
+        """The genre's description up to its first colon or full stop (``"Lo-fi: 80 BPM, …"`` → ``"80 BPM, …"``)."""
+        text = (genre.get("description") or "").strip()
+        head, sep, rest = text.partition(": ")
+        if sep and len(head) < 30:
+            text = rest
+        text = text.split(". ")[0].rstrip(".")
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    def match_genre_choices(self, prefix: str, cap: dict | None = None, limit: int = 25) -> list[tuple[str, str]]:
+        """``(label, name)`` for autocomplete: the genre with its description, within Discord's 100 characters."""
+        by_name = {g["name"]: g for g in self.genres_for(cap)}
+        return [((f"{name} — {self.genre_line(by_name[name], 100)}")[:100], name)
+                for name in self.match_genres(prefix, cap, limit)]
+
+    def split_actions(self) -> list[dict]:
+        """Track actions that take no genre and give several audio outputs (e.g. stems), for a button."""
+        return [c for c in self.track_actions() if not self.takes_genre(c) and len(self.audio_outputs(c)) > 1]
+
     def match_genres(self, prefix: str, cap: dict | None = None, limit: int = 25) -> list[str]:
         """Genre names for autocomplete: those of ``cap``'s set whose name or alias contains what was typed."""
         key = _norm(prefix or "")

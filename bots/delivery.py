@@ -37,6 +37,19 @@ class Delivery:
     files: list[OutgoingFile] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
 
+    def batches(self, max_total_bytes: int, max_files: int = 10) -> list[list[OutgoingFile]]:
+        """The files in groups that each fit one request (count and total size), in order."""
+        groups: list[list[OutgoingFile]] = []
+        size = 0
+        for item in self.files:
+            item_size = item.path.stat().st_size
+            if not groups or len(groups[-1]) >= max_files or size + item_size > max_total_bytes:
+                groups.append([])
+                size = 0
+            groups[-1].append(item)
+            size += item_size
+        return groups
+
     def full_text(self) -> str:
         lines = [self.text]
         if self.links:
@@ -63,6 +76,19 @@ async def download_link(backend: BotBackend, chat: ChatRef, job: dict, output: d
         return await backend.share_output(chat, job["id"], output["name"], SHARE_DAYS * 86400)
     except MoodmixError:
         return output_url(public_url, job, output)
+
+
+async def all_links(backend: BotBackend, chat: ChatRef, job: dict, public_url: str) -> list[tuple[str, str]]:
+    """A download link for every file output: the answer when sending the files failed."""
+    outputs = (job.get("result") or {}).get("outputs") or []
+    return [(out["name"], await download_link(backend, chat, job, out, public_url))
+            for out in outputs if out.get("kind") != "json"]
+
+
+def links_text(summary: str, links: list[tuple[str, str]]) -> str:
+    """The summary and one download line per output (links work for :data:`SHARE_DAYS` days)."""
+    lines = [summary, f"Download here (links work for {SHARE_DAYS} days):"]
+    return "\n".join(lines + [f"• {label}: {url}" for label, url in links])
 
 
 def _zip(paths: list[tuple[Path, str]], target: Path) -> Path:

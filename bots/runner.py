@@ -15,7 +15,7 @@ import signal
 
 from moodmix.bots.backend import BotBackend
 from moodmix.bots.core import BotCore
-from moodmix.bots.limits import BotLimits
+from moodmix.bots.limits import BotLimits, make_limiter
 from moodmix.bots.settings import BotSettings, load_bot_settings
 from moodmix.engine.config import Settings
 
@@ -73,8 +73,8 @@ async def serve(settings: Settings, platforms: list[str], *, bots: BotSettings |
     stop = stop or asyncio.Event()
     bots = bots or load_bot_settings()
     backend = await make_backend(settings, bots)
-    core = BotCore(backend, public_url=settings.public_base_url, limits=BotLimits.from_env(),
-                   max_input_bytes=settings.max_upload_bytes)
+    core = BotCore(backend, public_url=settings.public_base_url, max_input_bytes=settings.max_upload_bytes,
+                   limiter=make_limiter(BotLimits.from_env(), bots.redis_url(settings.redis_url)))
     cleanups = []
     try:
         catalog = await core.catalog()
@@ -91,8 +91,9 @@ async def serve(settings: Settings, platforms: list[str], *, bots: BotSettings |
             cleanups.append(lambda: stop_application(app))
             log.info("telegram bot polling")
         if "discord" in platforms:
-            from moodmix.bots.discord_bot import MoodmixDiscordClient
+            from moodmix.bots.discord_bot import MoodmixDiscordClient, configure_endpoints
 
+            configure_endpoints(bots.discord_api_url, bots.discord_gateway_url)
             client = MoodmixDiscordClient(core)
             watched.append(asyncio.create_task(client.start(token_for(bots, "discord"))))
             cleanups.append(client.close)

@@ -28,6 +28,13 @@ class BotSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: Override the file limits in MB (0: follow the server: 20/50 for Telegram's, 2000/2000 self-hosted).
     telegram_download_limit_mb: float = 0
     telegram_upload_limit_mb: float = 0
+    #: Discord's REST API base (``https://discord.com/api/v10``) and gateway (``wss://gateway.discord.gg``);
+    #: empty: Discord's own. For tests and proxies.
+    discord_api_url: str = ""
+    discord_gateway_url: str = ""
+    #: Redis shared by bot replicas for per-user limits (``redis://host:6379/0``); empty: the engine's
+    #: ``MOODMIX_REDIS_URL`` when it has one, else limits are kept in this process.
+    bot_redis_url: str = ""
 
     def telegram_endpoints(self) -> tuple[str, str] | None:
         """``(base_url, base_file_url)`` for python-telegram-bot, or ``None`` for Telegram's own servers."""
@@ -35,6 +42,9 @@ class BotSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             return None
         root = self.telegram_api_url.rstrip("/")
         return f"{root}/bot", f"{root}/file/bot"
+
+    def redis_url(self, engine_redis_url: str = "") -> str:
+        return self.bot_redis_url or engine_redis_url
 
     def telegram_limits(self) -> TelegramLimits:
         own_server = bool(self.telegram_api_url)

@@ -38,7 +38,7 @@ from telegram.ext import (
 from moodmix.bots.backend import ChatRef
 from moodmix.bots.catalog import Catalog
 from moodmix.bots.core import BotCore, looks_like_audio
-from moodmix.bots.delivery import Delivery
+from moodmix.bots.delivery import Delivery, all_links, links_text, summarize
 from moodmix.bots.settings import TelegramLimits
 from moodmix.engine.errors import MoodmixError
 
@@ -109,6 +109,24 @@ def keyboard(catalog: Catalog, ticket_key: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
+def next_keyboard(catalog: Catalog, ticket_key: str, capability: str, genre: str | None) -> InlineKeyboardMarkup:
+    """Under a preview: the full track, another genre, and each split action (stems) of the same upload."""
+    row = [InlineKeyboardButton("▶ Full track", callback_data=f"f:{ticket_key}:{capability}:{genre or ''}"[:64]),
+           InlineKeyboardButton("🎛 Another genre", callback_data=f"n:{ticket_key}:{capability}")]
+    splits = [InlineKeyboardButton(f"🎚 {c['name']}", callback_data=f"a:{ticket_key}:{c['name']}")
+              for c in catalog.split_actions()]
+    return InlineKeyboardMarkup([row, splits[:3]] if splits else [row])
+
+
+def genre_keyboard(catalog: Catalog, ticket_key: str, capability: str) -> InlineKeyboardMarkup:
+    cap = catalog.capability(capability)
+    emoji = (cap.get("ui") or {}).get("emoji", "🎵")
+    buttons = [InlineKeyboardButton(f"{emoji} {g}", callback_data=f"g:{ticket_key}:{capability}:{g}")
+               for g in catalog.genre_names(cap) if len(f"g:{ticket_key}:{capability}:{g}".encode()) <= 64]
+    return InlineKeyboardMarkup([buttons[i:i + GENRE_BUTTONS_PER_ROW]
+                                 for i in range(0, len(buttons), GENRE_BUTTONS_PER_ROW)])
+
+
 class TelegramBot:
     """Handlers bound to one :class:`BotCore`; :meth:`install` adds them to an Application."""
 
@@ -120,6 +138,8 @@ class TelegramBot:
     def install(self, app: Application) -> None:
         app.add_handler(CommandHandler(["start", "help"], self.on_help))
         app.add_handler(CommandHandler("jobs", self.on_jobs))
+        app.add_handler(CommandHandler("genres", self.on_genres))
+        app.add_handler(CommandHandler("cancel", self.on_cancel))
         app.add_handler(CommandHandler("link", self.on_link))
         app.add_handler(MessageHandler(filters.COMMAND, self.on_action_command))
         app.add_handler(MessageHandler(filters.AUDIO | filters.VOICE | filters.Document.ALL, self.on_file))
@@ -130,6 +150,7 @@ class TelegramBot:
         """The command menu shown by Telegram clients, from the engine's capabilities."""
         catalog = await self.core.catalog()
         commands = [BotCommand("help", "What this bot can do"), BotCommand("jobs", "Your recent jobs"),
+                    BotCommand("genres", "The genres, one line each"), BotCommand("cancel", "Stop your running job"),
                     BotCommand("link", "Link this chat to your moodmix web account: /link CODE")]
         for cap in catalog.track_actions() + catalog.prompt_actions():
             commands.append(BotCommand(cap["name"], catalog.short_description(cap, 256)))
@@ -142,8 +163,24 @@ class TelegramBot:
         text = ("🎧 moodmix — send me a track (audio, voice note or audio file, up to "
                 f"{self.limits.download_bytes // MB} MB) and pick "
                 "what to do with it.\n\n" + "\n".join(lines)
-                + "\n\n/jobs — your recent jobs\n/link CODE — use your moodmix web account here")
-        await update.effective_message.reply_text(text)
+                + "\n\n/jobs — your recent jobs\n/genres — the genres\n/cancel — stop your running job"
+                + "\n/link CODE — use your moodmix web account here")
+        await update.effective_message.reply_text(text[:4096])
+
+    async def on_genres(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = chat_ref(update.effective_user)
+        await self._guard(update.effective_message, self._reply(chat, update.effective_message, self._genres_text))
+
+    async def on_cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = chat_ref(update.effective_user)
+        await self._guard(update.effective_message, self._reply(chat, update.effective_message, self.core.cancel))
+
+    async def _genres_text(self, chat: ChatRef) -> str:
+        return "\n".join(await self.core.genres_lines()) or "No genres yet."
+
+    async def _reply(self, chat: ChatRef, message: Message, make_text) -> None:
+        self.core.hit(chat)
+        await message.reply_text((await make_text(chat))[:4096])
 
     async def on_jobs(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = chat_ref(update.effective_user)
@@ -254,42 +291,73 @@ class TelegramBot:
 
     # ---- buttons -----------------------------------------------------------------------------------
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``g`` genre (a preview first), ``f`` full track, ``a`` action, ``z`` zipped, ``n`` another genre."""
         query = update.callback_query
         chat = chat_ref(query.from_user)
         kind, _, rest = (query.data or "").partition(":")
         key, _, rest = rest.partition(":")
         capability, _, genre = rest.partition(":")
+        claim = f"{key}:{capability}:{genre}:{kind}"
         try:
             ticket = self.core.tickets.get(key, chat)
             self.core.hit(chat)
-            self.core.check_can_start(chat)
-            await self.core.build_request(capability, genre=genre or None)
+            if kind == "n":
+                catalog = await self.core.catalog()
+                await query.answer()
+                await query.message.reply_text(f"🎵 {ticket.filename} — pick another genre:",
+                                               reply_markup=genre_keyboard(catalog, key, capability))
+                return
+            if not self.core.claim(claim):  # a double tap: answered, nothing started twice
+                await query.answer("already on it")
+                return
+            try:
+                self.core.check_can_start(chat)
+                await self.core.build_request(capability, genre=genre or None)
+            except MoodmixError:
+                self.core.release(claim)
+                raise
         except MoodmixError as exc:
             await query.answer(exc.message, show_alert=True)
             return
         await query.answer(f"starting {capability}…")
-        status = query.message
-        await _edit(status, f"⏳ {capability}{f' ({genre})' if genre else ''} for {ticket.filename}: starting…")
-        await self._guard(status, self._run_and_deliver(chat, status, capability, file_id=ticket.file_id,
-                                                        genre=genre or None, bundle=kind == "z"))
+        label = f"⏳ {capability}{f' ({genre})' if genre else ''} for {ticket.filename}: starting…"
+        status = query.message  # the menu (under the upload, or under a preview) becomes the status
+        await _edit(status, label)
+        try:
+            await self._guard(status, self._run_and_deliver(chat, status, capability, file_id=ticket.file_id,
+                                                            genre=genre or None, bundle=kind == "z",
+                                                            preview=kind == "g", ticket_key=key))
+        finally:
+            if kind == "g":
+                self.core.release(claim)  # the preview is done: pressing again later re-renders it
 
     # ---- running and answering ---------------------------------------------------------------------
     async def _run_and_deliver(self, chat: ChatRef, status: Message, capability: str, *,
                                file_id: str | None = None, prompt: str | None = None,
                                genre: str | None = None, params: dict | None = None,
-                               bundle: bool = False) -> None:
+                               bundle: bool = False, preview: bool = False, ticket_key: str | None = None) -> None:
         async def show(text: str) -> None:
             await _edit(status, text)
 
         job = await self.core.run(chat, capability, on_progress=show, file_id=file_id, prompt=prompt,
-                                  genre=genre, params=params)
+                                  genre=genre, params=params, preview=preview)
         if job["status"] != "succeeded":
             return
+        markup = None
+        if ticket_key and ((job.get("result") or {}).get("data") or {}).get("preview"):
+            markup = next_keyboard(await self.core.catalog(), ticket_key, capability, genre)
         with self.core.workspace() as wd:
             delivery = await self.core.deliver(chat, job, wd, limit_bytes=self.limits.upload_bytes,
                                                audio_formats=PLAYABLE, bundle_audio=bundle)
-            await _edit(status, delivery.full_text())
-            await send_delivery(status, delivery)
+            try:
+                await _edit(status, delivery.full_text())
+                await send_delivery(status, delivery)
+            except TelegramError as exc:  # refused upload, network: the result is still there
+                log.warning("sending the result of job %s failed: %s; sending links", job["id"], exc)
+                links = await all_links(self.core.backend, chat, job, self.core.public_url)
+                await _edit(status, links_text(summarize(job), links))
+        if markup is not None:
+            await status.reply_text("Like it?", reply_markup=markup)
 
     async def _guard(self, message: Message, work) -> None:
         """Run ``work``; a MoodmixError becomes a reply that says what to do."""
