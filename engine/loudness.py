@@ -72,7 +72,7 @@ def measure_levels(audio: np.ndarray, sr: int) -> Levels:
     """Integrated loudness, true peak, sample peak and RMS of ``audio`` at ``sr``."""
     audio = _as_channels(audio)
     channels, frames = audio.shape
-    sample_peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    sample_peak, square_sum = _peak_and_square_sum(audio)
     if sample_peak == 0.0:
         return Levels(None, None, None, None, note="silent: every sample is zero")
     lufs = integrated_loudness(audio, sr)
@@ -87,9 +87,21 @@ def measure_levels(audio: np.ndarray, sr: int) -> Levels:
         integrated_lufs=lufs,
         true_peak_dbtp=to_db(true_peak(audio, sr)),
         sample_peak_dbfs=to_db(sample_peak),
-        rms_dbfs=to_db(float(np.mean(np.square(audio, dtype=np.float64))), power=True),
+        rms_dbfs=to_db(square_sum / audio.size, power=True),
         note="; ".join(notes) or None,
     )
+
+
+def _peak_and_square_sum(audio: np.ndarray) -> tuple[float, float]:
+    """Sample peak and sum of squares (float64), a chunk at a time: the whole track squared in float64
+    would take twice its own memory again."""
+    peak, total = 0.0, 0.0
+    for start in range(0, audio.shape[1], CHUNK_FRAMES):
+        chunk = audio[:, start:start + CHUNK_FRAMES]
+        if chunk.size:
+            peak = max(peak, float(np.max(np.abs(chunk))))
+            total += float(np.sum(np.square(chunk, dtype=np.float64)))
+    return peak, total
 
 
 # --- integrated loudness ---------------------------------------------------------------------------------
