@@ -55,6 +55,11 @@ class FakeDiscord(LoopbackServer):
         self._ids = itertools.count(910000000000000000)
         self._messages: dict[str, int] = {}  # interaction token -> original message id
         self._changed = asyncio.Condition()
+        #: Interaction tokens stop working this long after the interaction (Discord: 15 minutes).
+        self.token_lifetime_s: float | None = None
+        self._token_born: dict[str, float] = {}
+        #: Refuse (413) a request whose files add up to more than this.
+        self.max_request_bytes: int | None = None
 
     def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/v10/{tail:.*}", self._api)
@@ -78,8 +83,10 @@ class FakeDiscord(LoopbackServer):
 
     def interaction(self, user: dict, kind: int, data: dict, *, size_limit: int = 10 * 1024 * 1024,
                     message: dict | None = None) -> dict:
+        token = f"tok{self.next_id()}"
+        self._token_born[token] = time.monotonic()
         payload = {"id": str(self.next_id()), "application_id": str(APP_ID), "type": kind, "data": data,
-                   "token": f"tok{self.next_id()}", "version": 1, "user": user, "locale": "en-US",
+                   "token": token, "version": 1, "user": user, "locale": "en-US",
                    "app_permissions": "0", "entitlements": [], "attachment_size_limit": size_limit,
                    "authorizing_integration_owners": {"1": user["id"]}, "context": 1,
                    "channel_id": str(DM_CHANNEL),
@@ -125,6 +132,13 @@ class FakeDiscord(LoopbackServer):
         elif request.can_read_body:
             body = await request.json()
         call = Call(request.method, path, body, files)
+        refusal = self._refusal(call)
+        if refusal is not None:
+            status, call.result = refusal
+            async with self._changed:
+                self.calls.append(call)
+                self._changed.notify_all()
+            return web.json_response(call.result, status=status)
         call.result = self._answer(call)
         async with self._changed:
             self.calls.append(call)
@@ -133,6 +147,18 @@ class FakeDiscord(LoopbackServer):
             return web.Response(status=204)
         # discord.py parses JSON only for exactly "application/json", as Discord sends it
         return web.Response(body=json.dumps(call.result).encode(), headers={"Content-Type": "application/json"})
+
+    def _refusal(self, call: Call) -> tuple[int, dict] | None:
+        """Discord's errors for an expired interaction token and for a request that is too large."""
+        parts = call.path.split("/")
+        if self.token_lifetime_s is not None and call.path.startswith("/webhooks/"):
+            born = self._token_born.get(parts[3])
+            if born is not None and time.monotonic() - born > self.token_lifetime_s:
+                return 401, {"message": "Invalid Webhook Token", "code": 50027}
+        size = sum(len(data) for _, data in call.files.values())
+        if self.max_request_bytes is not None and size > self.max_request_bytes:
+            return 413, {"message": "Request entity too large", "code": 40005}
+        return None
 
     def _answer(self, call: Call) -> Any:
         method, path = call.method, call.path
@@ -156,6 +182,11 @@ class FakeDiscord(LoopbackServer):
                                     "response_message_loading": kind == 5,
                                     "response_message_ephemeral": bool(call.flags & EPHEMERAL)},
                     "resource": {"type": kind}}
+        if path.startswith("/channels/") and "/messages" in path and method in ("POST", "PATCH"):
+            message_id = int(path.rsplit("/", 1)[1]) if method == "PATCH" else self.next_id()
+            return self.message_payload(message_id, call.json.get("content") or "",
+                                        components=call.json.get("components"),
+                                        attachments=self._attachments(call))
         if path.startswith("/webhooks/"):
             token = path.split("/")[3]
             if method == "DELETE":
@@ -164,12 +195,14 @@ class FakeDiscord(LoopbackServer):
                 message_id = self._messages.setdefault(token, self.next_id())
             else:
                 message_id = self.next_id()
-            atts = [{"id": str(self.next_id()), "filename": name, "size": len(data), "url": "http://x/a",
-                     "proxy_url": "http://x/a"} for name, data in call.files.values()]
             return self.message_payload(message_id, call.json.get("content") or "",
-                                        components=call.json.get("components"), attachments=atts,
+                                        components=call.json.get("components"), attachments=self._attachments(call),
                                         flags=int(call.json.get("flags") or 0))
         return {}
+
+    def _attachments(self, call: Call) -> list[dict]:
+        return [{"id": str(self.next_id()), "filename": name, "size": len(data), "url": "http://x/a",
+                 "proxy_url": "http://x/a"} for name, data in call.files.values()]
 
     async def _cdn(self, request: web.Request) -> web.Response:
         data = self.cdn.get(request.match_info["name"])

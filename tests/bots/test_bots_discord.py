@@ -162,3 +162,84 @@ async def test_help_and_link(discord_bot, service):
     feed(client, fake.command(ANN, "link", [{"name": "code", "type": 3, "value": code}]))
     await _ephemeral_reply(fake, mark, "webann")
     assert (await service.chat_user("discord", ANN["id"]))["id"] == web["id"]
+
+
+def _buttons_of(call) -> list[dict]:
+    return [b for row in call.json.get("components") or [] for b in row["components"]]
+
+
+async def test_genre_press_previews_first_double_press_and_full_track(discord_bot, demo_track, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setattr("moodmix.bots.core.PREVIEW_SECONDS", 2.0)  # a preview of the 4-s demo track
+    fake, client = discord_bot
+    att = fake.add_attachment("demo.wav", demo_track.read_bytes(), "audio/x-wav")
+    mark = len(fake.calls)
+    feed(client, fake.command(ANN, "remix", [_file_option(att)], attachment=att))
+    picker = await fake.wait_for(lambda c: c.method == "PATCH" and c.json.get("components"), after=mark)
+    custom_id = _buttons_of(picker)[0]["custom_id"]
+    mark = len(fake.calls)
+    feed(client, fake.button_press(ANN, picker.result, custom_id))
+    feed(client, fake.button_press(ANN, picker.result, custom_id))  # a double click
+    await fake.wait_for(lambda c: c.path.endswith("/callback") and c.json["type"] == 7, after=mark)
+    again = await _ephemeral_reply(fake, mark, "Already on it")
+    assert again.path.endswith("/callback")  # the second press is acknowledged, not left to fail
+    preview = await fake.wait_for(lambda c: c.method == "PATCH" and c.files, after=mark, timeout=60)
+    assert "preview, 2 s from" in preview.content
+    name, data = next(f for f in preview.files.values() if not f[0].endswith(".png"))
+    (tmp_path / name).write_bytes(data)
+    assert abs(audio_io.probe(tmp_path / name).duration - 2.0) < 0.1
+    buttons = {b["custom_id"].split(":")[1]: b for b in _buttons_of(preview)}
+    assert {"full", "again", "split"} <= set(buttons)
+    assert len([c for c in fake.since(mark) if c.files]) == 1  # one job ran, not two
+    mark = len(fake.calls)
+    feed(client, fake.button_press(ANN, preview.result, buttons["full"]["custom_id"]))
+    deferred = await fake.wait_for(lambda c: c.path.endswith("/callback"), after=mark)
+    assert deferred.json["type"] == 5  # a new message follows the full render; the preview stays
+    full = await fake.wait_for(lambda c: c.method == "PATCH" and c.files, after=mark, timeout=60)
+    name, data = next(f for f in full.files.values() if not f[0].endswith(".png"))
+    (tmp_path / name).write_bytes(data)
+    assert abs(audio_io.probe(tmp_path / name).duration - 4.0) < 0.3
+    assert "preview" not in full.content and not full.json.get("components")
+
+
+async def test_expired_token_and_refused_upload_still_deliver_the_result(discord_bot, demo_track, service):
+    fake, client = discord_bot
+    fake.token_lifetime_s = 0.3  # the job outlives the interaction token
+    fake.max_request_bytes = 2_000  # and every upload is refused (413)
+    att = fake.add_attachment("demo.wav", demo_track.read_bytes(), "audio/x-wav")
+    mark = len(fake.calls)
+    feed(client, fake.command(ANN, "remix", [_file_option(att), {"name": "genre", "type": 3, "value": "house"},
+                                             {"name": "render", "type": 3, "value": "full"}], attachment=att))
+    refused = await fake.wait_for(lambda c: c.path.startswith("/webhooks/") and c.method == "PATCH"
+                                  and c.result.get("code") == 50027, after=mark, timeout=30)
+    assert refused  # the edit through the expired token failed…
+    final = await fake.wait_for(lambda c: c.path.startswith("/channels/") and "Download here" in c.content,
+                                after=mark, timeout=60)
+    assert final.result.get("code") is None  # …and the result went out with the bot token, as links
+    assert [c for c in fake.since(mark) if c.files and c.result.get("code") == 40005]  # files were refused
+    url = next(w for w in final.content.split() if w.startswith("http://moodmix.test/s/"))
+    key, filename, _ = await service.open_share(url.rsplit("/", 1)[1])
+    assert key and filename
+    progress = [c.content for c in fake.since(mark) if "%" in c.content]
+    assert progress and not any("/" in line.split("—", 1)[-1] for line in progress)  # no paths in public lines
+
+
+async def test_genres_and_autocomplete_with_descriptions(discord_bot, core):
+    fake, client = discord_bot
+    names = {c["name"] for c in fake.commands}
+    assert {"genres", "cancel"} <= names
+    remix = next(c for c in fake.commands if c["name"] == "remix")
+    render = next(o for o in remix["options"] if o["name"] == "render")
+    assert {c["value"] for c in render["choices"]} == {"preview", "full"}
+    att = fake.add_attachment("demo.wav", b"x", "audio/x-wav")
+    mark = len(fake.calls)
+    feed(client, fake.command(ANN, "remix", [_file_option(att),
+                                             {"name": "genre", "type": 3, "value": "lo", "focused": True}],
+                              attachment=att, kind=4))
+    answer = await fake.wait_for(lambda c: c.path.endswith("/callback"), after=mark)
+    choices = answer.json["data"]["choices"]
+    assert choices and all(" — " in c["name"] and len(c["name"]) <= 100 for c in choices)
+    feed(client, fake.command(ANN, "genres", []))
+    listing = await _ephemeral_reply(fake, mark, "Genres for remix")
+    catalog = await core.catalog()
+    assert all(f"• {g} — " in listing.content for g in catalog.genre_names(catalog.capability("remix"))[:5])

@@ -170,3 +170,57 @@ async def test_link_command(telegram, service):
     await fake.send_text(fake.user(1001), "/link NOPE")
     bad = await fake.wait_for("sendMessage", lambda c: c is not reply)
     assert "unknown or expired" in bad.fields["text"]
+
+
+async def test_genre_press_previews_first_then_full_track_and_another_genre(telegram, demo_track, tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.setattr("moodmix.bots.core.PREVIEW_SECONDS", 2.0)  # a preview of the 4-s demo track
+    fake, _ = telegram
+    ann = fake.user(1001)
+    menu = await _menu(fake, ann, demo_track.read_bytes())
+    genre = next(d for d in _buttons(menu) if d.startswith("g:"))
+    mark = len(fake.calls)
+    await fake.press(ann, menu, genre)
+    await fake.press(ann, menu, genre)  # a double tap: answered, one job
+    answers = [await fake.wait_for("answerCallbackQuery", after=mark),
+               await fake.wait_for("answerCallbackQuery", lambda c: "already on it" in c.fields.get("text", ""),
+                                   after=mark)]
+    assert len(answers) == 2
+    preview = await fake.wait_for("sendAudio", after=mark, timeout=60)
+    info = _probe_bytes(tmp_path, preview.files["audio"][1], "preview.mp3")
+    assert abs(info.duration - 2.0) < 0.2  # the preview, not the track
+    summary = await fake.wait_for("editMessageText", lambda c: c.fields["text"].startswith("✅ remix finished"),
+                                  after=mark)
+    assert "preview, 2 s from" in summary.fields["text"]
+    like = await fake.wait_for("sendMessage", lambda c: "reply_markup" in c.fields, after=mark)
+    buttons = [b["callback_data"] for row in like.json("reply_markup")["inline_keyboard"] for b in row]
+    assert any(b.startswith("f:") for b in buttons) and any(b.startswith("n:") for b in buttons)
+    assert any(b.startswith("a:") and b.endswith(":stems") for b in buttons)  # a split, from the catalog
+    assert len(fake.of("sendAudio", mark)) == 1
+    mark = len(fake.calls)
+    like.fields["message_id"] = str(like.result["message_id"])
+    await fake.press(ann, like, next(b for b in buttons if b.startswith("n:")))
+    again = await fake.wait_for("sendMessage", lambda c: "another genre" in c.fields["text"], after=mark)
+    assert any(b.startswith("g:") for row in again.json("reply_markup")["inline_keyboard"]
+               for b in [x["callback_data"] for x in row])
+    await fake.press(ann, like, next(b for b in buttons if b.startswith("f:")))
+    full = await fake.wait_for("sendAudio", after=mark, timeout=60)
+    info = _probe_bytes(tmp_path, full.files["audio"][1], "full.mp3")
+    assert abs(info.duration - 4.0) < 0.3  # the whole track
+
+
+async def test_genres_cancel_and_private_progress(telegram, core, ann):
+    from moodmix.bots.core import public_reason
+
+    fake, _ = telegram
+    await fake.send_text(fake.user(1001), "/genres")
+    reply = await fake.wait_for("sendMessage", lambda c: "Genres for" in c.fields["text"])
+    catalog = await core.catalog()
+    for genre in catalog.genres_for(catalog.capability("remix")):
+        assert f"• {genre['name']} — " in reply.fields["text"]  # one line each, with what it is
+    await fake.send_text(fake.user(1001), "/cancel")
+    assert "Nothing to cancel" in (await fake.wait_for("sendMessage", lambda c: "cancel" in c.fields["text"])
+                                   ).fields["text"]
+    leaky = "separating stems (dsp: no weights in /home/ann/.cache/torch/hub/checkpoints/htdemucs.th)"
+    assert public_reason(leaky) == "separating stems"
+    assert "/home" not in public_reason("failed: /home/ann/x/y.wav is broken")
