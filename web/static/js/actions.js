@@ -6,6 +6,7 @@ import { createParamsForm } from "./params.js";
 import { emit, on, rememberFile, state } from "./state.js";
 import { $, capabilityIcon, h, humanize, setFormError, uid } from "./ui.js";
 
+const PREVIEW_SECONDS = 15; // what a Preview press asks for (capabilities declaring preview_seconds)
 let selected = null; // capability name
 let files = []; // the user's files, for audio input pickers
 
@@ -52,6 +53,10 @@ function selectCapability(name) {
   const inputs = cap.inputs.map(inputField);
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
   const run = h("button", { type: "submit", class: "button button-primary" }, `Run ${humanize(cap.name)}`);
+  // A capability whose parameters include preview_seconds gets a quick Preview beside Run.
+  const preview = cap.params_schema?.properties?.preview_seconds
+    ? h("button", { type: "submit", class: "button", dataset: { preview: "1" },
+      title: `Render ${PREVIEW_SECONDS} s of the most representative part first` }, "Preview") : null;
   // Optional audio inputs (e.g. ready-made parts of the track) are rarely needed: fold them away.
   const optional = inputs.filter((i) => i.optionalAudio);
   const form = h("form", { id: "action-form", class: "action-form", novalidate: true,
@@ -60,13 +65,16 @@ function selectCapability(name) {
   inputs.filter((i) => !i.optionalAudio).map((i) => i.element),
   optional.length ? h("details", { class: "more-options" }, h("summary", {}, "Optional inputs"),
     h("div", { class: "field-grid" }, optional.map((i) => i.element))) : null,
-  params.element, error, h("div", { class: "form-actions" }, run));
+  params.element, error, h("div", { class: "form-actions" }, run, preview));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     setFormError(error, "");
+    const asPreview = Boolean(preview) && event.submitter === preview;
     run.disabled = true;
+    if (preview) preview.disabled = true;
     try {
       const body = { capability: cap.name, inputs: {}, params: params.read() };
+      if (asPreview) body.params.preview_seconds = PREVIEW_SECONDS;
       for (const input of inputs) {
         const value = input.read();
         if (value !== undefined) body.inputs[input.name] = value;
@@ -78,6 +86,7 @@ function selectCapability(name) {
       setFormError(error, err.message);
     } finally {
       run.disabled = false;
+      if (preview) preview.disabled = false;
     }
   });
   host.replaceChildren(form);
