@@ -85,3 +85,44 @@ def test_preview_then_full_render_reuses_the_analysis(song, tmp_path: Path) -> N
     # processed window scores near 0 dB); stems separated from the window alone cost some.
     assert snr > 6.0 and abs(20 * np.log10(gain)) < 2.0
     assert "preview" in full.data and preview.data["duration_s"] == pytest.approx(8.0, abs=0.01)
+
+
+async def test_preview_and_full_render_through_the_api(moodmix_client, tmp_path: Path) -> None:
+    from moodmix.engine.demo import write_demo_track
+
+    headers = await moodmix_client.signup()
+    file_id = await moodmix_client.upload(headers, write_demo_track(tmp_path / "demo.wav", seconds=6))
+
+    async def remix(**params) -> dict:
+        resp = await moodmix_client.post("/api/v1/jobs", headers=headers, json={
+            "capability": "remix", "inputs": {"audio": file_id}, "params": {"genre": "lofi", **params}})
+        assert resp.status_code in (200, 201, 202), resp.text
+        return await moodmix_client.wait_job(headers, resp.json()["data"]["id"])
+
+    preview, full = await remix(preview_seconds=3), await remix()
+    assert preview["status"] == full["status"] == "succeeded"
+    assert preview["result"]["data"]["preview"]["seconds"] == pytest.approx(3.0, abs=0.01)
+    assert preview["result"]["summary"].startswith("preview, 3 s from")
+    assert full["result"]["data"]["preview"] is None and "preview" not in full["result"]["summary"]
+    assert full["result"]["data"]["analysis_reused"]  # the preview's analysis, by content hash
+    bad = await moodmix_client.post("/api/v1/jobs", headers=headers, json={
+        "capability": "remix", "inputs": {"audio": file_id}, "params": {"genre": "lofi", "preview_seconds": -1}})
+    assert 400 <= bad.status_code < 500
+
+
+def test_preview_through_the_cli(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from moodmix.cli import cli
+    from moodmix.engine.demo import write_demo_track
+
+    monkeypatch.setenv("MOODMIX_DATA_DIR", str(tmp_path / "data"))
+    src = write_demo_track(tmp_path / "demo.wav", seconds=6)
+    result = CliRunner().invoke(cli, ["run", "remix", str(src), "-p", "genre=lofi", "-p", "preview_seconds=3",
+                                      "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "preview, 3 s from" in result.output
+    doc = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert doc["data"]["preview"]["seconds"] == pytest.approx(3.0, abs=0.01)
