@@ -4,7 +4,8 @@
 
 Build the corpus first (``python bench/real_corpus.py build``). For every clip with a
 known tempo: Acc1 (within ±4 % of the notated tempo) and Acc2 (also accepting ×½, ×2, ×⅓,
-×3) for ``analyze`` and for ``librosa.beat.beat_track`` on the same mono mixture. For every
+×3) for ``analyze``, for ``analyze`` without its metrical-level check ("prior only": the
+octave choice before issue 16) and for ``librosa.beat.beat_track`` on the same mono mixture. For every
 clip with a known key: the MIREX weighted score (1 exact, 0.5 fifth, 0.3 relative, 0.2
 parallel) and exact-key share for ``analyze`` and for a plain Krumhansl-Schmuckler baseline
 (mean ``chroma_cqt`` against the Krumhansl-Kessler profiles, no bass chroma).
@@ -68,8 +69,10 @@ def evaluate(root: Path, entries: list[dict], *, verbose: bool = False) -> dict:
         f = spectral_features(y, sr)
         ours = estimate_tempo_from_onsets(f.onset_envelope, sr, hop_length=f.hop_length,
                                           low_envelope=f.low_onset_envelope, with_beats=True)
+        prior_only = estimate_tempo_from_onsets(f.onset_envelope, sr, hop_length=f.hop_length,
+                                                low_envelope=f.low_onset_envelope, with_beats=True, metrical=False)
         key = estimate_key_from_chroma(f.chroma, bass_chroma=f.bass_chroma)
-        row = {"entry": e, "ours": ours.bpm, "librosa": librosa_tempo(y, sr),
+        row = {"entry": e, "ours": ours.bpm, "prior only": prior_only.bpm, "librosa": librosa_tempo(y, sr),
                "key": (key.key, key.mode), "krumhansl": krumhansl_key(y, sr)}
         rows.append(row)
         if verbose:
@@ -88,7 +91,7 @@ def summarise(rows: list[dict]) -> dict:
     for name, group in groups.items():
         timed = [r for r in group if r["entry"]["tempo"]]
         keyed = [r for r in group if r["entry"]["key"]]
-        for method in ("ours", "librosa"):
+        for method in ("ours", "prior only", "librosa"):
             if timed:
                 out[name][f"{method} Acc1"] = np.mean([acc1(r[method], r["entry"]["tempo"]) for r in timed])
                 out[name][f"{method} Acc2"] = np.mean([acc2(r[method], r["entry"]["tempo"]) for r in timed])

@@ -39,6 +39,17 @@ WEAK_PERIODICITY = 0.3
 REGULAR_TOLERANCE = 0.08
 #: Beats further than this from the fitted grid are left out of the BPM refit.
 OUTLIER_SECONDS = 0.015
+#: Metrical-level check: the tempo doubles when the onsets half-way between its beats are at
+#: least this strong relative to those on the beats (they are beats too: the snare between
+#: kicks), and halves when every other beat is weaker than this (they are off-beats).
+DOUBLE_RATIO = 0.8
+HALVE_RATIO = 0.5
+#: The metrical check reads the full-band and low-band (kick, snare body, bass) onsets half and half.
+METRE_LOW_WEIGHT = 0.5
+#: Tempi the metrical check may move to: where listeners tap nearly all popular music.
+LEVEL_RANGE_BPM = (55.0, 200.0)
+#: Two tempi within this fraction are the same candidate.
+OCTAVE_TOLERANCE = 0.04
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,7 @@ def estimate_tempo(y: np.ndarray, sr: int, *, with_beats: bool = True) -> TempoE
 
 def estimate_tempo_from_onsets(onset_envelope: np.ndarray, sr: int, *, hop_length: int = HOP_LENGTH,
                                low_envelope: np.ndarray | None = None, with_beats: bool = True,
-                               duration: float | None = None) -> TempoEstimate:
+                               duration: float | None = None, metrical: bool = True) -> TempoEstimate:
     """Tempo and beats from an onset-strength envelope at ``sr / hop_length`` frames per second.
 
     ``low_envelope`` (same frames, onsets below ~500 Hz), when given, takes part in
@@ -103,10 +114,12 @@ def estimate_tempo_from_onsets(onset_envelope: np.ndarray, sr: int, *, hop_lengt
     ranked = ranked_tempi(lags, acf, fps)
     bpm, height, _ = ranked[0]
     confidence = float(np.clip(height, 0.0, 1.0))
+    if metrical:  # off only to measure what the check adds (bench/tempo_key_accuracy.py)
+        bpm = metrical_level(_metre_envelope(env, low), fps, bpm)
     if confidence < max(MIN_PERIODICITY, NOISE_FLOOR_SCALE / np.sqrt(env.size)):
         return TempoEstimate(None, confidence, note="no steady beat found, so no tempo")
     note = "weak beat: the tempo is uncertain" if confidence < WEAK_PERIODICITY else None
-    candidates = tuple((b, s) for b, _, s in ranked[1:4])
+    candidates = tuple((b, s) for b, _, s in ranked if abs(b / bpm - 1.0) > OCTAVE_TOLERANCE)[:3]
     if not with_beats:
         return TempoEstimate(bpm, confidence, candidates=candidates, note=note)
     placing = env if low is None else _standardised(env) + _standardised(low)
@@ -114,6 +127,56 @@ def estimate_tempo_from_onsets(onset_envelope: np.ndarray, sr: int, *, hop_lengt
     beats = beat_times(placing, beat_frames, sr, hop_length)
     refined = regular_beat_bpm(beats, bpm)
     return TempoEstimate(refined or bpm, confidence, beats, candidates, note)
+
+
+def grid_strength(env: np.ndarray, period: float) -> tuple[float, float]:
+    """Mean onset strength on the best-aligned beat grid of ``period`` frames, and half-way between.
+
+    Each position reads the envelope's maximum within one frame (beats rarely fall on a
+    whole frame); the grid's phase is the one with the strongest beats.
+    """
+    if period < 2.0 or env.size < 2 * period:
+        return 0.0, 0.0
+    peak = np.maximum(np.maximum(env, np.roll(env, 1)), np.roll(env, -1))
+    count = int((env.size - 1) // period)
+    ticks = np.arange(count) * period
+
+    def mean_at(phase: float) -> float:
+        pos = np.round(phase + ticks).astype(int)
+        return float(peak[pos[pos < env.size]].mean())
+
+    phases = np.arange(0.0, period, 1.0)
+    strengths = [mean_at(p) for p in phases]
+    best = float(phases[int(np.argmax(strengths))])
+    return max(strengths), mean_at((best + period / 2) % period)
+
+
+def metrical_level(env: np.ndarray, fps: float, bpm: float) -> float:
+    """Move ``bpm`` up or down by octaves until it sits on the beat level of the onsets.
+
+    The autocorrelation says how periodic each level is, not which one is the beat: half and
+    double tempo are periodic too, and the prior only breaks ties. The onsets themselves
+    do: half-way between two beats of a tempo that is too slow lies another strong onset
+    (the snare between kicks), so it doubles; and every other beat of a tempo that is too
+    fast is an off-beat much weaker than the rest, so it halves. Moves stay within
+    :data:`LEVEL_RANGE_BPM`.
+    """
+    low, high = LEVEL_RANGE_BPM
+    env = env - float(np.median(env))
+    env = np.maximum(env, 0.0)
+    if not np.any(env > 0):
+        return bpm
+    for _ in range(2):
+        on, mid = grid_strength(env, 60.0 * fps / bpm)
+        if bpm * 2 <= high and on > 0 and mid >= DOUBLE_RATIO * on:
+            bpm *= 2
+            continue
+        on, mid = grid_strength(env, 120.0 * fps / bpm)
+        if bpm / 2 >= low and on > 0 and mid < HALVE_RATIO * on:
+            bpm /= 2
+            continue
+        break
+    return bpm
 
 
 def tempo_prior(bpm: np.ndarray) -> np.ndarray:
@@ -189,6 +252,13 @@ def ranked_tempi(lags: np.ndarray, acf: np.ndarray, fps: float) -> list[tuple[fl
         bpm = 60.0 * fps / lag
         ranked.append((bpm, height, height * float(tempo_prior(np.array(bpm)))))
     return sorted(ranked, key=lambda r: -r[2])
+
+
+def _metre_envelope(env: np.ndarray, low: np.ndarray | None) -> np.ndarray:
+    """The envelope the metrical check reads: the full band and the low band, standardised."""
+    if low is None or not np.any(low > 0):
+        return env
+    return (1 - METRE_LOW_WEIGHT) * _standardised(env) + METRE_LOW_WEIGHT * _standardised(low)
 
 
 def _standardised(env: np.ndarray) -> np.ndarray:

@@ -90,10 +90,18 @@ def test_tempo_and_beats_of_drums_with_off_beat_hats(bpm: float) -> None:
                for c in est.candidates)
 
 
-def test_tempo_prefers_the_usual_octave_above_180() -> None:
-    # 200 BPM is as periodic at 100 BPM; the 70-180 preference reports 100.
-    est = estimate_tempo(click_track(200.0, 10.0, SR), SR)
-    assert est.bpm == pytest.approx(100.0, abs=2.0)
+def test_tempo_prefers_the_usual_octave_above_200() -> None:
+    # 240 BPM is as periodic at 120 BPM; the metrical check never doubles past 200, so 120 it is.
+    est = estimate_tempo(click_track(240.0, 10.0, SR), SR)
+    assert est.bpm == pytest.approx(120.0, abs=2.0)
+
+
+@pytest.mark.parametrize("bpm", [70.0, 140.0, 180.0])
+def test_click_tracks_keep_their_octave(bpm: float) -> None:
+    # Plain clicks are as periodic at half (and 70's at double) tempo; the onsets between the
+    # half-tempo beats say which level the clicks are on.
+    est = estimate_tempo(click_track(bpm, 12.0, SR), SR)
+    assert est.bpm == pytest.approx(bpm, rel=0.02)
 
 
 def test_tempo_of_silence_noise_and_short_audio() -> None:
