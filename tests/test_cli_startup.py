@@ -46,3 +46,11 @@ def test_auto_device_without_a_gpu_driver_does_not_import_torch():
     code = ("from moodmix.engine.config import load_settings\n"
             "assert load_settings(environ={}, device='auto').resolved_device == 'cpu'")
     assert "torch" not in loaded_after(code)
+
+
+def test_moodmix_run_draws_its_bar_before_the_engine_loads():
+    """``moodmix run`` shows progress first; numpy and soundfile (the engine's audio path) load behind it."""
+    probe = ("import json, sys\nimport moodmix.cli.local_run\n"
+             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert not {"numpy", "soundfile", "pluggy"} & set(json.loads(out.stdout.strip().splitlines()[-1]))
