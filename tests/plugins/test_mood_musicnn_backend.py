@@ -91,4 +91,4 @@ async def test_api_job_names_the_musicnn_backend(api, song: Path) -> None:
     assert job["result"]["data"]["backend"] == "musicnn" and job["result"]["data"]["tags"]["top"]
     bad = await api.post("/api/v1/jobs", headers=headers,
                          json={"capability": "mood", "file_id": file_id, "params": {"backend": "tensorflow"}})
-    assert bad.status_code == 400, bad.text
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad_params", bad.text
