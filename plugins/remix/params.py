@@ -5,43 +5,73 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
 from moodmix.plugins.remix.recipe import STEM_NAMES, Bpm, GainDb, Recipe, Semitones, StemName
 
 Format = Literal["wav", "flac", "mp3", "ogg"]
 StemsBackend = Literal["auto", "demucs", "dsp"]
+#: The genre a remix uses when the request names none and gives no recipe.
+DEFAULT_GENRE = "lofi"
 
 
 class RemixParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Pick a ``genre`` preset or send a ``recipe``; the other fields adjust either.
+    """Pick a ``genre`` preset (default ``lofi``) or send a ``recipe``; the other fields adjust either.
+
+    The default genre yields to a recipe; any other genre together with a recipe is refused.
 
     ``recipe`` may be an object or JSON text (the CLI sends strings). ``gain_db`` and
     ``mute`` also accept ``"vocals=-3,drums=2"`` and ``"vocals,drums"``.
     """
 
-    genre: str | None = None
-    recipe: Recipe | str | None = None
-    #: Target BPM, replacing the genre's tempo.
-    tempo: Bpm | None = None
-    #: Pitch shift in semitones, replacing the genre's.
-    pitch: Semitones | None = None
-    gain_db: dict[StemName, GainDb] | str = {}
-    mute: list[StemName] | str = []
-    #: Add the genre's synthesised drums (false keeps only the track's own).
-    drums: bool = True
-    format: Format = "wav"
-    #: Integrated loudness of the result in LUFS.
-    loudness: Annotated[float, msgspec.Meta(ge=-30.0, le=-6.0)] = -14.0
-    #: Ceiling for true (inter-sample) peaks in dBTP.
-    true_peak: Annotated[float, msgspec.Meta(ge=-9.0, le=-0.1)] = -1.0
-    stems_backend: StemsBackend = "auto"
-    #: ``mix`` stretches the processed stems once, summed (fast); ``stems`` stretches each stem
-    #: before its effects (cleaner transients, about four times the stretching work).
-    stretch: Literal["mix", "stems"] = "mix"
-    seed: int = 0
-    #: Render only the track's most representative stretch of this many seconds (a chorus-like,
-    #: high-energy, repeated section) as a quick preview; 0 renders the whole track.
-    preview_seconds: Annotated[float, msgspec.Meta(ge=0.0, le=60.0)] = 0.0
+    genre: Annotated[str | None, Meta(
+        title="Genre", description="The style to remix into. A recipe, when you give one, replaces it.",
+    )] = DEFAULT_GENRE
+    recipe: Annotated[Recipe | str | None, Meta(
+        title="Custom recipe", description="Your own recipe (JSON) instead of a genre.",
+    )] = None
+    tempo: Annotated[Bpm | None, Meta(
+        title="Tempo (BPM)", description="The new tempo in beats per minute. Leave it empty for the genre's.",
+    )] = None
+    pitch: Annotated[Semitones | None, Meta(
+        title="Pitch shift (semitones)", description="Moves the key up or down. Leave it empty for the genre's.",
+    )] = None
+    gain_db: Annotated[dict[StemName, GainDb] | str, Meta(
+        title="Part levels (dB)", description="Make parts louder or quieter, such as vocals=-3,drums=2.",
+    )] = {}
+    mute: Annotated[list[StemName] | str, Meta(
+        title="Mute these parts", description="The ticked parts of the track are left out of the remix.",
+    )] = []
+    drums: Annotated[bool, Meta(
+        title="Add the genre's drum beat",
+        description="Plays the genre's synthesised drums over the track. Untick it to keep only the "
+                    "track's own drums.",
+    )] = True
+    format: Annotated[Format, Meta(title="File format", description="WAV and FLAC are lossless; MP3 and "
+                                                                    "Ogg are smaller.")] = "wav"
+    loudness: Annotated[float, Meta(
+        ge=-30.0, le=-6.0, title="Loudness (LUFS)",
+        description="How loud the finished remix is; -14 suits streaming services.",
+    )] = -14.0
+    true_peak: Annotated[float, Meta(
+        ge=-9.0, le=-0.1, title="Peak ceiling (dBTP)",
+        description="The highest peak allowed, measured between samples too.",
+    )] = -1.0
+    stems_backend: Annotated[StemsBackend, Meta(
+        title="Separator", description="How the track is split into parts. Automatic uses Demucs when its "
+                                       "model is installed, else the fast built-in separator.",
+    )] = "auto"
+    stretch: Annotated[Literal["mix", "stems"], Meta(
+        title="Tempo change method",
+        description="Mix stretches the finished mix once, which is fast. Stems stretches each part before "
+                    "its effects, which keeps drum hits cleaner but takes about four times as long.",
+    )] = "mix"
+    seed: Annotated[int, Meta(title="Seed", description="The same seed gives the same remix.")] = 0
+    preview_seconds: Annotated[float, Meta(
+        ge=0.0, le=60.0, title="Preview length (seconds)",
+        description="Renders only the most representative stretch of the track, such as a chorus, as a "
+                    "quick preview. 0 renders the whole track.",
+    )] = 0.0
 
 
 def parse_stem_list(value: list[str] | str, field: str) -> list[str]:

@@ -22,7 +22,7 @@ from moodmix.engine.registry import Registry
 from moodmix.plugins.remix.drums import duck_envelope, render_pattern
 from moodmix.plugins.remix.effects import apply_effects_chunked
 from moodmix.plugins.remix.genre_lookup import current_registry, genre_recipe
-from moodmix.plugins.remix.params import RemixParams, parse_stem_gains, parse_stem_list
+from moodmix.plugins.remix.params import DEFAULT_GENRE, RemixParams, parse_stem_gains, parse_stem_list
 from moodmix.plugins.remix.preview import (
     PreviewLevels,
     Span,
@@ -33,6 +33,7 @@ from moodmix.plugins.remix.preview import (
     preview_span,
 )
 from moodmix.plugins.remix.recipe import STEM_NAMES, Recipe, parse_recipe, recipe_to_json
+from moodmix.plugins.remix.separation import CHUNKS_PER_PIECE, separate_span
 from moodmix.plugins.remix.stretch import is_identity, stretch_chunks
 from moodmix.plugins.remix.tempo import TempoPlan, plan_tempo
 from moodmix.plugins.remix.track_facts import Analysis, TrackFacts
@@ -46,8 +47,8 @@ FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", 
 
 
 def choose_recipe(params: RemixParams, registry: Registry) -> tuple[str | None, Recipe]:
-    """The genre's recipe or the user's; exactly one of them must be given."""
-    if params.genre and params.recipe is not None:
+    """The genre's recipe or the user's; a recipe replaces the default genre, but not one asked for."""
+    if params.genre and params.genre != DEFAULT_GENRE and params.recipe is not None:
         raise BadInput("give either genre or recipe, not both", code="bad_params")
     if params.recipe is not None:
         return None, parse_recipe(params.recipe)
@@ -105,11 +106,12 @@ def run(ctx: RunContext) -> RunResult:
     span = Span.whole(bounds, plan.ratio)
     if params.preview_seconds:
         span = preview_span(facts.bar_scores(mix, work_sr), bounds, plan.ratio, work_sr,
-                            params.preview_seconds) or span
+                            params.preview_seconds, step=1 if given else CHUNKS_PER_PIECE,
+                            phase=0 if given else 1) or span
 
     start_level = integrated_loudness(mix, work_sr)
     level = 10 ** ((REFERENCE_LUFS - start_level) / 20) if start_level is not None else 1.0
-    stem_paths, stems_backend = _stem_files(ctx, params, given, mix, work_sr, span)
+    stem_paths, stems_backend = _stem_files(ctx, params, given, mix, work_sr, span, bounds)
     music, out_start = _music_bus(ctx, stem_paths, recipe, plan, work_sr, span, bounds, level,
                                   params.stretch)
     levels = PreviewLevels.estimate(mix, work_sr, start_level, span) if span.preview else None
@@ -179,27 +181,20 @@ def _plan_data(plan: TempoPlan, analysis: Analysis) -> dict[str, Any]:
 
 
 def _stem_files(ctx: RunContext, params: RemixParams, given: dict[str, Path], mix: np.ndarray, sr: int,
-                span: Span) -> tuple[dict[str, Path], str]:
-    """The four stem files, covering the span: as uploaded, or from the stems capability (run in this job;
-    a preview separates only its stretch of the track)."""
+                span: Span, bounds: list[int]) -> tuple[dict[str, Path], str]:
+    """The four stem files: as uploaded (the whole track), or separated over the span (a preview
+    separates only the pieces its window needs)."""
     if given:
         return given, "given"
     ctx.progress(0.1, "separating stems")
-    audio = ctx.inputs["audio"]
-    if span.preview:
-        audio = audio_io.save_audio(ctx.temp_dir / "preview-source.wav", mix[:, span.src_lo:span.src_hi], sr,
-                                    format="wav", bit_depth="float")
-    result = ctx.call("stems", inputs={"audio": audio},
-                      params={"mode": "4stems", "backend": params.stems_backend, "format": "wav"},
-                      progress=(0.1, 0.5))
-    missing = [n for n in STEM_NAMES if n not in result.files]
-    if missing:
-        raise CapabilityFailed(f"the stems capability returned no {', '.join(missing)} stem")
-    return {n: result.files[n] for n in STEM_NAMES}, result.backend or "unknown"
+    return separate_span(ctx, mix, sr, bounds, span.src_lo, span.src_hi, span.src_window,
+                         backend=params.stems_backend, progress=(0.1, 0.5))
 
 
 def _load_stem(path: Path, sr: int, span: Span, whole_track: bool) -> np.ndarray:
     """One stem at ``sr``, stereo, exactly the span's source frames (loaded only when needed: long tracks)."""
+    if path.suffix == ".npy":  # separated over the span already, at ``sr``
+        return _fit(np.array(np.load(path, mmap_mode="r")), span.src_hi - span.src_lo)
     audio, stem_sr = audio_io.load_audio(path)
     audio = audio_io.to_channels(audio_io.resample(audio, stem_sr, sr), 2)
     if whole_track:
@@ -214,8 +209,7 @@ def _music_bus(ctx: RunContext, stem_paths: dict[str, Path], recipe: Recipe, pla
     per_stem = stretch_mode == "stems"
     pitch = float(recipe.pitch_semitones)
     bpm = plan.target_tempo if per_stem else plan.target_tempo / plan.ratio
-    # Uploaded stems and a full render's stems cover the track; a preview's cover its span only.
-    whole_track = not span.preview or any(name in ctx.inputs for name in STEM_NAMES)
+    whole_track = any(name in ctx.inputs for name in STEM_NAMES)  # uploaded stems cover the whole track
 
     def speed(x: np.ndarray) -> tuple[np.ndarray, int]:
         if is_identity(plan.ratio, pitch, recipe.varispeed):

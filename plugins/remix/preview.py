@@ -111,16 +111,19 @@ def window_score(scores: BarScores, start_s: float, end_s: float, duration_s: fl
     return float(scores.combined()[inside].mean()) - penalty
 
 
-def preview_span(scores: BarScores, bounds: list[int], ratio: float, sr: int, seconds: float) -> Span | None:
-    """The best window of ``seconds`` (output time) starting on a chunk boundary; ``None``: the
-    track is not longer than that, render all of it."""
+def preview_span(scores: BarScores, bounds: list[int], ratio: float, sr: int, seconds: float,
+                 step: int = 1, phase: int = 0) -> Span | None:
+    """The best window of ``seconds`` (output time) starting on a chunk boundary (every ``step``-th from
+    the ``phase``-th: one chunk into a separation piece); ``None``: the track is not longer than that,
+    render all of it."""
     frames = bounds[-1]
     out_len = round(seconds * sr)
     src_len = round(seconds * ratio * sr)
     if src_len >= frames:
         return None
     duration = frames / sr
-    candidates = [i for i in range(len(bounds) - 1) if bounds[i] + src_len <= frames] or [0]
+    candidates = [i for i in range(min(phase, len(bounds) - 2), len(bounds) - 1, max(1, step))
+                  if bounds[i] + src_len <= frames] or [0]
     first = max(candidates, key=lambda i: window_score(scores, bounds[i] / sr, (bounds[i] + src_len) / sr,
                                                        duration))
     src_lo_win = bounds[first]

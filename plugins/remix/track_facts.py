@@ -42,7 +42,7 @@ class TrackFacts:
     def load(cls, ctx: RunContext, mix: np.ndarray, sr: int) -> TrackFacts:
         cache = TrackCache.for_run(ctx)
         sha = file_sha256(ctx.inputs["audio"])
-        key = f"analysis-{sr}"
+        key = f"analysis-{sr}-{_analyzer(ctx)}"  # another analyzer (or version) finds other beats
         doc = cache.get(sha, key)
         if doc is not None:
             ctx.progress(0.02, "reusing the track's analysis")
@@ -72,6 +72,11 @@ class TrackFacts:
         scores = score_bars(mix.mean(axis=0), sr, bar_starts(first, bar_s, mix.shape[1] / sr))
         self.cache.put(self.sha, key, dataclasses.asdict(scores))
         return scores
+
+
+def _analyzer(ctx: RunContext) -> str:
+    cap = getattr(ctx.registry, "capabilities", {}).get("analyze")
+    return f"analyze{cap.version}" if cap is not None else "librosa"
 
 
 def _analyse(ctx: RunContext) -> Analysis:
