@@ -230,6 +230,9 @@ class RunContext:
     registry: Any = None
     #: This plugin's settings struct (from ``register_settings``), or ``None`` if it declares none.
     plugin_settings: Any = None
+    #: Input name → the name people know the file by (the upload's file name), where it differs from
+    #: the path's: stored inputs are named by content hash. Use :meth:`input_name` to read it.
+    input_names: dict[str, str] = field(default_factory=dict)
     #: Decoded inputs by (path, sample rate, mono), shared with nested calls: one run decodes a file once.
     _decoded: dict[tuple[str, int | None, bool], tuple[Any, int]] = field(default_factory=dict, repr=False)
 
@@ -260,6 +263,12 @@ class RunContext:
 
             self._decoded[key] = audio_io.load_audio(self.inputs[name], sample_rate=sample_rate, mono=mono)
         return self._decoded[key]
+
+    def input_name(self, name: str = "audio") -> str:
+        """Input ``name``'s file name as its owner knows it (to title pictures, name files), not the storage's."""
+        if name in self.input_names:
+            return self.input_names[name]
+        return self.inputs[name].name if name in self.inputs else name
 
     def save_audio(self, name: str, audio: Any, sample_rate: int, *, format: str = "wav",
                    **options: Any) -> Path:

@@ -68,10 +68,11 @@ def execute(cap: Capability, params: Any, *, registry: Registry, inputs: dict[st
             texts: dict[str, str], output_dir: Path, settings: Settings | None = None,
             progress: ProgressFn | None = None, cancelled: Callable[[], bool] | None = None,
             time_limit_s: float | None = None, job_id: str | None = None, temp_root: Path | None = None,
-            decoded: dict | None = None) -> RunResult:
+            decoded: dict | None = None, input_names: dict[str, str] | None = None) -> RunResult:
     """Run ``cap`` with parsed ``params`` and bound inputs. Raises :class:`MoodmixError` subclasses on failure.
 
-    ``decoded`` is a parent run's decode cache, so a nested call does not decode the same file again.
+    ``decoded`` is a parent run's decode cache, so a nested call does not decode the same file again;
+    ``input_names`` the inputs' names as their owner knows them (uploads are stored by content hash).
     """
     name = cap.name
     output_dir = Path(output_dir)
@@ -85,7 +86,7 @@ def execute(cap: Capability, params: Any, *, registry: Registry, inputs: dict[st
         progress_fn=progress or (lambda f, m=None: None), cancelled_fn=cancelled or (lambda: False),
         deadline=deadline, device=settings.resolved_device if settings else "cpu", settings=settings,
         job_id=job_id, registry=registry, _decoded={} if decoded is None else decoded,
-        plugin_settings=registry.capability_settings(name),
+        plugin_settings=registry.capability_settings(name), input_names=dict(input_names or {}),
     )
     ctx.call_fn = _nested_caller(registry, settings)
     try:
@@ -127,9 +128,13 @@ def _nested_caller(registry: Registry, settings: Settings | None):
         sub = parent.sub(*progress)
         out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix=f"{name}-", dir=parent.temp_dir))
         remaining = None if parent.deadline is None else max(0.001, parent.deadline - time.monotonic())
-        return execute(cap, parsed, registry=registry, inputs={k: Path(v) for k, v in bound.audio.items()},
+        paths = {k: Path(v) for k, v in bound.audio.items()}
+        # A nested input that is one of the parent's keeps the parent's name for it.
+        known = {str(parent.inputs[k]): n for k, n in parent.input_names.items() if k in parent.inputs}
+        names = {k: known[str(p)] for k, p in paths.items() if str(p) in known}
+        return execute(cap, parsed, registry=registry, inputs=paths,
                        texts=bound.texts, output_dir=out, settings=settings, progress=sub.progress_fn,
                        cancelled=parent.cancelled_fn, time_limit_s=remaining, job_id=parent.job_id,
-                       temp_root=parent.temp_dir, decoded=parent._decoded)
+                       temp_root=parent.temp_dir, decoded=parent._decoded, input_names=names)
 
     return call

@@ -159,7 +159,7 @@ class JobRunner:
             # Looked up and parsed once for the whole attempt; checked when the job was requested.
             cap = self.rt.registry.capability(job["capability"])
             params = cap.parse_params(job["params"])
-            inputs = await self.resolve_inputs(job, scratch / "in")
+            inputs, input_names = await self.resolve_inputs(job, scratch / "in")
         except MoodmixError as exc:
             await self.finish(job_id, states.FAILED, error_code=exc.code, error=exc.message, held=True)
             return
@@ -169,7 +169,7 @@ class JobRunner:
         work = asyncio.to_thread(
             execute, cap, params, registry=self.rt.registry, inputs=inputs, texts=texts, output_dir=out_dir,
             settings=self.rt.settings, progress=progress, cancelled=cancel.is_set, time_limit_s=limit,
-            job_id=job_id, temp_root=scratch / "tmp")
+            job_id=job_id, temp_root=scratch / "tmp", input_names=input_names)
         beat = asyncio.create_task(self._heartbeat(job_id, live, cancel))
         try:
             result = await asyncio.wait_for(work, timeout=limit + 30)
@@ -186,19 +186,21 @@ class JobRunner:
         except MoodmixError as exc:
             await self.finish(job_id, states.FAILED, error_code=exc.code, error=exc.message, held=True)
             return
-        except Exception as exc:
+        except Exception:
             log.exception("job %s attempt %d crashed", job_id, attempt)
             if attempt < int(job["max_attempts"]):
                 delay = min(300.0, self.rt.settings.retry_backoff_s * 2 ** (attempt - 1))
                 await ProcessingJob.update({
                     ProcessingJob.status: states.QUEUED,
                     ProcessingJob.run_after: timeutil.now() + timedelta(seconds=delay),
-                    ProcessingJob.message: f"attempt {attempt} failed ({exc}); retrying in {delay:.0f} s",
+                    # What went wrong is in the log (above); people see that it retries, not the exception.
+                    ProcessingJob.message: f"attempt {attempt} failed; retrying in {delay:.0f} s",
                 }).where((ProcessingJob.id == job_id) & (ProcessingJob.worker == self.worker_id))
                 await job_changed(self.rt.settings, job_id)
                 return
             await self.finish(job_id, states.FAILED, error_code="internal_error",
-                              error=f"failed after {attempt} attempts: {exc}", held=True)
+                              error=f"failed after {attempt} attempts (an internal error: the server log "
+                                    "has the details)", held=True)
             return
         finally:
             beat.cancel()
@@ -239,21 +241,25 @@ class JobRunner:
             except Exception as exc:  # a DB hiccup must not kill the job; the next beat retries
                 log.warning("heartbeat for job %s failed: %s", job_id, exc)
 
-    async def resolve_inputs(self, job: dict, dest: Path) -> dict[str, Path]:
-        """Map the job's audio inputs (file ids or other jobs' outputs) to local paths.
+    async def resolve_inputs(self, job: dict, dest: Path) -> tuple[dict[str, Path], dict[str, str]]:
+        """Map the job's audio inputs (file ids or other jobs' outputs) to local paths, and the uploads
+        among them to their file names (the plugin sees content-hash paths; people know the name).
 
         Uploads were decoded completely when they arrived, so they are not probed again; another
         job's output was written by a plugin and is probed (headers only) before this one reads it.
         """
         paths: dict[str, Path] = {}
+        names: dict[str, str] = {}
         unverified: dict[str, Path] = {}
         for name, ref in job["inputs"].get("audio", {}).items():
             if "file_id" in ref:
-                row = await AudioFile.select(AudioFile.storage_key).where(
+                row = await AudioFile.select(AudioFile.storage_key, AudioFile.filename).where(
                     (AudioFile.id == ref["file_id"]) & (AudioFile.user == job["user"])).first()
                 if row is None:
                     raise NotFound(f"input {name!r}: the file no longer exists", code="file_not_found")
                 paths[name] = await self.rt.storage.fetch(row["storage_key"], dest / name)
+                if row["filename"]:
+                    names[name] = row["filename"]
             else:
                 row = await JobOutput.select(JobOutput.storage_key).where(
                     (JobOutput.job == ref["job_id"]) & (JobOutput.name == ref["output"])).first()
@@ -262,7 +268,7 @@ class JobRunner:
                                    code="output_not_found")
                 paths[name] = unverified[name] = await self.rt.storage.fetch(row["storage_key"], dest / name)
         await asyncio.to_thread(probe_local, unverified, self.rt.settings.max_audio_seconds)
-        return paths
+        return paths, names
 
     async def succeed(self, job: dict, cap: Capability, result: RunResult) -> None:
         job_id = str(job["id"])

@@ -16,14 +16,22 @@ from moodmix.engine.capability import Capability, OutputSpec, Resources, RunCont
 class AnalyzeParams(msgspec.Struct, forbid_unknown_fields=True):
     """Options for ``analyze``; the defaults suit any track."""
 
-    #: Include the beat positions (seconds) in the result.
-    beats: bool = True
-    #: At most this many beat positions are listed (``beat_count`` always has the total).
-    max_beats: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 10_000
-    #: Rate (Hz) the mono signal is resampled to for tempo and key; loudness always uses the original.
-    analysis_sample_rate: Annotated[int, msgspec.Meta(ge=8_000, le=48_000)] = 22_050
-    #: Key profile correlated with the chroma: Albrecht-Shanahan, Temperley or Krumhansl-Kessler.
-    key_profile: Literal["albrecht", "temperley", "krumhansl"] = "albrecht"
+    beats: Annotated[bool, msgspec.Meta(
+        title="List the beats", description="Adds the time of every beat to the result.",
+    )] = True
+    max_beats: Annotated[int, msgspec.Meta(
+        ge=0, le=100_000, title="Most beats listed",
+        description="At most this many beat times are listed; the beat count always has the total.",
+    )] = 10_000
+    analysis_sample_rate: Annotated[int, msgspec.Meta(
+        ge=8_000, le=48_000, title="Analysis sample rate (Hz)",
+        description="Tempo and key are measured on the track resampled to this rate; loudness always uses "
+                    "the original.",
+    )] = 22_050
+    key_profile: Annotated[Literal["albrecht", "temperley", "krumhansl"], msgspec.Meta(
+        title="Key profile",
+        description="The reference used to find the key: Albrecht-Shanahan, Temperley or Krumhansl-Kessler.",
+    )] = "albrecht"
 
 
 def summarize(data: dict) -> str:

@@ -43,6 +43,8 @@ def summarize(data: dict[str, Any]) -> str:
     if spec.get("tempo"):
         line += f" at {spec['tempo']:g} BPM"
     backend = spec.get("model") or data.get("backend", "?")
+    if str(backend).startswith(("/", "~", ".")):  # a model folder: its name, not where it is
+        backend = str(backend).rstrip("/").rsplit("/", 1)[-1]
     return f"{line} ({backend}, seed {data.get('seed')})"
 
 

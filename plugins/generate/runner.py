@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from typing import Any
 
@@ -15,6 +16,8 @@ from moodmix.engine.errors import BadInput
 from moodmix.plugins.generate.backends import choose_backend
 from moodmix.plugins.generate.params import GenerateParams
 from moodmix.plugins.generate.spec import SpecOverrides
+
+log = logging.getLogger(__name__)
 
 MAX_PROMPT_CHARS = 2000
 MUSICGEN_DEFAULT_DURATION = 20.0
@@ -41,7 +44,8 @@ def run(ctx: RunContext) -> RunResult:
     if params.backend != "procedural":  # pulls a known checkpoint only where model_download allows it
         fetch_if_missing(params.melody_model if melody_path is not None else params.model, model_dir, ctx.settings)
     choice = choose_backend(params.backend, params.model, params.melody_model, model_dir, melody_path is not None)
-    ctx.progress(0.02, f"backend: {choice.name} ({choice.reason})")
+    log.info("generate: %s (%s)", choice.name, choice.reason)  # paths stay in the log and the result's data
+    ctx.progress(0.02, f"composing with {choice.said}")
     if choice.name == "musicgen":
         return _run_musicgen(ctx, params, prompt, seed, choice)
     return _run_procedural(ctx, params, prompt, seed, choice)

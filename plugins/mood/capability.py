@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from moodmix.engine.capability import Capability, InputSpec, OutputSpec, RunContext, RunResult
+from moodmix.plugins.mood.picture import COLOURS
 
 VERSION = "2"
 
@@ -16,11 +17,13 @@ class MoodParams(msgspec.Struct, forbid_unknown_fields=True):
     """Parameters of ``mood``."""
 
     window_seconds: Annotated[float, msgspec.Meta(
-        ge=5.0, le=60.0, description="Length of a timeline window in seconds (equal windows cover the track).",
+        ge=5.0, le=60.0, title="Timeline step (seconds)",
+        description="The mood is read for each stretch of this length, from start to end.",
     )] = 10.0
     backend: Annotated[Literal["auto", "musicnn", "features"], msgspec.Meta(
-        description="auto: musicnn (pretrained embeddings and tags + audio features) when its weights load, "
-                    "else the audio-features model; musicnn or features to insist on one.",
+        title="Model",
+        description="Automatic uses musicnn, a model trained on tagged music, when it loads, and the "
+                    "audio-features model otherwise. Pick one to insist on it.",
     )] = "auto"
 
 
@@ -79,7 +82,7 @@ def run(ctx: RunContext) -> RunResult:
     result = analyse_audio(y, model, window_seconds=ctx.params.window_seconds, progress=sub.progress,
                            musicnn_weights=musicnn_weights(ctx.plugin_settings))
     ctx.progress(0.92, "drawing picture")
-    picture = draw(result, ctx.output_path("picture", ".png"), title=audio_path.name)
+    picture = draw(result, ctx.output_path("picture", ".png"), title=ctx.input_name("audio"))
     data_file = ctx.output_path("mood", ".json")
     data_file.write_text(json.dumps(result, indent=2))
     return RunResult(data=result, files={"picture": picture, "mood": data_file},
@@ -98,6 +101,6 @@ CAPABILITY = Capability(
         OutputSpec("mood", "json", "mood.json: the full result, features included."),
     ),
     version=VERSION,
-    ui={"emoji": "🎭", "icon": "masks"},
+    ui={"emoji": "🎭", "icon": "masks", "colours": dict(COLOURS)},  # the picture's colours, for the page
     advanced=("window_seconds", "backend"),
 )

@@ -6,19 +6,40 @@ touches a display.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from moodmix.plugins.mood.taxonomy import MOOD_NAMES, TAXONOMY
 
+#: One colour per mood, wherever a mood is drawn: legend, bands, timeline points, and the web page
+#: (the capability publishes them as its ``ui["colours"]`` hint).
 COLOURS = {
     "happy": "#f4c430", "energetic": "#ff7f0e", "calm": "#7fc8a9", "romantic": "#e377c2",
     "sad": "#4a78b5", "dark": "#4b3b6b", "tense": "#d62728", "epic": "#8c564b",
 }
+#: Valence and arousal lines are drawn in greys, so no mood's colour means something else.
+LINE_COLOURS = {"valence": "#222222", "arousal": "#8a8a8a"}
+
+
+def track_title(name: str) -> str:
+    """A file name as a title: ``"Night Drive.ogg"`` → ``"Night Drive"`` (a name without a suffix stays)."""
+    return re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name.strip()) or name
 
 
 def draw(result: dict[str, Any], path: str | Path, title: str = "") -> Path:
-    """Write a PNG of ``result`` (as produced by :func:`analysis.analyse_audio`) to ``path``."""
+    """Write a PNG of ``result`` (as produced by :func:`analysis.analyse_audio`) to ``path``.
+
+    ``title``: the track's file name as its owner knows it (``RunContext.input_name``), shown without
+    its extension.
+    """
+    path = Path(path)
+    figure(result, title).savefig(path, format="png")
+    return path
+
+
+def figure(result: dict[str, Any], title: str = "") -> Any:
+    """The picture as a matplotlib ``Figure`` (what :func:`draw` saves)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -30,10 +51,9 @@ def draw(result: dict[str, Any], path: str | Path, title: str = "") -> Path:
     _strip(fig.add_subplot(grid[1, 1]), result)
     headline = (f"{result['mood']} · {result['confidence']:.0%} · valence {result['valence']:+.2f} · "
                 f"arousal {result['arousal']:+.2f}")
+    title = track_title(title) if title else ""
     fig.suptitle(f"{title} — {headline}" if title else headline, fontsize=12)
-    path = Path(path)
-    fig.savefig(path, format="png")
-    return path
+    return fig
 
 
 def _plane(ax: Any, result: dict[str, Any]) -> None:
@@ -48,7 +68,7 @@ def _plane(ax: Any, result: dict[str, Any]) -> None:
         ax.plot([p["valence"] for p in points], [p["arousal"] for p in points], color="#999999", lw=1,
                 zorder=2)
         ax.scatter([p["valence"] for p in points], [p["arousal"] for p in points], s=14,
-                   c=range(len(points)), cmap="Greys", zorder=3, edgecolors="#666666", linewidths=0.5)
+                   c=[COLOURS[p["mood"]] for p in points], zorder=3, edgecolors="#666666", linewidths=0.5)
     ax.scatter(result["valence"], result["arousal"], s=220, color=COLOURS[result["mood"]], edgecolors="black",
                linewidths=1.5, zorder=4, label="track")
     ax.set(xlim=(-1.05, 1.05), ylim=(-1.05, 1.05), xlabel="valence (unpleasant → pleasant)",
@@ -78,9 +98,9 @@ def _strip(ax: Any, result: dict[str, Any]) -> None:
     points = result["timeline"]
     starts = [p["start"] for p in points]
     ax.plot([p["start"] + (p["end"] - p["start"]) / 2 for p in points], [p["valence"] for p in points],
-            marker="o", ms=3, label="valence", color="#1f77b4")
+            marker="o", ms=3, label="valence", color=LINE_COLOURS["valence"])
     ax.plot([p["start"] + (p["end"] - p["start"]) / 2 for p in points], [p["arousal"] for p in points],
-            marker="s", ms=3, label="arousal", color="#d62728")
+            marker="s", ms=3, ls="--", label="arousal", color=LINE_COLOURS["arousal"])
     ax.axhline(0, color="#bbbbbb", lw=0.8)
     ax.set(xlim=(starts[0], points[-1]["end"]), ylim=(-1.05, 1.05), xlabel="time (s)")
     ax.legend(fontsize=7, loc="lower right", frameon=False, ncol=2)

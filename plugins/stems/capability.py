@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from moodmix.engine.capability import Capability, InputSpec, OutputSpec, Resourc
 from moodmix.engine.errors import CapabilityFailed
 from moodmix.plugins.stems.known_models import check_weights
 from moodmix.plugins.stems.params import STEMS_BY_MODE, StemsParams
+
+log = logging.getLogger(__name__)
+BUILTIN = "the fast built-in separator"
 
 
 def _model_dir(ctx: RunContext) -> str:
@@ -29,20 +33,38 @@ def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
     model that is present but fails to load also sends ``auto`` to dsp, with the reason.
     """
     if params.backend == "dsp":
-        return BackendChoice("dsp", "dsp backend requested")
+        return BackendChoice("dsp", "dsp backend requested", note="the built-in separator")
     from moodmix.plugins.stems import demucs_backend, model_cache, model_locator
 
     device, device_why = demucs_backend.resolve_device(getattr(ctx.settings, "device", None) or ctx.device)
+    demucs = f"Demucs {params.model} on {device}"
     if model_cache.get(params.model, device) is not None:
-        return BackendChoice("demucs", f"{params.model} already loaded on {device} ({device_why})", device)
+        return BackendChoice("demucs", f"{params.model} already loaded on {device} ({device_why})", device,
+                             note=demucs)
     try:
         demucs_backend.load_model(params.model, device, _model_dir(ctx) or None, settings=ctx.settings)
     except model_locator.LoadModelError as exc:
+        log.warning("stems: demucs %s unavailable: %s", params.model, exc)  # the details: paths and all
+        hint = fallback_hint(params.model, exc)
         if params.backend == "demucs":
-            hint = "; or use backend=dsp" if isinstance(exc, demucs_backend.WeightsMissing) else ""
-            raise CapabilityFailed(f"{exc}{hint}", code="model_unavailable") from exc
-        return BackendChoice("dsp", f"fell back to dsp: {exc}")
-    return BackendChoice("demucs", f"{params.model} loaded on {device} ({device_why})", device)
+            raise CapabilityFailed(f"Demucs {params.model} cannot run on this server: {hint}; or use backend=dsp",
+                                   code="model_unavailable") from exc
+        return BackendChoice("dsp", f"fell back to dsp: {exc}", note=f"{BUILTIN} — {hint}")
+    return BackendChoice("demucs", f"{params.model} loaded on {device} ({device_why})", device, note=demucs)
+
+
+def fallback_hint(model: str, exc: Exception) -> str:
+    """Why Demucs did not run, in words for people: what to pull, or that it did not load (never a path)."""
+    from moodmix.engine.model_policy import pull_command
+    from moodmix.plugins.stems import demucs_backend
+    from moodmix.plugins.stems.known_models import spec_for
+
+    spec = spec_for(model)
+    if isinstance(exc, demucs_backend.WeightsMissing):
+        if spec is None:
+            return f"{model} is not in the model folder"
+        return f"pull {model} for studio quality (`{pull_command(spec)}`)"
+    return f"Demucs {model} did not load (the server log says why)"
 
 
 def fold_sources(sources: dict[str, np.ndarray], mode: str) -> dict[str, np.ndarray]:
@@ -79,7 +101,8 @@ def run(ctx: RunContext) -> RunResult:
     audio, sr = ctx.load_audio("audio")  # a remix that calls us has decoded it already
     ctx.progress(0.02, f"decoded {audio.shape[1] / sr:.1f} s, {audio.shape[0]} channel(s), {sr} Hz")
     choice = choose_backend(params, ctx)
-    ctx.progress(0.05, f"separating with {choice.name} ({choice.reason})")
+    log.info("stems: %s (%s)", choice.name, choice.reason)
+    ctx.progress(0.05, f"separating with {choice.said}")
     separating = ctx.sub(0.05, 0.92)
     data: dict[str, Any] = {}
     if choice.name == "demucs":
@@ -100,7 +123,8 @@ def run(ctx: RunContext) -> RunResult:
         data.update(device="cpu")
     stems = fold_sources(sources, params.mode)
     files, over = _write_stems(ctx, stems, sr, params.format)
-    data.update(backend=choice.name, backend_reason=choice.reason, mode=params.mode, stems=list(stems),
+    data.update(backend=choice.name, backend_reason=choice.reason, backend_note=choice.said,
+                mode=params.mode, stems=list(stems),
                 sample_rate=sr, channels=int(audio.shape[0]), duration_s=round(audio.shape[1] / sr, 3),
                 format=params.format, over_full_scale=over, elapsed_s=round(time.monotonic() - started, 3))
     return RunResult(data=data, files=files, backend=choice.name)
@@ -115,6 +139,9 @@ def summarize(data: dict[str, Any]) -> str:
     line += f" by {data.get('backend', '?')} on {data.get('device', 'cpu')}"
     if data.get("elapsed_s") is not None:
         line += f" in {data['elapsed_s']:.1f} s"
+    note = data.get("backend_note") or ""
+    if " — " in note:  # a fall-back says what would do better
+        line += f" ({note.split(' — ', 1)[1]})"
     return line
 
 

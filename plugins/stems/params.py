@@ -19,14 +19,31 @@ STEMS_BY_MODE: dict[str, tuple[str, ...]] = {
 class StemsParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """How to separate: which stems, which backend, which Demucs model and its knobs."""
 
-    mode: Mode = "4stems"
-    backend: Backend = "auto"
-    format: Format = "wav"
-    #: Demucs model: htdemucs, htdemucs_ft, htdemucs_6s, mdx_extra, ... or a name/signature in the model folder.
-    model: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")] = "htdemucs"
-    #: Demucs segment length in seconds (None: the model's own; clamped to what the model allows).
-    segment: Annotated[float, msgspec.Meta(gt=0.5, le=60.0)] | None = None
-    #: Overlap between Demucs segments (fraction of a segment).
-    overlap: Annotated[float, msgspec.Meta(ge=0.0, le=0.9)] = 0.25
-    #: Random time shifts averaged by Demucs (0 disables the shift trick; each one costs a full pass).
-    shifts: Annotated[int, msgspec.Meta(ge=0, le=10)] = 1
+    mode: Annotated[Mode, msgspec.Meta(
+        title="Parts", description="4stems gives drums, bass, vocals and other; 2stems gives vocals and "
+                                   "instrumental.",
+    )] = "4stems"
+    backend: Annotated[Backend, msgspec.Meta(
+        title="Separator", description="Automatic uses Demucs when its model is installed on this server, "
+                                       "else the fast built-in separator.",
+    )] = "auto"
+    format: Annotated[Format, msgspec.Meta(
+        title="File format", description="WAV and FLAC are lossless; MP3 is smaller.",
+    )] = "wav"
+    model: Annotated[str, msgspec.Meta(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", title="Demucs model",
+        description="Such as htdemucs, htdemucs_ft or htdemucs_6s, or a model in this server's model folder.",
+    )] = "htdemucs"
+    segment: Annotated[float, msgspec.Meta(
+        gt=0.5, le=60.0, title="Segment length (seconds)",
+        description="Demucs works on pieces of this length. Leave it empty for the model's own.",
+    )] | None = None
+    overlap: Annotated[float, msgspec.Meta(
+        ge=0.0, le=0.9, title="Segment overlap",
+        description="How much neighbouring pieces overlap, as a share of a piece.",
+    )] = 0.25
+    shifts: Annotated[int, msgspec.Meta(
+        ge=0, le=10, title="Shifted passes",
+        description="Demucs averages this many slightly shifted passes; each one costs a full pass, and 0 "
+                    "turns them off.",
+    )] = 1

@@ -82,7 +82,13 @@ def test_unknown_genre_lists_the_valid_ones(registry) -> None:
     with pytest.raises(BadInput, match="not both"):
         choose_recipe(RemixParams(genre="house", recipe=Recipe()), registry)
     with pytest.raises(BadInput, match=r"valid genres: .*house"):
-        choose_recipe(RemixParams(), registry)
+        choose_recipe(RemixParams(genre=None), registry)
+
+
+def test_the_default_genre_is_lofi_and_yields_to_a_recipe(registry) -> None:
+    assert choose_recipe(RemixParams(), registry)[0] == "lofi"
+    name, recipe = choose_recipe(RemixParams(recipe=Recipe(tempo=99)), registry)
+    assert name is None and recipe.tempo == 99
 
 
 def test_overrides_copy_the_preset_and_leave_it_alone(registry) -> None:

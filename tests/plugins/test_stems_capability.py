@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -147,3 +148,41 @@ def test_another_plugin_can_call_stems_in_process(tmp_path: Path, monkeypatch) -
                        settings=load_settings(environ={}))
     assert result.data["names"] == ["bass", "drums", "other", "vocals"]
     assert result.data["inner"] == "dsp" and result.data["all_exist"]
+
+
+def test_without_weights_people_see_a_short_reason_and_no_paths(tmp_path: Path, monkeypatch) -> None:
+    """The fall-back is said in a few words (progress, summary); paths stay in the result's data."""
+    import huggingface_hub
+    import torch.hub
+
+    from moodmix.engine.errors import CapabilityFailed
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("tried to download model weights")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_download)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_download)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    models = tmp_path / "models"
+    models.mkdir()
+    settings = load_settings(environ={}, model_dir=str(models), device="cpu")
+    song = _write(tmp_path, _music(2.0, 22050), 22050)
+    progress: list = []
+    result = run_local("stems", tmp_path / "out", inputs={"audio": song}, params={"backend": "auto"},
+                       settings=settings, progress=progress)
+    assert result.backend == "dsp"
+    messages = [m for _, m in progress if m]
+    said = next(m for m in messages if m.startswith("separating with"))
+    assert said == ("separating with the fast built-in separator — pull htdemucs for studio quality "
+                    "(`moodmix models pull htdemucs`)")
+    summary = make_registry().capability("stems").summary_of(result.data)
+    assert summary.endswith("(pull htdemucs for studio quality (`moodmix models pull htdemucs`))")
+    for text in [*messages, summary, result.data["backend_note"]]:  # "chunk 1/2" is fine, "/tmp/x" is not
+        assert not re.search(r"/[A-Za-z_.~]", text) and str(tmp_path) not in text, text
+    assert str(models) in result.data["backend_reason"]  # the details, for the API and the log
+
+    with pytest.raises(CapabilityFailed) as info:  # asked for demucs: the error is short too
+        run_local("stems", tmp_path / "out2", inputs={"audio": song}, params={"backend": "demucs"},
+                  settings=settings)
+    assert not re.search(r"/[A-Za-z_.~]", info.value.message) and "htdemucs" in info.value.message
