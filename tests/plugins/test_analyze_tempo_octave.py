@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,16 @@ def test_metrical_level_moves_by_octaves_within_range() -> None:
     assert metrical_level(env, fps, 240.0) == pytest.approx(120.0)  # too fast: halves
     assert metrical_level(env, fps, 120.0) == pytest.approx(120.0)
     assert metrical_level(np.zeros(1000), fps, 97.0) == 97.0
+
+
+def test_rendered_rock_piece_with_known_tempo_and_key() -> None:
+    # 10 s of a corpus-style arrangement (bench/corpus_midi.arrangement(42, "rock")), rendered with
+    # FluidSynth and the GM soundfont, mixed by bench/corpus_mix (no MP3), mono 16 kHz: 137.8 BPM, F major.
+    import soundfile as sf
+
+    from moodmix.plugins.analyze.key import estimate_key
+
+    y, sr = sf.read(Path(__file__).parent / "data" / "fluidsynth_rock_137_8bpm_f_major.flac", dtype="float32")
+    assert estimate_tempo(y, sr).bpm == pytest.approx(137.8, rel=0.04)
+    # The tonic is right; the mode is read as minor (parallel-key confusion, MIREX 0.2) on this clip.
+    assert estimate_key(y, sr).key == "F"
