@@ -8,8 +8,9 @@ analysis cache, the preview and the full render; then the full render again righ
 preview (the analysis reused). Printed: wall times, the ratio preview / full (target ≤ 0.25),
 where the window landed, and the SNR of the preview against the same window of the full
 render (target ≥ 20 dB) — raw, and gain-matched (the preview's loudness is an estimate).
-The SNR is given twice: end to end (the preview separates stems from its own stretch of
-the track) and for the remix chain alone (both runs given the same, whole-track stems).
+The SNR is given twice: end to end (each run separates its own stems, piece by piece) and
+for the remix chain alone (both runs given the same, whole-track stems). Runs on the CPU; the
+numbers move with whatever else the machine is doing.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--minutes", type=float, default=3.0)
     args = parser.parse_args()
-    bars = max(2, round(args.minutes * 60 / 2 / 12))  # 12 sections' worth of bars at 120 BPM
+    bars = max(2, round(args.minutes * 60 / 12))  # six long sections of 2-s bars (two are half length)
     audio, sections = structured_song(sr=SR, section_bars=bars)
     with tempfile.TemporaryDirectory(prefix="moodmix-preview-bench-") as tmp:
         root = Path(tmp)
