@@ -16,6 +16,8 @@ result that cannot be sent as files is sent as download links — a finished res
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -39,6 +41,8 @@ GENRE_BUTTONS_MAX = 25  # 5 rows of 5
 VIEW_TIMEOUT_S = 900.0
 #: Interaction tokens work for 15 minutes; past this age the bot edits a message of its own instead.
 TOKEN_SAFE_S = 14 * 60.0
+#: A button press no view has answered after this long gets an answer from :meth:`on_interaction`.
+UNANSWERED_AFTER_S = 1.0
 #: Discord's answers to an edit through an expired or unknown interaction token.
 TOKEN_GONE = {50027, 10015, 10008}
 
@@ -521,6 +525,18 @@ class MoodmixDiscordClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.sync_commands = sync_commands
         self.command_names: list[str] = []
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A press on one of our buttons that no live view took (the bot restarted, the view timed
+        out): answer it anyway, so Discord never shows 'This interaction failed'."""
+        custom_id = (interaction.data or {}).get("custom_id", "") if interaction.data else ""
+        if interaction.type != discord.InteractionType.component or not custom_id.startswith("mm:"):
+            return
+        await asyncio.sleep(UNANSWERED_AFTER_S)
+        if not interaction.response.is_done():
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.response.send_message(
+                    "⚠️ these buttons have expired; send the track again.", ephemeral=True)
 
     async def setup_hook(self) -> None:
         catalog = await self.core.catalog()

@@ -243,3 +243,12 @@ async def test_genres_and_autocomplete_with_descriptions(discord_bot, core):
     listing = await _ephemeral_reply(fake, mark, "Genres for remix")
     catalog = await core.catalog()
     assert all(f"• {g} — " in listing.content for g in catalog.genre_names(catalog.capability("remix"))[:5])
+
+
+async def test_a_press_no_view_handles_is_still_answered(discord_bot, demo_track):
+    fake, client = discord_bot
+    message = fake.message_payload(fake.next_id(), "old buttons")
+    mark = len(fake.calls)
+    feed(client, fake.button_press(ANN, message, "mm:deadbeef:remix:house"))  # e.g. from before a restart
+    answer = await _ephemeral_reply(fake, mark, "expired")
+    assert answer.path.endswith("/callback")
