@@ -34,7 +34,7 @@ from synth_mixtures import make_song  # noqa: E402
 
 from moodmix.engine.audio_io import save_audio  # noqa: E402
 
-PARAMS = {"analyze": {}, "mood": {}, "stems": {"backend": "dsp"}, "remix": {"genre": "lofi"}}
+PARAMS = {"analyze": {}, "mood": {}, "stems": {"backend": "dsp"}, "remix": {"genre": "lofi", "stems_backend": "dsp"}}
 IMPORTS = {
     "analyze": "import librosa, scipy.signal, soundfile",
     "mood": "import librosa, scipy.signal, soundfile, sklearn",

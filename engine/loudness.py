@@ -193,7 +193,7 @@ def true_peak(audio: np.ndarray, sr: int) -> float:
     import soxr
 
     audio = _as_channels(audio)
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    peak = _peak_and_square_sum(audio)[0]
     factor = oversampling_factor(sr)
     if factor == 1 or peak == 0.0:
         return peak

@@ -19,6 +19,8 @@ N_FFT = 2048
 HOP_LENGTH = 512
 PITCH_N_FFT = 8192
 PITCH_HOP_LENGTH = 4096
+#: STFT frames computed at a time for the onset envelopes (bounded memory on long tracks).
+FRAME_BLOCK = 4096
 #: Kick drum and bass live below this; off-beat hi-hats and shakers do not.
 LOW_BAND_HZ = 500.0
 #: Bass notes (and so mostly chord roots) live below this.
@@ -62,13 +64,29 @@ def onset_envelopes(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     import librosa
 
     y = _at_least(y, N_FFT)
-    power = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP_LENGTH)) ** 2
-    mel = librosa.feature.melspectrogram(S=power, sr=sr, n_fft=N_FFT)
+    mel = _mel_power(y, sr)
     mel_db = librosa.power_to_db(mel)
     onset = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP_LENGTH)
     low_bands = librosa.mel_frequencies(mel.shape[0] + 2, fmax=sr / 2)[1:-1] <= LOW_BAND_HZ
     low_onset = librosa.onset.onset_strength(S=mel_db[low_bands], sr=sr, hop_length=HOP_LENGTH)
     return onset.astype(np.float32), low_onset.astype(np.float32)
+
+
+def _mel_power(y: np.ndarray, sr: int) -> np.ndarray:
+    """``melspectrogram(stft(y))`` (centred, zero-padded as librosa does) a block of frames at a time:
+    the whole STFT of a 20-minute track would take about 1 GB; its mel bands take 26 MB."""
+    import librosa
+
+    padded = np.pad(y, N_FFT // 2)
+    frames = 1 + (padded.size - N_FFT) // HOP_LENGTH
+    basis = librosa.filters.mel(sr=sr, n_fft=N_FFT)
+    blocks = []
+    for first in range(0, frames, FRAME_BLOCK):
+        last = min(frames, first + FRAME_BLOCK)
+        segment = padded[first * HOP_LENGTH:(last - 1) * HOP_LENGTH + N_FFT]
+        power = np.abs(librosa.stft(segment, n_fft=N_FFT, hop_length=HOP_LENGTH, center=False)) ** 2
+        blocks.append(np.einsum("ft,mf->mt", power, basis, optimize=True))
+    return np.concatenate(blocks, axis=1)
 
 
 def chromagrams(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -94,7 +112,17 @@ def _tuning(spec: np.ndarray, sr: int) -> float:
         return 0.0
     with warnings.catch_warnings():  # "empty frequency set" for unpitched audio: we return 0
         warnings.simplefilter("ignore", UserWarning)
-        value = float(librosa.estimate_tuning(S=spec, sr=sr, n_fft=PITCH_N_FFT))
+        # librosa.estimate_tuning, a block of frames at a time (piptrack treats each frame on its own):
+        # on the whole spectrogram of a 20-minute track its temporaries take 700 MB.
+        pitches, mags = [], []
+        for first in range(0, spec.shape[1], FRAME_BLOCK):
+            pitch, mag = librosa.piptrack(S=spec[:, first:first + FRAME_BLOCK], sr=sr, n_fft=PITCH_N_FFT)
+            picked = pitch > 0
+            pitches.append(pitch[picked])
+            mags.append(mag[picked])
+        pitch, mag = np.concatenate(pitches), np.concatenate(mags)
+        threshold = np.median(mag) if mag.size else 0.0
+        value = float(librosa.pitch_tuning(pitch[mag >= threshold]))
     return value if np.isfinite(value) else 0.0
 
 
