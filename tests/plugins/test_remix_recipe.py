@@ -29,7 +29,9 @@ def test_required_genres_are_registered_through_the_hook(registry) -> None:
     assert set(registry.genres) >= REQUIRED
     assert registry.genre("Drum & Bass").name == "drum-and-bass"
     assert registry.genre("slowed + reverb").name == "slowed-reverb"
-    for genre in registry.genres.values():
+    builtin = [g for g in registry.genres.values() if g.name in {p.name for p in GENRES}]
+    assert len(builtin) == len(GENRES)  # a third-party genre (the example plugin's polka) may sit beside them
+    for genre in builtin:
         assert genre.description and isinstance(genre.recipe, Recipe)
 
 
@@ -76,7 +78,7 @@ def test_engine_param_validation_names_the_recipe_field(registry) -> None:
 
 def test_unknown_genre_lists_the_valid_ones(registry) -> None:
     with pytest.raises(BadInput) as info:
-        choose_recipe(RemixParams(genre="polka"), registry)
+        choose_recipe(RemixParams(genre="zydeco-metal"), registry)
     for name in REQUIRED:
         assert name in info.value.message
     with pytest.raises(BadInput, match="not both"):
