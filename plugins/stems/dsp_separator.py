@@ -20,6 +20,11 @@ per octave above) and the slow models on frames pooled by four: five to twenty t
 fewer cells than the full spectrogram, which keeps the separator above 20x realtime
 on one core.
 
+On top of the cascade, a small learned network (:mod:`.mask_net`, shipped weights, numpy
+only) can re-decide each cell from the same signal models plus stereo width, level, onset and
+peakiness cues; it replaces the fixed rules when ``DspConfig.learned`` is set and its weights
+are present. Its masks are a softmax, so they too sum to one.
+
 Channels share the masks (computed from the channels' mean magnitude), so the
 stereo image of each stem follows the input. Long input is processed in chunks of
 ``chunk_seconds`` with complementary crossfades: memory stays bounded and the
@@ -64,6 +69,7 @@ class DspConfig:
     bass_slope: float = 8.0  # crossover steepness (order)
     chunk_seconds: float = 30.0
     crossfade_seconds: float = 1.0
+    learned: bool = True  # use the shipped mask network (mask_net.py) when its weights are there
 
 
 # -- STFT with a periodic Hann window and 75 % overlap (the OLA of window² is constant) --
@@ -168,13 +174,10 @@ def repeating_model(frames: np.ndarray, min_gap: int, neighbours: int, top: int)
     return np.median(frames[nearest], axis=1)
 
 
-def band_masks(bands: np.ndarray, centres: np.ndarray, sr: int, hop: int, cfg: DspConfig) -> dict[str, np.ndarray]:
-    """Soft masks ``(frames, bands)`` from band magnitudes; they sum to one everywhere."""
+def band_models(bands: np.ndarray, centres: np.ndarray, sr: int, hop: int, cfg: DspConfig) -> dict[str, np.ndarray]:
+    """The signal models behind the masks, each ``(frames, bands)``: harmonic, percussive, background."""
     harm = median_along(bands, _odd(cfg.harmonic_seconds * sr / hop), axis=0)
     perc = median_along(bands, _odd(cfg.percussive_bands), axis=1)
-    p = cfg.hpss_power
-    drums = perc ** p / (perc ** p + harm ** p + EPS)
-
     factor = max(1, cfg.pool_frames)
     pooled = _pool_frames(bands, factor)
     pooled_hop = hop * factor
@@ -184,6 +187,16 @@ def band_masks(bands: np.ndarray, centres: np.ndarray, sr: int, hop: int, cfg: D
                              cfg.repeat_neighbors, top)
     model = steady if repeat is None else np.sqrt(steady * repeat)
     background = np.minimum(_unpool_frames(model, bands.shape[0], factor), bands)
+    return {"harmonic": harm, "percussive": perc, "background": background}
+
+
+def band_masks(bands: np.ndarray, centres: np.ndarray, sr: int, hop: int, cfg: DspConfig,
+               models: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Soft masks ``(frames, bands)`` from band magnitudes; they sum to one everywhere."""
+    models = models or band_models(bands, centres, sr, hop, cfg)
+    harm, perc, background = models["harmonic"], models["percussive"], models["background"]
+    p = cfg.hpss_power
+    drums = perc ** p / (perc ** p + harm ** p + EPS)
     foreground = bands - background
     q = cfg.vocal_power
     vocal = foreground ** q / (foreground ** q + (cfg.vocal_margin * background) ** q + EPS)
@@ -195,21 +208,48 @@ def band_masks(bands: np.ndarray, centres: np.ndarray, sr: int, hop: int, cfg: D
     accomp = pitched - vocals
     bass = accomp * low
     other = accomp - bass
+    return _silent_to_other(bands, {"drums": drums, "bass": bass, "vocals": vocals, "other": other})
+
+
+def _silent_to_other(bands: np.ndarray, stem_masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Silent cells have nothing to share out: they go to "other", so the masks still sum to one."""
     silent = bands <= EPS
-    if silent.any():  # nothing to share out: leave it with "other" so masks still sum to one
-        for m in (drums, vocals, bass):
-            m[silent] = 0.0
-        other[silent] = 1.0
-    return {"drums": drums, "bass": bass, "vocals": vocals, "other": other}
+    if silent.any():
+        for name in ("drums", "bass", "vocals"):
+            stem_masks[name][silent] = 0.0
+        stem_masks["other"][silent] = 1.0
+    return stem_masks
 
 
-def masks(mag: np.ndarray, sr: int, n_fft: int, cfg: DspConfig) -> dict[str, np.ndarray]:
-    """Soft masks ``(frames, bins)`` for each stem from a ``(frames, bins)`` magnitude; they sum to one."""
-    starts = analysis_bands(mag.shape[1], sr, n_fft, cfg.full_resolution_hz)
-    widths = np.diff(np.append(starts, mag.shape[1]))
-    bands = (np.add.reduceat(mag, starts, axis=1) / widths).astype(np.float32)
+def band_layout(n_bins: int, sr: int, n_fft: int, cfg: DspConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start bin, width and centre frequency (Hz) of each analysis band."""
+    starts = analysis_bands(n_bins, sr, n_fft, cfg.full_resolution_hz)
+    widths = np.diff(np.append(starts, n_bins))
     centres = ((starts + (widths - 1) / 2) * sr / n_fft).astype(np.float32)
-    per_band = band_masks(bands, centres, sr, n_fft // 4, cfg)
+    return starts, widths, centres
+
+
+def to_bands(mag: np.ndarray, starts: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """Mean magnitude of each analysis band, ``(..., frames, bands)`` float32."""
+    return (np.add.reduceat(mag, starts, axis=-1) / widths).astype(np.float32)
+
+
+def masks(mag: np.ndarray, sr: int, n_fft: int, cfg: DspConfig, *, side: np.ndarray | None = None,
+          net: object | None = None) -> dict[str, np.ndarray]:
+    """Soft masks ``(frames, bins)`` for each stem from a ``(frames, bins)`` magnitude; they sum to one.
+
+    With ``net`` (a :class:`~moodmix.plugins.stems.mask_net.MaskNet`), the masks come from
+    the small learned network over the same signal models; ``side`` is the side (L-R)
+    magnitude, the stereo cue it uses (zeros for mono).
+    """
+    starts, widths, centres = band_layout(mag.shape[1], sr, n_fft, cfg)
+    bands = to_bands(mag, starts, widths)
+    if net is None:
+        per_band = band_masks(bands, centres, sr, n_fft // 4, cfg)
+    else:
+        side_bands = np.zeros_like(bands) if side is None else to_bands(side, starts, widths)
+        models = band_models(bands, centres, sr, n_fft // 4, cfg)
+        per_band = _silent_to_other(bands, net.masks(bands, side_bands, centres, models))
     band_of_bin = np.repeat(np.arange(len(starts)), widths)
     return {name: m[:, band_of_bin].astype(np.float32, copy=False) for name, m in per_band.items()}
 
@@ -228,7 +268,13 @@ class DspSeparator:
         n_fft = self.n_fft(sr)
         spec = stft(audio, n_fft)
         mag = np.abs(spec).mean(axis=0)
-        stem_masks = masks(mag, sr, n_fft, self.config)
+        net = None
+        if self.config.learned:
+            from moodmix.plugins.stems.mask_net import shipped
+
+            net = shipped()
+        side = np.abs(spec[0] - spec[1]) / 2 if net is not None and spec.shape[0] == 2 else None
+        stem_masks = masks(mag, sr, n_fft, self.config, side=side, net=net)
         out = {name: istft(spec * stem_masks[name][None], n_fft, audio.shape[-1]) for name in STEMS[:3]}
         # the last stem by subtraction: same result (the inverse STFT is linear), one transform fewer
         out["other"] = audio - out["drums"] - out["bass"] - out["vocals"]

@@ -88,8 +88,9 @@ def _share(stems: dict[str, np.ndarray], name: str, source: np.ndarray) -> float
 
 
 def test_each_source_goes_mostly_to_its_stem() -> None:
+    # The rule cascade on its own (the learned masks have their own test below).
     voice, kicks, bass = _voice(3.0), _kicks(3.0), _bass(3.0)
-    stems = DspSeparator().separate(np.stack([voice + kicks + bass]), SR)
+    stems = DspSeparator(DspConfig(learned=False)).separate(np.stack([voice + kicks + bass]), SR)
     assert _share(stems, "drums", kicks) > 0.7
     assert _share(stems, "bass", bass) > 0.9
     assert _share(stems, "vocals", voice) > 0.5
@@ -123,3 +124,29 @@ def test_repeating_model_keeps_the_loop_and_drops_the_one_off() -> None:
     assert model[35, 20] == pytest.approx(loop[5, 20], abs=1e-6)
     assert np.allclose(model, np.tile(loop, (8, 1)), atol=1e-6)
     assert repeating_model(frames[:12], min_gap=5, neighbours=4, top=40) is None  # too short to repeat
+
+
+def test_learned_masks_sum_to_one_and_stems_add_back() -> None:
+    from moodmix.plugins.stems.mask_net import shipped
+
+    net = shipped()
+    assert net is not None, "mask_net.npz ships with the package"
+    mix = np.stack([_voice(3.0) + _kicks(3.0) + _bass(3.0), _voice(3.0) * 0.5 + _kicks(3.0)])
+    spec = stft(mix, 1024)
+    mag = np.abs(spec).mean(axis=0)
+    out = masks(mag, SR, 1024, DspConfig(), side=np.abs(spec[0] - spec[1]) / 2, net=net)
+    assert np.allclose(sum(out.values()), 1.0, atol=1e-5)
+    assert all(m.min() >= 0.0 and m.max() <= 1.0 + 1e-6 for m in out.values())
+    stems = DspSeparator().separate(mix, SR)
+    assert np.max(np.abs(sum(stems.values()) - mix)) < 1e-4 * np.max(np.abs(mix)) + 1e-5
+
+
+def test_learned_and_rule_masks_differ_and_rules_stay_available() -> None:
+    mix = np.stack([_voice(3.0) + _kicks(3.0) + _bass(3.0)] * 2)
+    learned = DspSeparator().separate(mix, SR)
+    rules = DspSeparator(DspConfig(learned=False)).separate(mix, SR)
+    assert not np.allclose(learned["drums"], rules["drums"])
+    # Both send the kicks mostly to the drums and the 55 Hz sine mostly to the bass.
+    for stems in (learned, rules):
+        assert _share({k: v[:1] for k, v in stems.items()}, "drums", _kicks(3.0)) > 0.5
+        assert _share({k: v[:1] for k, v in stems.items()}, "bass", _bass(3.0)) > 0.6
