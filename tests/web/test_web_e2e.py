@@ -248,7 +248,8 @@ def test_cancel_a_running_job_and_see_why_a_job_failed(page, capabilities, genre
     # A value outside the schema's bounds is caught before anything is sent.
     form.locator("[data-param='duration'] input").fill("999")
     form.get_by_role("button", name="Run Generate").click()
-    expect(form.locator(".form-error")).to_contain_text("Duration must be within")
+    expect(form.locator("[data-param='duration'] .field-error")).to_have_text(
+        "Enter a number above 0 and at most 300.")
 
 
 def test_sign_in_and_page_through_my_files(page, server, demo_track):

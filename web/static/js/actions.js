@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { startJob } from "./jobs.js";
-import { createParamsForm } from "./params.js";
+import { createParamsForm, FieldErrors } from "./params.js";
 import { emit, on, rememberFile, state } from "./state.js";
 import { $, capabilityIcon, h, humanize, setFormError, uid } from "./ui.js";
 
@@ -69,6 +69,7 @@ function selectCapability(name) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     setFormError(error, "");
+    params.clearErrors();
     const asPreview = Boolean(preview) && event.submitter === preview;
     run.disabled = true;
     if (preview) preview.disabled = true;
@@ -83,7 +84,11 @@ function selectCapability(name) {
       emit("jobs-changed");
       startJob(job).catch(() => {});
     } catch (err) {
-      setFormError(error, err.message);
+      // A field's problem shows under that field; the line above Run points there.
+      if (err instanceof FieldErrors) setFormError(error, err.message);
+      else if ([400, 422].includes(err.status) && params.showServerError(err)) {
+        setFormError(error, "Check the setting marked below.");
+      } else setFormError(error, err.message);
     } finally {
       run.disabled = false;
       if (preview) preview.disabled = false;

@@ -50,7 +50,7 @@ export function renderResult(job) {
   return h("div", { class: "result" },
     renderPrompt(result.data),
     renderRecipe(result.data),
-    renderData(result.data),
+    renderData(result.data, (cap.ui && cap.ui.colours) || {}),
     useMixer ? createMixer(audio, { title: humanize(job.capability), compare,
       exportName: `${track || humanize(job.capability)} \u2013 mix.wav` }) : audio.map((o) =>
       h("div", { class: "output", dataset: { output: o.name } },
@@ -225,7 +225,10 @@ function imageOutput(output, title) {
     h("figcaption", {}, humanize(output.name), " ", downloadButton(output, title)));
 }
 
-function renderData(data) {
+// palette: label → colour, from the capability's ui.colours (the colours of its own pictures); labels
+// it does not name get a colour from their name. The distribution bars and the timeline share it, so
+// the bars read as the timeline's legend.
+function renderData(data, palette = {}) {
   if (!data || typeof data !== "object") return null;
   const parts = [];
   const shown = HIGHLIGHTS.filter(([key]) => data[key] !== undefined && data[key] !== null
@@ -237,8 +240,9 @@ function renderData(data) {
     parts.push(h("dl", { class: "figures" }, figures.map(([key, name, value]) =>
       h("div", { class: "figure", dataset: { figure: key } }, h("dt", {}, name), h("dd", {}, value)))));
   }
-  if (isDistribution(data.distribution)) parts.push(distribution(data.distribution));
-  if (Array.isArray(data.timeline) && data.timeline.length) parts.push(timeline(data.timeline));
+  const colourOf = (label) => palette[label] || colour(label);
+  if (isDistribution(data.distribution)) parts.push(distribution(data.distribution, colourOf));
+  if (Array.isArray(data.timeline) && data.timeline.length) parts.push(timeline(data.timeline, colourOf));
   return parts.length ? h("div", { class: "result-data" }, parts) : null;
 }
 
@@ -247,29 +251,39 @@ function isDistribution(value) {
     && Object.values(value).every((v) => typeof v === "number");
 }
 
-function distribution(dist) {
+function distribution(dist, colourOf) {
   const rows = Object.entries(dist).sort((a, b) => b[1] - a[1]);
   return h("div", { class: "distribution" }, h("h4", {}, "Distribution"),
     h("ul", { class: "bars" }, rows.map(([name, value]) =>
       h("li", {}, h("span", { class: "bar-name" }, humanize(name)),
         h("span", { class: "bar-track", "aria-hidden": "true" },
-          h("span", { class: "bar-fill", style: `width:${Math.max(0, Math.min(100, value * 100))}%` })),
+          h("span", { class: "bar-fill", dataset: { label: name },
+            style: `width:${Math.max(0, Math.min(100, value * 100))}%; background:${colourOf(name)}` })),
         h("span", { class: "bar-value" }, pct(value))))));
 }
 
 // A coloured strip of the timeline windows; the text list underneath is what screen readers read.
-function timeline(points) {
+function timeline(points, colourOf) {
   const total = Math.max(...points.map((p) => p.end || 0)) || points.length;
   // A window's name: its label, else its first text value.
   const name = (p) => p.label || Object.values(p).find((v) => typeof v === "string") || "";
   const strip = h("div", { class: "timeline-strip", "aria-hidden": "true" }, points.map((p) =>
     h("span", {
-      class: "timeline-seg", title: `${fmtTime(p.start)}–${fmtTime(p.end)}: ${name(p)}`,
-      style: `flex:${((p.end ?? 1) - (p.start ?? 0)) / total}; background:${colour(name(p))}`,
+      class: "timeline-seg", title: `${fmtTime(p.start)}–${fmtTime(p.end)}: ${name(p)}`, dataset: { label: name(p) },
+      style: `flex:${((p.end ?? 1) - (p.start ?? 0)) / total}; background:${colourOf(name(p))}; `
+        + `color:${inkOn(colourOf(name(p)))}`,
     }, humanize(name(p)))));
   const changes = points.filter((p, i) => i === 0 || name(p) !== name(points[i - 1]));
   return h("div", { class: "timeline" }, h("h4", {}, "Timeline"), strip,
     h("p", { class: "muted small" }, changes.map((p) => `${fmtTime(p.start)} ${name(p)}`).join(" → ")));
+}
+
+/** Black or white text, whichever reads better on a #rrggbb background (anything else: black). */
+function inkOn(background) {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(background);
+  if (!m) return "#111";
+  const [r, g, b] = m.slice(1).map((x) => parseInt(x, 16) / 255);
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 ? "#fff" : "#111";
 }
 
 function colour(label) {
