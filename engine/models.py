@@ -165,18 +165,3 @@ def remove(spec: ModelSpec, root: Path) -> bool:
             shutil.rmtree(folder)
             found = True
     return found
-
-
-# ---- the settings this process started with (plugins' ``startup`` hooks record them) ----------------
-_settings: Any = None
-
-
-def remember_settings(settings: Any) -> None:
-    """Record the process's settings, so request-time checks know the model folder and policy."""
-    global _settings
-    _settings = settings
-
-
-def current_settings() -> Any:
-    """The settings recorded at start-up, or ``None`` when no process start-up ran (library use)."""
-    return _settings

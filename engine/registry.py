@@ -25,6 +25,9 @@ class Registry:
     owners: dict[str, str] = field(default_factory=dict)
     #: Plugin name -> its validated settings struct (only plugins that implement ``register_settings``).
     settings_by_plugin: dict[str, Any] = field(default_factory=dict)
+    #: The engine settings this registry was built with: what a request-time ``Capability.check`` may read
+    #: (model folder, download policy) without any process-wide state.
+    settings: Settings | None = None
 
     @property
     def genres(self) -> dict[str, Genre]:
@@ -49,7 +52,8 @@ class Registry:
         """Collect every plugin's declarations; ``settings`` (default: from the environment) fill
         ``[plugins.NAME]``, and a bad value raises ``ValueError`` naming ``plugins.NAME.FIELD``."""
         reg = cls()
-        reg.settings_by_plugin = _plugin_settings(pm, settings if settings is not None else load_settings())
+        reg.settings = settings if settings is not None else load_settings()
+        reg.settings_by_plugin = _plugin_settings(pm, reg.settings)
         for impl in pm.hook.register_capabilities.get_hookimpls():
             owner = impl.plugin_name
             for cap in impl.function() or []:

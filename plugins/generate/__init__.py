@@ -102,8 +102,3 @@ def register_models() -> list:
     return list(MODELS)
 
 
-@hookimpl
-def startup(settings) -> None:
-    from moodmix.engine.models import remember_settings
-
-    remember_settings(settings)  # request-time checks need the model folder and download policy

@@ -44,10 +44,10 @@ def check_weights(params: Any, registry: Any) -> None:
     """``backend=musicgen`` without weights is refused at request time (422 naming the pull command)."""
     from moodmix.engine.errors import BadInput
     from moodmix.engine.model_policy import may_fetch, pull_command
-    from moodmix.engine.models import current_settings, model_root
+    from moodmix.engine.models import model_root
     from moodmix.plugins.generate.model_store import find_model
 
-    settings = current_settings()
+    settings = getattr(registry, "settings", None)
     if getattr(params, "backend", None) != "musicgen" or settings is None:
         return
     root = model_root(settings)

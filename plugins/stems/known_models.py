@@ -44,15 +44,14 @@ def spec_for(name: str) -> ModelSpec | None:
 def check_weights(params: Any, registry: Any) -> None:
     """``backend=demucs`` without its weights is refused when the job is requested (422 naming the pull).
 
-    Needs the process's settings (recorded by the ``startup`` hook); without them (library
-    use) the run itself reports the missing weights.
+    Reads the model folder and download policy from the settings the registry was built with.
     """
     from moodmix.engine.errors import BadInput
     from moodmix.engine.model_policy import may_fetch
-    from moodmix.engine.models import current_settings, model_root
+    from moodmix.engine.models import model_root
     from moodmix.plugins.stems import model_cache, model_locator
 
-    settings = current_settings()
+    settings = getattr(registry, "settings", None)
     if params.backend != "demucs" or settings is None:
         return
     if any(name == params.model for name, _ in model_cache.cached_keys()):

@@ -244,19 +244,14 @@ def test_worker_with_never_opens_no_connection_and_auto_downloads(hub, env, song
 
 def test_demucs_requested_without_weights_is_refused_at_request_time(env) -> None:
     from moodmix.engine.errors import BadInput
-    from moodmix.engine.models import remember_settings
     from moodmix.testing import make_registry
 
-    registry = make_registry()
+    registry = make_registry(settings=load_settings(environ={}, model_dir=str(env), model_download="never"))
     stems = registry.capability("stems")
-    remember_settings(load_settings(environ={}, model_dir=str(env), model_download="never"))
-    try:
-        with pytest.raises(BadInput) as info:
-            stems.check(stems.parse_params({"backend": "demucs"}), registry)
-        assert info.value.status == 422 and "`moodmix models pull htdemucs`" in info.value.message
-        stems.check(stems.parse_params({"backend": "auto"}), registry)  # auto falls back instead
-        generate = registry.capability("generate")
-        with pytest.raises(BadInput, match="moodmix models pull musicgen-small --accept-licence"):
-            generate.check(generate.parse_params({"backend": "musicgen"}), registry)
-    finally:
-        remember_settings(None)
+    with pytest.raises(BadInput) as info:
+        stems.check(stems.parse_params({"backend": "demucs"}), registry)
+    assert info.value.status == 422 and "`moodmix models pull htdemucs`" in info.value.message
+    stems.check(stems.parse_params({"backend": "auto"}), registry)  # auto falls back instead
+    generate = registry.capability("generate")
+    with pytest.raises(BadInput, match="moodmix models pull musicgen-small --accept-licence"):
+        generate.check(generate.parse_params({"backend": "musicgen"}), registry)

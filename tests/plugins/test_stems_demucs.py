@@ -12,7 +12,7 @@ import torch
 
 from moodmix.engine import audio_io
 from moodmix.engine.config import load_settings
-from moodmix.engine.errors import CapabilityFailed
+from moodmix.engine.errors import BadInput
 from moodmix.plugins.stems import demucs_backend, model_cache, model_locator
 from moodmix.plugins.stems.capability import fold_sources
 from moodmix.testing import run_local
@@ -125,11 +125,11 @@ def test_auto_falls_back_to_dsp_without_weights(song: Path, tmp_path: Path, no_n
 
 def test_demucs_requested_without_weights_says_what_to_do(song: Path, tmp_path: Path, no_network,
                                                           no_cached_weights) -> None:
-    with pytest.raises(CapabilityFailed) as info:
+    with pytest.raises(BadInput) as info:  # refused before anything runs, whatever ran earlier in the process
         run_local("stems", tmp_path / "out", inputs={"audio": song},
                   params={"backend": "demucs", "model": "htdemucs_ft"}, settings=_settings(tmp_path))
     assert "htdemucs_ft" in info.value.message and "backend=dsp" in info.value.message
-    assert info.value.code == "model_unavailable"
+    assert info.value.code == "model_not_installed"
 
 
 def test_model_folder_in_demucs_repo_layout(tmp_path: Path, song: Path, no_network) -> None:
