@@ -30,7 +30,7 @@ def run_local_command(settings: Settings, capability: str, *, file: str | None, 
 
         pm = get_plugin_manager()
         pm.hook.startup(settings=settings)
-        reg = registry or Registry.from_plugin_manager(pm)
+        reg = registry or Registry.from_plugin_manager(pm, settings)
         cap = reg.capability(capability)
         params = dict(params)
         fields = set(getattr(cap.params, "__struct_fields__", ()))
