@@ -68,7 +68,12 @@ def sign_up(page, username: str) -> None:
     expect(page.locator("#account-name")).to_have_text(username)
 
 
-def test_a_reload_keeps_the_session_and_reopens_the_last_track(page, server, demo_track, artifacts):
+def test_a_reload_keeps_the_session_and_reopens_the_last_track(page, server, tmp_path, artifacts):
+    from moodmix.engine.demo import write_demo_track
+
+    # A track of its own: the shared demo track's on-upload jobs would be answered from this one's
+    # results in later tests (same bytes), and those tests watch progress rise from below 100 %.
+    demo_track = write_demo_track(tmp_path / "reload-song.wav", seconds=4.0)
     username = f"reload_{uuid.uuid4().hex[:8]}"
     sign_up(page, username)
     # Nothing that could act as a credential is stored where scripts can read it.
