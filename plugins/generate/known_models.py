@@ -56,6 +56,6 @@ def check_weights(params: Any, registry: Any) -> None:
     spec = spec_for(params.model)
     if spec is not None and may_fetch(spec, settings):
         return
-    fix = f"run `{pull_command(spec)}`" if spec is not None else "put its folder in the model folder"
-    raise BadInput(f"MusicGen weights for {params.model!r} are not installed in {root}: {fix}, "
+    fix = f"run `{pull_command(spec)}`" if spec is not None else "put its folder in the server's model folder"
+    raise BadInput(f"MusicGen weights for {params.model!r} are not installed: {fix}, "
                    "or use backend=auto or backend=procedural", code="model_not_installed")

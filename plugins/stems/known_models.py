@@ -65,7 +65,9 @@ def check_weights(params: Any, registry: Any) -> None:
     spec = spec_for(params.model)
     if spec is not None and may_fetch(spec, settings):
         return
-    from moodmix.plugins.stems.demucs_backend import missing_message
+    from moodmix.engine.model_policy import pull_command
 
-    raise BadInput(f"{missing_message(params.model, str(root))}, or use backend=auto or backend=dsp",
+    # Said to people through the API, the page and the bots: no paths (the log and doctor have them).
+    fix = f"run `{pull_command(spec)}`" if spec is not None else "put its files in the server's model folder"
+    raise BadInput(f"the demucs model {params.model!r} is not installed: {fix}, or use backend=auto or backend=dsp",
                    code="model_not_installed")

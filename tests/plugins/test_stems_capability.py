@@ -155,7 +155,7 @@ def test_without_weights_people_see_a_short_reason_and_no_paths(tmp_path: Path, 
     import huggingface_hub
     import torch.hub
 
-    from moodmix.engine.errors import CapabilityFailed
+    from moodmix.engine.errors import BadInput
 
     def no_download(*args, **kwargs):
         raise AssertionError("tried to download model weights")
@@ -182,7 +182,7 @@ def test_without_weights_people_see_a_short_reason_and_no_paths(tmp_path: Path, 
         assert not re.search(r"/[A-Za-z_.~]", text) and str(tmp_path) not in text, text
     assert str(models) in result.data["backend_reason"]  # the details, for the API and the log
 
-    with pytest.raises(CapabilityFailed) as info:  # asked for demucs: the error is short too
+    with pytest.raises(BadInput) as info:  # asked for demucs: refused up front, and short too
         run_local("stems", tmp_path / "out2", inputs={"audio": song}, params={"backend": "demucs"},
                   settings=settings)
     assert not re.search(r"/[A-Za-z_.~]", info.value.message) and "htdemucs" in info.value.message
