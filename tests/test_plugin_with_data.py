@@ -76,7 +76,8 @@ async def test_routes_are_in_the_openapi_schema(moodmix_client):
     notes = paths["/api/v1/plugins/notes/notes"]
     assert set(notes) == {"get", "post"} and notes["get"]["tags"] == ["plugin: notes"]
     assert "401" in notes["post"]["responses"] and "422" in notes["post"]["responses"]
-    assert paths["/api/v1/plugins/notes/greeting"]["get"]["security"] == [{}]
+    assert paths["/api/v1/plugins/notes/greeting"]["get"].get("security") in (None, [], [{}])  # open
+    assert notes["post"]["security"] == [{"bearer": []}]  # asks for `user`: a token
 
 
 

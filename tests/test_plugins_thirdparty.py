@@ -145,6 +145,6 @@ async def test_plugin_routes_are_mounted_under_the_plugin_name(moodmix_plugin, m
     paths = schema["paths"]
     assert {"/api/v1/plugins/greeter/hello", "/api/v1/plugins/greeter/me"} <= set(paths)
     assert paths["/api/v1/plugins/greeter/hello"]["get"]["tags"] == ["plugin: greeter"]
-    assert paths["/api/v1/plugins/greeter/hello"]["get"]["security"] == [{}]
+    assert paths["/api/v1/plugins/greeter/hello"]["get"].get("security") in (None, [], [{}])  # open
     assert "401" in paths["/api/v1/plugins/greeter/me"]["get"]["responses"]
     assert "401" not in paths["/api/v1/plugins/greeter/hello"]["get"]["responses"]
