@@ -77,7 +77,9 @@ async def test_queue_position_counts_down_and_eta_shrinks(tmp_path, monkeypatch)
         # It moves up (a loaded machine may answer too slowly to show every place in turn).
         assert positions[0] == 4 and positions[-1] <= 2, positions
         assert all(e and 0 < e["low"] <= e["high"] for e in etas), etas
-        assert etas[-1]["low"] < etas[0]["low"] / 2, (etas[0], etas[-1])  # four jobs to go, then two
+        # Four jobs to go, then at most two: it shrinks clearly (by how much depends on the machine's load,
+        # since the running job's remaining time and fresh durations feed the estimate too).
+        assert etas[-1]["low"] < etas[0]["low"] * 0.75, (etas[0], etas[-1])
         running = (await api.get(f"/api/v1/jobs/{ids[-1]}", headers=headers)).json()["data"]
         assert running["queue_position"] is None
         done = await wait_job(api, headers, ids[-1], timeout=60)
