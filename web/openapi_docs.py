@@ -89,6 +89,8 @@ ERROR_TEXT = {
 FILE_ROUTES = {"/api/v1/files/{file_id}/download", "/api/v1/jobs/{job_id}/outputs/{name}", "/s/{token}",
                "/m/{token}"}
 EVENT_ROUTES = {"/api/v1/jobs/{job_id}/events"}
+#: Routes that stream an archive of a job's outputs.
+ZIP_ROUTES = {"/api/v1/jobs/{job_id}/outputs.zip"}
 #: Open to anyone (share and media links carry their own signed token). Everything else needs a bearer
 #: token — a user's, or for ``/auth/link-chat`` a bot's service token — and may answer 401.
 PUBLIC_ROUTES = {("GET", "/"), ("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"),
@@ -119,6 +121,8 @@ def _error_statuses(path: str, method: str, needs_token: bool, params: set[str])
         statuses |= {413, 415}
     if path in FILE_ROUTES:
         statuses.add(416)
+    if path == "/api/v1/genres":
+        statuses.add(404)  # a genre set nobody declares
     if path.startswith(("/s/", "/m/")):
         statuses |= {403, 410}
     if path == "/ready" or (method == "POST" and path == "/api/v1/jobs"):
@@ -188,6 +192,9 @@ def _document(handler: HTTPRouteHandler, path: str, bodies: dict[tuple[str, str]
         specs[200] = ResponseSpec(data_container=bytes, media_type="*/*", description="The file's bytes")
         specs[206] = ResponseSpec(data_container=bytes, media_type="*/*", description="The requested byte range")
         specs[307] = ResponseSpec(data_container=None, description="Redirect to a presigned storage URL")
+    elif path in ZIP_ROUTES:
+        specs[200] = ResponseSpec(data_container=bytes, media_type="application/zip",
+                                  description="Every output of the job in one zip archive")
     elif path in EVENT_ROUTES:
         specs[200] = ResponseSpec(data_container=ServerSentEventDoc, media_type="text/event-stream",
                                   description="Server-Sent Events: progress, then done")
