@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from web_steps import sign_up
 
 try:
     from playwright.sync_api import expect
@@ -59,15 +60,6 @@ def test_api_reference_renders_offline(page, server, artifacts, path, viewer):
     assert csp_errors == [], csp_errors
 
 
-def sign_up(page, username: str) -> None:
-    page.goto("/")
-    form = page.locator("#signup-form")
-    form.get_by_label("Username").fill(username)
-    form.get_by_label("Password").fill(PASSWORD)
-    form.get_by_role("button", name="Create account").click()
-    expect(page.locator("#account-name")).to_have_text(username)
-
-
 def test_a_reload_keeps_the_session_and_reopens_the_last_track(page, server, tmp_path, artifacts):
     from moodmix.engine.demo import write_demo_track
 
@@ -75,7 +67,7 @@ def test_a_reload_keeps_the_session_and_reopens_the_last_track(page, server, tmp
     # results in later tests (same bytes), and those tests watch progress rise from below 100 %.
     demo_track = write_demo_track(tmp_path / "reload-song.wav", seconds=4.0)
     username = f"reload_{uuid.uuid4().hex[:8]}"
-    sign_up(page, username)
+    sign_up(page, username, PASSWORD)
     # Nothing that could act as a credential is stored where scripts can read it.
     storage = page.evaluate("() => JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
     assert "eyJ" not in storage, storage  # no JWT
@@ -98,7 +90,7 @@ def test_a_reload_keeps_the_session_and_reopens_the_last_track(page, server, tmp
 
 def test_sign_out_revokes_the_refresh_token(page, server):
     username = f"signout_{uuid.uuid4().hex[:8]}"
-    sign_up(page, username)
+    sign_up(page, username, PASSWORD)
     refresh = next(c for c in page.context.cookies() if c["name"] == "moodmix_refresh")["value"]
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator("#auth-view")).to_be_visible()

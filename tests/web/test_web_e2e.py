@@ -13,6 +13,7 @@ import re
 import uuid
 
 import pytest
+from web_steps import sign_up
 
 try:
     from playwright.sync_api import expect
@@ -34,14 +35,6 @@ new MutationObserver((records) => {
 """
 
 
-def sign_up(page, username: str) -> None:
-    page.goto("/")
-    form = page.locator("#signup-form")
-    form.get_by_label("Username").fill(username)
-    form.get_by_label("Password").fill("correct horse battery")
-    form.get_by_role("button", name="Create account").click()
-    expect(page.locator("#account-name")).to_have_text(username)
-    expect(page.get_by_role("heading", name="Create")).to_be_visible()
 
 
 def job_card(page, capability: str):

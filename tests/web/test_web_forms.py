@@ -10,6 +10,8 @@ import json
 import re
 import uuid
 
+from web_steps import sign_up
+
 try:
     from playwright.sync_api import expect
 except ImportError:  # the browser fixture then fails every test with the install commands
@@ -19,15 +21,6 @@ BUILT_IN = ("analyze", "mood", "generate", "remix", "stems")
 JOB_TIMEOUT_MS = 120_000
 
 
-def sign_up(page, username: str) -> None:
-    page.goto("/")
-    form = page.locator("#signup-form")
-    form.get_by_label("Username").fill(username)
-    form.get_by_label("Password").fill("correct horse battery")
-    form.get_by_role("button", name="Create account").click()
-    expect(page.locator("#account-name")).to_have_text(username)
-    expect(page.get_by_role("heading", name="Create")).to_be_visible()
-    expect(page.locator("#action-form")).to_be_visible()  # the workspace is wired up: uploads are heard
 
 
 def choose_action(page, capability: str) -> None:

@@ -13,6 +13,7 @@ import uuid
 import zipfile
 
 import soundfile as sf
+from web_steps import sign_up
 
 try:
     from playwright.sync_api import expect
@@ -67,13 +68,6 @@ OVERFLOWS = """() => {
 }"""
 
 
-def sign_up(page, username: str) -> None:
-    page.goto("/")
-    form = page.locator("#signup-form")
-    form.get_by_label("Username").fill(username)
-    form.get_by_label("Password").fill("correct horse battery")
-    form.get_by_role("button", name="Create account").click()
-    expect(page.locator("#account-name")).to_have_text(username)
 
 
 def shown_card(page, capability: str):
