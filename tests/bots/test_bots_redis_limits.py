@@ -6,6 +6,7 @@ import os
 import uuid
 
 import pytest
+from support import require_services
 
 from moodmix.bots.backend import ChatRef
 from moodmix.bots.core import BotCore
@@ -18,11 +19,7 @@ REDIS_URL = os.environ.get("MOODMIX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 @pytest.fixture
 def redis_limiters():
     """Two limiters as two bot processes would make them: separate clients, one Redis, one prefix."""
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError:
-        pytest.skip(f"no Redis at {REDIS_URL}")
+    require_services()  # a missing Redis fails the run (scripts/services starts it), never skips
     prefix = f"moodmix:test:{uuid.uuid4().hex[:8]}:"
     limits = BotLimits(requests_per_minute=3, jobs_per_hour=2, jobs_per_day=5, jobs_at_once=1)
     pair = [RedisChatLimiter(REDIS_URL, limits, prefix=prefix) for _ in range(2)]

@@ -8,7 +8,7 @@ import time
 import uuid
 
 import pytest
-from support import REDIS_URL, engine_runtime
+from support import REDIS_URL, engine_runtime, require_services
 
 from moodmix.engine.config import load_settings
 from moodmix.engine.demo import write_demo_track
@@ -77,13 +77,7 @@ async def test_a_change_wakes_waiters_and_one_already_seen_returns_at_once():
 
 
 async def test_changes_reach_another_process_through_redis():
-    redis = pytest.importorskip("redis.asyncio")
-    try:
-        client = redis.from_url(REDIS_URL, socket_connect_timeout=1)
-        await client.ping()
-        await client.aclose()
-    except Exception:
-        pytest.skip("no Redis")
+    require_services()  # a missing Redis fails the run (scripts/services starts it), never skips
     channel = f"test-{uuid.uuid4().hex}"
     settings = load_settings(environ={}, redis_url=REDIS_URL, queue_name=channel)
     here = sb.status_board(settings)
