@@ -13,8 +13,6 @@ valence/arousal evidence (:func:`moodmix.plugins.mood.musicnn.features.tag_evide
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 from moodmix.plugins.mood.model import SHIPPED_MODEL, SHIPPED_MUSICNN_MODEL, MoodModel
 from moodmix.plugins.mood.taxonomy import MOOD_NAMES
 from moodmix.plugins.mood.training.dataset import Dataset, cross_validate, evaluate, format_confusion
+from moodmix.plugins.mood.training.script import training_main
 from moodmix.plugins.mood.training.train_shipped import HELD_OUT_SECONDS, TRAIN_SECONDS, render_corpus
 
 CACHE = Path.home() / ".cache" / "moodmix" / "mood-musicnn-corpus"
@@ -76,16 +75,7 @@ def train(per_mood: int = 60, held_out_per_mood: int = 20, seed: int = 2024,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--per-mood", type=int, default=60)
-    parser.add_argument("--held-out-per-mood", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("-o", "--output", type=Path, default=SHIPPED_MUSICNN_MODEL)
-    parser.add_argument("--metrics", type=Path, help="also write the metrics as JSON here")
-    args = parser.parse_args(argv)
-    metrics = train(args.per_mood, args.held_out_per_mood, args.seed, args.output)
-    if args.metrics:
-        args.metrics.write_text(json.dumps(metrics, indent=2))
+    training_main(train, SHIPPED_MUSICNN_MODEL, __doc__.split("\n")[0], argv)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ which training ever sees — the accuracy on it is the honest figure for
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +24,7 @@ from moodmix.plugins.mood.model import SHIPPED_MODEL, MoodModel
 from moodmix.plugins.mood.taxonomy import MOOD_NAMES
 from moodmix.plugins.mood.training import synth
 from moodmix.plugins.mood.training.dataset import Dataset, cross_validate, evaluate, format_confusion, window_rows
+from moodmix.plugins.mood.training.script import training_main
 
 TRAIN_SECONDS = 12.0
 HELD_OUT_SECONDS = 20.0
@@ -97,16 +96,7 @@ def train(per_mood: int = 60, held_out_per_mood: int = 20, seed: int = 2024, out
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--per-mood", type=int, default=60)
-    parser.add_argument("--held-out-per-mood", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("-o", "--output", type=Path, default=SHIPPED_MODEL)
-    parser.add_argument("--metrics", type=Path, help="also write the metrics as JSON here")
-    args = parser.parse_args(argv)
-    metrics = train(args.per_mood, args.held_out_per_mood, args.seed, args.output)
-    if args.metrics:
-        args.metrics.write_text(json.dumps(metrics, indent=2))
+    training_main(train, SHIPPED_MODEL, __doc__.split("\n")[0], argv)
 
 
 if __name__ == "__main__":
