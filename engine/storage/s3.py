@@ -86,22 +86,20 @@ class S3Storage(Storage):
 
     async def put_output(self, job_id: str, filename: str, src: Path, sha256: str) -> StoredBlob:
         key = output_key(job_id, filename)
-        size = src.stat().st_size
-        try:
-            await asyncio.to_thread(self.client.upload_file, str(src), self.bucket, self._k(key),
-                                    Config=self.transfer)
-        finally:
-            src.unlink(missing_ok=True)
-        return StoredBlob(key, sha256, size)
+        return StoredBlob(key, sha256, await self._move_up(src, key))
 
     async def put_derived(self, key: str, src: Path) -> StoredBlob:
+        return StoredBlob(key, "", await self._move_up(src, key))
+
+    async def _move_up(self, src: Path, key: str) -> int:
+        """Upload ``src`` as ``key`` (multipart, bounded memory) and remove the local file; its size."""
         size = src.stat().st_size
         try:
             await asyncio.to_thread(self.client.upload_file, str(src), self.bucket, self._k(key),
                                     Config=self.transfer)
         finally:
             src.unlink(missing_ok=True)
-        return StoredBlob(key, "", size)
+        return size
 
     async def _exists(self, key: str) -> bool:
         try:

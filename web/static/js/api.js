@@ -174,20 +174,24 @@ const blobCache = new Map();
  * A protected file (upload or job output) as a Blob. Media elements cannot send the
  * Authorization header, so players and downloads use object URLs made from these.
  */
+/** GET a file that needs the Authorization header; a refusal becomes the envelope's error. */
+async function fetchProtected(url) {
+  const response = await fetch(url, { headers: authHeaders() });
+  if (!response.ok) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      // not JSON
+    }
+    raise(errorFromEnvelope(body, response.status, "download failed"));
+  }
+  return response;
+}
+
 export function fetchBlob(url) {
   if (!blobCache.has(url)) {
-    const pending = fetch(url, { headers: authHeaders() }).then(async (response) => {
-      if (!response.ok) {
-        let body = null;
-        try {
-          body = await response.json();
-        } catch {
-          // not JSON
-        }
-        raise(errorFromEnvelope(body, response.status, "download failed"));
-      }
-      return response.blob();
-    });
+    const pending = fetchProtected(url).then((response) => response.blob());
     pending.catch(() => blobCache.delete(url));
     blobCache.set(url, pending);
   }
@@ -232,16 +236,7 @@ function dispositionName(header) {
 
 /** Save a protected file through a temporary object URL, under the name the server gives it. */
 export async function downloadTo(url, fallbackName) {
-  const response = await fetch(url, { headers: authHeaders() });
-  if (!response.ok) {
-    let body = null;
-    try {
-      body = await response.json();
-    } catch {
-      // not JSON
-    }
-    raise(errorFromEnvelope(body, response.status, "download failed"));
-  }
+  const response = await fetchProtected(url);
   const blob = await response.blob();
   saveBlob(blob, dispositionName(response.headers.get("Content-Disposition")) || fallbackName || "download");
 }
