@@ -98,9 +98,11 @@ def _run_musicgen(ctx: RunContext, params: GenerateParams, prompt: str, seed: in
     audio = generate_audio(bundle, text=text, duration=duration, seed=seed, sampling=sampling,
                            window=params.window, overlap=params.overlap, melody=melody, melody_sr=melody_sr,
                            progress=work.progress)
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak > 0.98:  # the codec can overshoot slightly; never clip the file
-        audio = audio * np.float32(0.98 / peak)
+    from moodmix.engine.loudness import limit
+    from moodmix.plugins.generate.mixer import TRUE_PEAK_DB
+
+    # MusicGen's codec can overshoot full scale: hold the same true-peak ceiling as the composer's master
+    audio = limit(np.nan_to_num(audio), bundle.sampling_rate, TRUE_PEAK_DB)
     from moodmix.plugins.generate.model_store import weights_record
 
     spec = {"prompt": prompt, "text_sent_to_model": text, "model": choice.model.name,

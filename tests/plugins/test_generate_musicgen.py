@@ -124,6 +124,23 @@ def test_capability_runs_musicgen_end_to_end(model_dir: Path, bundle: musicgen.M
     assert musicgen.load_musicgen(model_dir / "tiny-musicgen", "cpu") is bundle  # the job reused it
 
 
+def test_an_overshooting_codec_output_is_limited_to_the_true_peak_ceiling(
+        model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The codec can decode past full scale; the file holds the master's -1 dBTP ceiling, not a clip."""
+    from moodmix.engine.loudness import true_peak_dbtp
+
+    t = np.arange(int(1.5 * SR)) / SR
+    loud = (1.6 * np.sin(2 * np.pi * 997 * t)).astype(np.float32)[None, :]
+    monkeypatch.setattr(musicgen, "generate_audio", lambda *a, **k: loud.copy())
+    settings = load_settings(environ={}, model_dir=str(model_dir))
+    result = run_local("generate", tmp_path / "a", texts={"prompt": "loud"},
+                       params={"model": "tiny-musicgen", "duration": 1.5, "format": "wav"}, settings=settings)
+    audio, sr = sf.read(result.files["audio"], dtype="float32", always_2d=True)
+    peak = true_peak_dbtp(audio.T, sr)
+    assert peak is not None and -1.6 < peak <= -1.0 + 0.05  # limited to the ceiling, not scaled far under it
+    assert float(np.abs(audio).max()) < 0.95
+
+
 def test_cancelling_stops_generation_between_tokens(model_dir: Path, bundle: musicgen.MusicgenBundle,
                                                     tmp_path: Path) -> None:
     calls = {"n": 0}
