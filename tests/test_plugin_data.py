@@ -148,3 +148,38 @@ async def test_old_databases_get_the_new_delete_rule(db_url: str) -> None:
         assert len(rows) == 1 and rows[0]["audio"] is None
     finally:
         await close_database(engine)
+
+
+MIGRATE_ONCE = """
+import asyncio, json, sys
+from moodmix.engine.db.database import close_database, open_database
+from moodmix.engine.db.migrate import migrate
+from moodmix.engine.plugin_manager import build_plugin_manager
+
+async def main():
+    pm = build_plugin_manager()
+    engine = await open_database(sys.argv[1], pm=pm)
+    try:
+        print(json.dumps(await migrate(engine, pm)))
+    finally:
+        await close_database(engine)
+
+asyncio.run(main())
+"""
+
+
+def test_processes_starting_together_migrate_a_fresh_database_once(db_url: str) -> None:
+    """An API and several workers start at once on an empty database: one migrates, none fails."""
+    import json
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-c", MIGRATE_ONCE, db_url], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err[-400:] for _, err in outs]
+    ran = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    applied = [step for steps in ran for step in steps]
+    assert applied and "m0001_initial" in applied
+    assert len(applied) == len(set(applied))  # every step ran in exactly one process
+    assert sorted(len(steps) > 0 for steps in ran) == [False, False, False, True]

@@ -7,12 +7,15 @@ and are recorded as ``PLUGIN:id``, where ``PLUGIN`` is the plugin's entry-point 
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pkgutil
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pluggy
 from piccolo.engine.base import Engine
@@ -33,6 +36,8 @@ TRACKING_DDL = (
     "CREATE TABLE IF NOT EXISTS moodmix_migrations ("
     "id VARCHAR(128) PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"
 )
+#: Postgres advisory-lock key held while migrating (any constant; "moodmix" in ASCII).
+PG_LOCK_KEY = 0x6D6F6F646D6978
 #: What a recorded id may contain (it reaches SQL as a literal).
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
@@ -81,6 +86,39 @@ async def migrate(engine: Engine, pm: pluggy.PluginManager | None = None) -> lis
 
         pm = get_plugin_manager()
     bind(engine, pm)
+    async with migration_lock(engine):
+        return await _migrate_locked(engine, pm)
+
+
+@asynccontextmanager
+async def migration_lock(engine: Engine) -> AsyncIterator[None]:
+    """One migrating process at a time: an API and N workers often start together on a fresh database.
+
+    Postgres: one transaction holding an advisory lock, so the steps also apply all or nothing
+    (its DDL is transactional). SQLite: an exclusive ``flock`` on ``DB.migrate.lock`` beside the file.
+    """
+    if engine.engine_type == "postgres":
+        async with engine.transaction():
+            await engine.run_ddl(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
+            yield
+        return
+    path = getattr(engine, "path", None)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no cross-process lock
+        fcntl = None  # type: ignore[assignment]
+    if fcntl is None or not path or path == ":memory:":
+        yield
+        return
+    with open(Path(f"{path}.migrate.lock"), "a+") as handle:
+        await asyncio.to_thread(fcntl.flock, handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+async def _migrate_locked(engine: Engine, pm: pluggy.PluginManager) -> list[str]:
     done = await applied(engine)
     steps: list[tuple[str, Callable[[Engine], Awaitable[None]]]] = [
         (name, importlib.import_module(f"moodmix.migrations.{name}").forwards) for name in available()]
