@@ -22,6 +22,11 @@ def register_models() -> list:
     return list(MODELS)
 
 
+@hookimpl
+def register_settings() -> type:
+    from moodmix.plugins.stems.settings import StemsSettings
+
+    return StemsSettings
 
 
 @hookimpl

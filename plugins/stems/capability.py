@@ -53,6 +53,14 @@ def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
     return BackendChoice("demucs", f"{params.model} loaded on {device} ({device_why})", device, note=demucs)
 
 
+def _engine_settings(ctx: RunContext) -> tuple[str, str]:
+    """``[plugins.stems]`` engine and ONNX cache folder (default ``<data_dir>/cache/onnx``)."""
+    plugin = ctx.plugin_settings
+    engine = getattr(plugin, "engine", "auto")
+    cache = getattr(plugin, "onnx_cache", "") or str(ctx.settings.data_path / "cache" / "onnx")
+    return engine, cache
+
+
 def fallback_hint(model: str, exc: Exception) -> str:
     """Why Demucs did not run, in words for people: what to pull, or that it did not load (never a path)."""
     from moodmix.engine.model_policy import pull_command
@@ -109,13 +117,15 @@ def run(ctx: RunContext) -> RunResult:
         from moodmix.plugins.stems import demucs_backend
         from moodmix.plugins.stems.demucs_backend import DemucsSeparator
 
+        engine, onnx_cache = _engine_settings(ctx)
         separator = DemucsSeparator(params.model, device=choice.device, segment=params.segment,
                                     overlap=params.overlap, shifts=params.shifts,
-                                    model_dir=_model_dir(ctx) or None)
+                                    model_dir=_model_dir(ctx) or None, engine=engine, onnx_cache=onnx_cache)
         sources = separator.separate(audio, sr, progress=separating.progress)
         data.update(model=params.model, weights=demucs_backend.weights_record(params.model, _model_dir(ctx)),
                     device=choice.device, segment=separator.used_segment,
-                    overlap=params.overlap, shifts=params.shifts, sources=list(sources))
+                    overlap=params.overlap, shifts=params.shifts, sources=list(sources),
+                    **separator.engine_record)
     else:
         from moodmix.plugins.stems.dsp_separator import DspSeparator
 

@@ -1,0 +1,132 @@
+"""The demucs engines (``[plugins.stems] engine``): ONNX Runtime agrees with eager torch, falls back, is recorded."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from moodmix.cli import cli
+from moodmix.engine import audio_io
+from moodmix.plugins.stems import demucs_runtime, model_cache
+from moodmix.plugins.stems.demucs_backend import DemucsSeparator
+
+SOURCES = ["drums", "bass", "other", "vocals"]
+
+
+def tiny_htdemucs():
+    """A random HTDemucs with every part of the real one (both branches, cross-transformer)."""
+    from demucs.htdemucs import HTDemucs
+
+    torch.manual_seed(0)
+    model = HTDemucs(sources=SOURCES, channels=4, depth=4, nfft=1024, t_layers=1, t_heads=2, dconv_comp=4,
+                     segment=Fraction(2))
+    # random init leaves the transformer's layer scales near zero: make it matter to the output
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.endswith(".scale"):
+                param.fill_(0.5)
+    return model.eval()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    model_cache.clear()
+    yield
+    model_cache.clear()
+
+
+@pytest.fixture
+def mix() -> np.ndarray:
+    rng = np.random.default_rng(1)
+    t = np.arange(int(5.0 * 44100)) / 44100
+    audio = np.stack([0.3 * np.sin(2 * np.pi * 110 * t) + 0.05 * rng.standard_normal(t.size),
+                      0.2 * np.sign(np.sin(2 * np.pi * 2 * t)) * rng.standard_normal(t.size)])
+    return audio.astype(np.float32)
+
+
+def _separate(engine: str, audio: np.ndarray, cache: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    random.seed(0)  # the random shifts
+    sep = DemucsSeparator("tiny", engine=engine, onnx_cache=str(cache), shifts=1, overlap=0.25)
+    return sep.separate(audio, 44100), sep.engine_record
+
+
+def test_onnx_engine_agrees_with_eager_torch_per_stem(mix: np.ndarray, tmp_path: Path) -> None:
+    model_cache.put("tiny", "cpu", tiny_htdemucs())
+    eager, eager_record = _separate("torch", mix, tmp_path)
+    onnx, onnx_record = _separate("onnx", mix, tmp_path)
+    assert eager_record["engine"] == "torch" and onnx_record["engine"] == "onnx"
+    for stem in SOURCES:
+        assert np.std(eager[stem]) > 1e-3  # a real signal, not two silences agreeing
+        assert demucs_runtime.snr_db(eager[stem], onnx[stem]) >= 40.0, stem
+    assert len(list(tmp_path.glob("htdemucs-*.onnx"))) == 1
+
+
+def test_export_is_cached_by_weights(tmp_path: Path) -> None:
+    model = tiny_htdemucs()
+    first = demucs_runtime.export_core(model, tmp_path)
+    stamp = first.stat().st_mtime_ns
+    assert demucs_runtime.export_core(tiny_htdemucs(), tmp_path) == first
+    assert first.stat().st_mtime_ns == stamp  # reused, not written again
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    assert demucs_runtime.export_core(model, tmp_path) != first  # other weights, another graph
+
+
+def test_auto_falls_back_to_torch_without_onnxruntime(mix: np.ndarray, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if it were not installed
+    model_cache.put("tiny", "cpu", tiny_htdemucs())
+    sources, record = _separate("auto", mix[:, :44100], tmp_path)
+    assert record["engine"] == "torch"
+    assert "onnx unavailable" in record["engine_reason"] and "onnxruntime" in record["engine_reason"]
+    assert set(sources) == set(SOURCES)
+    with pytest.raises(demucs_runtime.EngineUnavailable):
+        demucs_runtime.wrap(tiny_htdemucs(), "onnx", tmp_path)
+
+
+def test_a_model_that_is_not_htdemucs_stays_on_torch(tmp_path: Path) -> None:
+    from demucs.demucs import Demucs
+
+    runtime = demucs_runtime.wrap(Demucs(sources=SOURCES, channels=4, depth=2), "auto", tmp_path)
+    assert runtime.engine == "torch" and "only HTDemucs exports" in runtime.why
+
+
+def _model_folder(folder: Path) -> Path:
+    """The tiny model as a local demucs repo (``SIG.th`` + ``NAME.yaml``)."""
+    model = tiny_htdemucs()
+    args, kwargs = model._init_args_kwargs
+    folder.mkdir(parents=True)
+    state = model.state_dict()
+    torch.save({"klass": type(model), "args": args, "kwargs": kwargs, "state": state}, folder / "0123abcd.th")
+    (folder / "tiny.yaml").write_text("models: ['0123abcd']\n")
+    return folder
+
+
+@pytest.mark.parametrize(("engine", "block_ort", "expected"),
+                         [("auto", False, "onnx"), ("torch", False, "torch"), ("auto", True, "torch")])
+def test_cli_records_the_engine(engine: str, block_ort: bool, expected: str, mix: np.ndarray, tmp_path: Path,
+                                monkeypatch) -> None:
+    monkeypatch.setenv("MOODMIX_MODEL_DIR", str(_model_folder(tmp_path / "models")))
+    monkeypatch.setenv("MOODMIX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MOODMIX_MODEL_DOWNLOAD", "never")
+    monkeypatch.setenv("MOODMIX_DEVICE", "cpu")
+    monkeypatch.setenv("MOODMIX_PLUGINS__STEMS__ENGINE", engine)
+    if block_ort:
+        monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    song = audio_io.save_audio(tmp_path / "song.wav", mix[:, :88200], 44100, format="wav")
+    ran = CliRunner().invoke(cli, ["run", "stems", str(song), "-p", "backend=demucs", "-p", "model=tiny",
+                                   "-p", "shifts=0", "-o", str(tmp_path / "out"), "-q"], catch_exceptions=False)
+    assert ran.exit_code == 0, ran.output
+    doc = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert doc["backend"] == "demucs" and doc["data"]["engine"] == expected
+    if block_ort:
+        assert "onnx unavailable" in doc["data"]["engine_reason"]
+    if expected == "onnx":
+        assert list((tmp_path / "data" / "cache" / "onnx").glob("*.onnx"))
