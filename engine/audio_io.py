@@ -285,6 +285,7 @@ def to_channels(audio: np.ndarray, channels: int) -> np.ndarray:
 
 WRITE_BLOCK = 1 << 16
 WAV_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT", "32": "PCM_32"}
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 
 def save_audio(path: str | Path, audio: np.ndarray, sample_rate: int, *, format: str | None = None,
@@ -292,62 +293,124 @@ def save_audio(path: str | Path, audio: np.ndarray, sample_rate: int, *, format:
     """Encode ``audio`` (``(channels, frames)`` or 1-D) to wav/flac/mp3/ogg; returns the path.
 
     The format comes from ``format`` or the file suffix. Samples are clipped to
-    [-1, 1] for integer formats.
+    [-1, 1] for integer formats. One :class:`AudioWriter` write: the same encoder as streamed output.
     """
-    path = Path(path)
-    fmt = (format or path.suffix.lstrip(".")).lower()
-    if fmt not in ENCODE_FORMATS:
-        raise BadInput(f"cannot encode {fmt!r}; choose one of {', '.join(ENCODE_FORMATS)}",
-                       code="bad_format")
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim == 1:
         audio = audio[None, :]
-    if not np.isfinite(audio).all():
-        audio = np.nan_to_num(audio, nan=0.0, posinf=1.0, neginf=-1.0)
-    frames = audio.T
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "mp3":
-        _save_mp3(path, frames, sample_rate, mp3_bitrate)
-        return path
-    if fmt == "wav":
-        subtype = WAV_SUBTYPES.get(str(bit_depth), "PCM_16")
-    elif fmt == "flac":
-        subtype = "PCM_24" if str(bit_depth) in ("24", "float", "32") else "PCM_16"
-    else:
-        subtype = "VORBIS"
-    if subtype != "FLOAT":
-        frames = np.clip(frames, -1.0, 1.0)
-    _write_blocks(path, frames, sample_rate, subtype, fmt.upper())
-    return path
+    with AudioWriter(path, sample_rate, audio.shape[0], format=format, bit_depth=bit_depth,
+                     mp3_bitrate=mp3_bitrate) as writer:
+        writer.write(audio)
+    return writer.path
 
 
-def _write_blocks(path: Path, frames: np.ndarray, sample_rate: int, subtype: str, fmt: str) -> None:
-    """Encode in blocks: libsndfile 1.2 segfaults on a single Vorbis write of ~2.5 M frames or more."""
-    with sf.SoundFile(str(path), "w", sample_rate, frames.shape[1], subtype=subtype, format=fmt) as fh:
-        for start in range(0, len(frames), WRITE_BLOCK):
-            fh.write(frames[start:start + WRITE_BLOCK])
+class AudioWriter:
+    """Encode ``(channels, frames)`` blocks as they are produced, so a long output never sits in memory whole.
+
+    WAV, FLAC and MP3 files decode to what :func:`save_audio` writes for the blocks joined (NaN/inf made
+    finite, integer formats clipped; Vorbis packets depend on how the encoder is fed); use as a context
+    manager, or call :meth:`close`.
+    """
+
+    def __init__(self, path: str | Path, sample_rate: int, channels: int, *, format: str | None = None,
+                 bit_depth: str = "16", mp3_bitrate: int = 320) -> None:
+        self.path = Path(path)
+        fmt = (format or self.path.suffix.lstrip(".")).lower()
+        if fmt not in ENCODE_FORMATS:
+            raise BadInput(f"cannot encode {fmt!r}; choose one of {', '.join(ENCODE_FORMATS)}",
+                           code="bad_format")
+        self.format, self.channels, self.frames = fmt, int(channels), 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._mp3: _Mp3Stream | None = None
+        self._fh: sf.SoundFile | None = None
+        if fmt == "mp3":
+            self._mp3 = _Mp3Stream(self.path, sample_rate, self.channels, mp3_bitrate)
+            self.clip = False  # after resampling, in _Mp3Stream
+            return
+        if fmt == "wav":
+            subtype = WAV_SUBTYPES.get(str(bit_depth), "PCM_16")
+        elif fmt == "flac":
+            subtype = "PCM_24" if str(bit_depth) in ("24", "float", "32") else "PCM_16"
+        else:
+            subtype = "VORBIS"
+        self.clip = subtype != "FLOAT"
+        self._fh = sf.SoundFile(str(self.path), "w", sample_rate, self.channels, subtype=subtype,
+                                format=fmt.upper())
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``block`` (``(channels, frames)`` or 1-D for mono)."""
+        block = np.asarray(block, dtype=np.float32)
+        if block.ndim == 1:
+            block = block[None, :]
+        if block.shape[0] != self.channels:
+            raise ValueError(f"block has {block.shape[0]} channels, the file {self.channels}")
+        if not np.isfinite(block).all():
+            block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
+        self.frames += block.shape[1]
+        for start in range(0, block.shape[1], WRITE_BLOCK):
+            # in pieces: libsndfile 1.2 segfaults on a single Vorbis write of ~2.5 M frames or more
+            frames = block[:, start:start + WRITE_BLOCK].T
+            if self.clip:
+                frames = np.clip(frames, -1.0, 1.0)
+            if self._mp3 is not None:
+                self._mp3.write(frames)
+            else:
+                self._fh.write(frames)
+
+    def close(self) -> Path:
+        if self._mp3 is not None:
+            self._mp3.close()
+            self._mp3 = None
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        return self.path
+
+    def __enter__(self) -> AudioWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def _save_mp3(path: Path, frames: np.ndarray, sample_rate: int, bitrate: int) -> None:
-    """MP3 through lame (lameenc): libsndfile's MP3 writer is not in every build."""
-    import lameenc
+class _Mp3Stream:
+    """MP3 through lame (lameenc), fed block by block: libsndfile's MP3 writer is not in every build.
 
-    channels = frames.shape[1]
-    if channels > 2:
-        frames = frames[:, :2]
-        channels = 2
-    if sample_rate not in (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000):
-        target = 44100 if sample_rate > 24000 else 22050
-        frames = resample(frames.T, sample_rate, target).T
-        sample_rate = target
-    pcm = (np.clip(frames, -1.0, 1.0) * 32767.0).astype("<i2")
-    enc = lameenc.Encoder()
-    enc.set_bit_rate(int(bitrate))
-    enc.set_in_sample_rate(int(sample_rate))
-    enc.set_channels(int(channels))
-    enc.set_quality(2)
-    data = enc.encode(pcm.tobytes()) + enc.flush()
-    path.write_bytes(bytes(data))
+    Rates lame does not take are resampled on the way (soxr's streaming resampler); more than two
+    channels keep the first two.
+    """
+
+    def __init__(self, path: Path, sample_rate: int, channels: int, bitrate: int) -> None:
+        import lameenc
+
+        self.out = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self.channels = min(channels, 2)
+        self.resampler = None
+        if sample_rate not in MP3_RATES:
+            import soxr
+
+            target = 44100 if sample_rate > 24000 else 22050
+            self.resampler = soxr.ResampleStream(sample_rate, target, self.channels, dtype="float32",
+                                                 quality="HQ")
+            sample_rate = target
+        self.enc = lameenc.Encoder()
+        self.enc.set_bit_rate(int(bitrate))
+        self.enc.set_in_sample_rate(int(sample_rate))
+        self.enc.set_channels(self.channels)
+        self.enc.set_quality(2)
+
+    def write(self, frames: np.ndarray, last: bool = False) -> None:
+        frames = np.ascontiguousarray(frames[:, :self.channels])
+        if self.resampler is not None:
+            frames = self.resampler.resample_chunk(frames, last=last)
+        pcm = (np.clip(frames, -1.0, 1.0) * 32767.0).astype("<i2")
+        self.out.write(bytes(self.enc.encode(pcm.tobytes())))
+
+    def close(self) -> None:
+        if self.resampler is not None:
+            self.write(np.zeros((0, self.channels), np.float32), last=True)
+        self.out.write(bytes(self.enc.flush()))
+        self.out.close()
 
 
 def _probe_with_ffmpeg(path: Path, fmt: str) -> AudioInfo:

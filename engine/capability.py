@@ -278,6 +278,16 @@ class RunContext:
         return audio_io.save_audio(self.output_path(name, f".{format}"), audio, sample_rate, format=format,
                                    **options)
 
+    def open_audio(self, name: str, sample_rate: int, channels: int, *, format: str = "wav",
+                   **options: Any) -> Any:
+        """An :class:`~moodmix.engine.audio_io.AudioWriter` for output ``name``: ``write`` blocks of
+        ``float32 (channels, frames)`` as they are finished (long outputs never sit in memory whole),
+        then ``close`` (or use ``with``); ``.path`` is the file."""
+        from moodmix.engine import audio_io
+
+        return audio_io.AudioWriter(self.output_path(name, f".{format}"), sample_rate, channels, format=format,
+                                    **options)
+
     def output_path(self, name: str, suffix: str) -> Path:
         """Path for output ``name`` (``suffix`` like ``".wav"``) inside the output folder."""
         self.output_dir.mkdir(parents=True, exist_ok=True)

@@ -69,7 +69,7 @@ def test_every_descriptor_field_is_documented(cls):
 
 def test_run_context_members_are_documented_with_their_signatures():
     text = section("Descriptors")
-    for method in ("load_audio", "save_audio", "progress", "call"):
+    for method in ("load_audio", "save_audio", "open_audio", "progress", "call"):
         params = [p for p in inspect.signature(getattr(capability.RunContext, method)).parameters if p != "self"]
         shown = re.search(rf"`ctx\.{method}\(([^`]*)\)`", text)
         assert shown, f"RunContext.{method} is not documented"

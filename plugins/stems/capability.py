@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from moodmix.engine.audio_io import save_audio
 from moodmix.engine.backends import BackendChoice
 from moodmix.engine.capability import Capability, InputSpec, OutputSpec, Resources, RunContext, RunResult
 from moodmix.engine.errors import CapabilityFailed
 from moodmix.plugins.stems.known_models import check_weights
 from moodmix.plugins.stems.params import STEMS_BY_MODE, StemsParams
+from moodmix.plugins.stems.stem_files import StemFiles
 
 log = logging.getLogger(__name__)
 BUILTIN = "the fast built-in separator"
@@ -53,14 +52,6 @@ def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
     return BackendChoice("demucs", f"{params.model} loaded on {device} ({device_why})", device, note=demucs)
 
 
-def _engine_settings(ctx: RunContext) -> tuple[str, str]:
-    """``[plugins.stems]`` engine and ONNX cache folder (default ``<data_dir>/cache/onnx``)."""
-    plugin = ctx.plugin_settings
-    engine = getattr(plugin, "engine", "auto")
-    cache = getattr(plugin, "onnx_cache", "") or str(ctx.settings.data_path / "cache" / "onnx")
-    return engine, cache
-
-
 def fallback_hint(model: str, exc: Exception) -> str:
     """Why Demucs did not run, in words for people: what to pull, or that it did not load (never a path)."""
     from moodmix.engine.model_policy import pull_command
@@ -88,21 +79,6 @@ def fold_sources(sources: dict[str, np.ndarray], mode: str) -> dict[str, np.ndar
     return {n: out[n] for n in names}
 
 
-def _write_stems(ctx: RunContext, stems: dict[str, np.ndarray], sr: int, fmt: str) -> tuple[dict[str, Path],
-                                                                                         list[str]]:
-    files: dict[str, Path] = {}
-    over_full_scale: list[str] = []
-    for i, (name, audio) in enumerate(stems.items()):
-        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-        if peak > 1.0:
-            over_full_scale.append(name)
-        # A stem can exceed full scale where the sources cancelled in the mix: float WAV keeps it intact.
-        bit_depth = "float" if (fmt == "wav" and peak > 1.0) else "24"
-        files[name] = save_audio(ctx.output_path(name, f".{fmt}"), audio, sr, format=fmt, bit_depth=bit_depth)
-        ctx.progress(0.92 + 0.08 * (i + 1) / len(stems), f"wrote {name}")
-    return files, over_full_scale
-
-
 def run(ctx: RunContext) -> RunResult:
     params: StemsParams = ctx.params
     started = time.monotonic()
@@ -113,28 +89,36 @@ def run(ctx: RunContext) -> RunResult:
     ctx.progress(0.05, f"separating with {choice.said}")
     separating = ctx.sub(0.05, 0.92)
     data: dict[str, Any] = {}
+    separator: Any
     if choice.name == "demucs":
-        from moodmix.plugins.stems import demucs_backend
         from moodmix.plugins.stems.demucs_backend import DemucsSeparator
 
-        engine, onnx_cache = _engine_settings(ctx)
         separator = DemucsSeparator(params.model, device=choice.device, segment=params.segment,
                                     overlap=params.overlap, shifts=params.shifts,
-                                    model_dir=_model_dir(ctx) or None, engine=engine, onnx_cache=onnx_cache)
-        sources = separator.separate(audio, sr, progress=separating.progress)
-        data.update(model=params.model, weights=demucs_backend.weights_record(params.model, _model_dir(ctx)),
-                    device=choice.device, segment=separator.used_segment,
-                    overlap=params.overlap, shifts=params.shifts, sources=list(sources),
-                    **separator.engine_record)
+                                    model_dir=_model_dir(ctx) or None)
     else:
         from moodmix.plugins.stems.dsp_separator import DspSeparator
 
-        sources = DspSeparator().separate(audio, sr, progress=separating.progress)
+        separator = DspSeparator()
         data.update(device="cpu")
-    stems = fold_sources(sources, params.mode)
-    files, over = _write_stems(ctx, stems, sr, params.format)
+    names = STEMS_BY_MODE[params.mode]
+    stems = StemFiles(ctx, names, sr, int(audio.shape[0]), params.format)
+    try:
+        # block by block, each written as it is finished: a long track's stems never sit in memory
+        for _, sources in separator.separate_blocks(audio, sr, progress=separating.progress):
+            stems.write(fold_sources(sources, params.mode))
+    except BaseException:
+        stems.abort()
+        raise
+    files, over = stems.finish(lambda i, name: ctx.progress(0.92 + 0.08 * i / len(names), f"wrote {name}"))
+    if choice.name == "demucs":
+        from moodmix.plugins.stems import demucs_backend
+
+        data.update(model=params.model, weights=demucs_backend.weights_record(params.model, _model_dir(ctx)),
+                    device=choice.device, segment=separator.used_segment,
+                    overlap=params.overlap, shifts=params.shifts, sources=separator.sources)
     data.update(backend=choice.name, backend_reason=choice.reason, backend_note=choice.said,
-                mode=params.mode, stems=list(stems),
+                mode=params.mode, stems=list(names),
                 sample_rate=sr, channels=int(audio.shape[0]), duration_s=round(audio.shape[1] / sr, 3),
                 format=params.format, over_full_scale=over, elapsed_s=round(time.monotonic() - started, 3))
     return RunResult(data=data, files=files, backend=choice.name)

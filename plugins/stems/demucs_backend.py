@@ -10,14 +10,13 @@ counted from the segments demucs actually finishes.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from moodmix.engine.audio_io import resample, to_channels
-from moodmix.plugins.stems import demucs_runtime, model_cache, model_locator
+from moodmix.plugins.stems import model_cache, model_locator
 
 Progress = Callable[[float, str | None], None]
 
@@ -99,8 +98,7 @@ def max_segment(model: Any) -> float | None:
     """The longest segment (s) the model accepts: HTDemucs cannot run past its training length."""
     from demucs.htdemucs import HTDemucs
 
-    # an onnx runtime's models keep their HTDemucs as ``model``
-    limits = [float(m.segment) for m in _submodels(model) if isinstance(getattr(m, "model", m), HTDemucs)]
+    limits = [float(m.segment) for m in _submodels(model) if isinstance(m, HTDemucs)]
     return min(limits) if limits else None
 
 
@@ -119,8 +117,7 @@ class DemucsSeparator:
     """Separate ``(channels, frames)`` arrays with a Demucs model; returns one array per source."""
 
     def __init__(self, model: str = "htdemucs", *, device: str = "cpu", segment: float | None = None,
-                 overlap: float = 0.25, shifts: int = 1, model_dir: str | None = None,
-                 engine: str = "auto", onnx_cache: str | None = None) -> None:
+                 overlap: float = 0.25, shifts: int = 1, model_dir: str | None = None) -> None:
         self.model_name = model
         self.device = device
         self.segment = segment
@@ -129,20 +126,12 @@ class DemucsSeparator:
         self.model_dir = model_dir or None
         self.loaded_now = False
         self.used_segment: float | None = None
-        self.engine = engine
-        self.onnx_cache = onnx_cache or None
-        #: Which engine ran and why (``engine``, ``engine_reason``), once the model is built.
-        self.engine_record: dict[str, str] = {}
 
     @property
     def model(self) -> Any:
-        """The loaded model behind the chosen engine (:mod:`demucs_runtime`): call it on ``(B, C, T)``."""
         model, loaded = load_model(self.model_name, self.device, self.model_dir)
         self.loaded_now = self.loaded_now or loaded
-        cache = Path(self.onnx_cache) if self.onnx_cache else None
-        runtime = demucs_runtime.runtime_for(model, self.engine, cache, self.device)
-        self.engine_record = runtime.describe()
-        return runtime.model
+        return model
 
     @property
     def sources(self) -> list[str]:
@@ -150,42 +139,112 @@ class DemucsSeparator:
 
     def separate(self, audio: np.ndarray, sr: int, progress: Progress | None = None) -> dict[str, np.ndarray]:
         """Sources at the input's sample rate and channel count, each ``(channels, frames)``."""
+        parts: dict[str, list[np.ndarray]] = {}
+        for _, block in self.separate_blocks(audio, sr, progress):
+            for name, part in block.items():
+                parts.setdefault(name, []).append(part)
+        return {name: np.concatenate(p, axis=1) for name, p in parts.items()}
+
+    def separate_blocks(self, audio: np.ndarray, sr: int,
+                        progress: Progress | None = None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """``(start frame, sources)`` for consecutive finished stretches of the track, as
+        :mod:`.demucs_stream` finishes them: the sources are never all in memory at once."""
         import torch
-        from demucs.apply import apply_model
+
+        from moodmix.plugins.stems.demucs_stream import count_segments as segments_of
+        from moodmix.plugins.stems.demucs_stream import stream_sources
 
         model = self.model
         channels, frames = audio.shape
         if not np.any(audio):
-            return {name: np.zeros_like(audio) for name in model.sources}
+            yield 0, {name: np.zeros_like(audio) for name in model.sources}
+            return
         mix = resample(to_channels(audio, model.audio_channels), sr, model.samplerate)
-        ref = mix.mean(axis=0)
-        mean, std = float(ref.mean()), float(ref.std()) or 1.0
+        mean, std = mix_stats(mix)
         segment = self.segment
         limit = max_segment(model)
         if segment is not None and limit is not None and segment > limit:
             segment = limit
         self.used_segment = segment
-        total = count_segments(model, mix.shape[-1], segment, self.overlap, self.shifts)
+        length = mix.shape[-1]
+        total = segments_of(model, length, segment, self.overlap, self.shifts)
         done = 0
 
-        def on_segment(info: dict) -> None:
+        def on_segment() -> None:
             nonlocal done
-            if info.get("state") == "end":
-                done += 1
-                if progress is not None:
-                    progress(min(done / total, 1.0), f"demucs segment {min(done, total)}/{total}")
+            done += 1
+            if progress is not None:
+                progress(min(done / total, 1.0), f"demucs segment {min(done, total)}/{total}")
 
-        tensor = torch.from_numpy((mix - mean) / std).unsqueeze(0)
+        def read(start: int, n: int) -> np.ndarray:
+            out = np.zeros((mix.shape[0], n), np.float32)
+            lo, hi = max(0, start), min(length, start + n)
+            if hi > lo:
+                out[:, lo - start:hi - start] = (mix[:, lo:hi] - mean) / std
+            return out
+
+        back = _BackToInput(list(model.sources), model.samplerate, model.audio_channels, sr, channels, frames)
         with torch.inference_mode():
-            out = apply_model(model, tensor, shifts=self.shifts, split=True, overlap=self.overlap,
-                              segment=segment, device=self.device, progress=False, num_workers=0,
-                              callback=on_segment)
-            estimates = out[0].cpu().mul_(std).add_(mean).numpy()  # in place: a long track's stems are large
-        result: dict[str, np.ndarray] = {}
-        for name, source in zip(model.sources, estimates, strict=True):
-            back = resample(source, model.samplerate, sr)
-            if back.shape[1] < frames:
-                back = np.pad(back, ((0, 0), (0, frames - back.shape[1])))
-            back = back[:, :frames]
-            result[name] = to_channels(back, channels).astype(np.float32, copy=False)
-        return result
+            for block in stream_sources(model, read, length, segment=segment, overlap=self.overlap,
+                                        shifts=self.shifts, on_segment=on_segment):
+                estimates = block[0].cpu().mul_(std).add_(mean).numpy()
+                yield from back.push(estimates)
+        yield from back.push(None)
+
+
+def mix_stats(mix: np.ndarray, block: int = 1 << 20) -> tuple[float, float]:
+    """Mean and standard deviation of the channels' mean, a block at a time (no mono copy of the track)."""
+    total = squares = 0.0
+    for start in range(0, mix.shape[1], block):
+        ref = mix[:, start:start + block].mean(axis=0, dtype=np.float64)
+        total += float(ref.sum())
+        squares += float(np.dot(ref, ref))
+    n = max(1, mix.shape[1])
+    mean = total / n
+    std = float(np.sqrt(max(0.0, squares / n - mean * mean)))
+    return mean, std or 1.0
+
+
+class _BackToInput:
+    """Model-rate source blocks back to the input's rate (streamed soxr), channel count and length."""
+
+    def __init__(self, names: list[str], model_sr: int, model_channels: int, sr: int, channels: int,
+                 frames: int) -> None:
+        self.names, self.channels, self.frames, self.sent = names, channels, frames, 0
+        self.model_channels = model_channels
+        self.resamplers: dict[str, Any] = {}
+        if model_sr != sr:
+            import soxr
+
+            self.resamplers = {n: soxr.ResampleStream(model_sr, sr, model_channels, dtype="float32", quality="HQ")
+                               for n in names}
+
+    def push(self, estimates: np.ndarray | None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """Convert one block (``None``: the end, flush and pad to the input's length)."""
+        last = estimates is None
+        block: dict[str, np.ndarray] = {}
+        for k, name in enumerate(self.names):
+            if self.resamplers:
+                part = self._resample(name, None if last else estimates[k], last)
+            elif last:
+                part = np.zeros((self.channels, 0), np.float32)
+            else:
+                part = estimates[k]
+            block[name] = to_channels(part, self.channels).astype(np.float32, copy=False)
+        n = min(block[self.names[0]].shape[1], self.frames - self.sent)
+        if last:
+            n = self.frames - self.sent
+        if n <= 0:
+            return
+        out = {}
+        for name, part in block.items():
+            part = part[:, :n]
+            if part.shape[1] < n:
+                part = np.pad(part, ((0, 0), (0, n - part.shape[1])))
+            out[name] = part
+        yield self.sent, out
+        self.sent += n
+
+    def _resample(self, name: str, src: np.ndarray | None, last: bool) -> np.ndarray:
+        src = np.zeros((0, self.model_channels), np.float32) if last else np.ascontiguousarray(src.T)
+        return np.asarray(self.resamplers[name].resample_chunk(src, last=last), np.float32).T

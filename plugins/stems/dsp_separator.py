@@ -33,7 +33,7 @@ crossfaded stems still sum to the input.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -283,6 +283,21 @@ class DspSeparator:
     def separate(self, audio: np.ndarray, sr: int, progress: Progress | None = None) -> dict[str, np.ndarray]:
         """Stems shaped like ``audio``; progress is reported after each chunk."""
         audio = np.asarray(audio, dtype=np.float32)
+        out = {name: np.empty_like(audio) for name in STEMS}
+        for start, stems in self.separate_blocks(audio, sr, progress):
+            for name in STEMS:
+                out[name][:, start:start + stems[name].shape[1]] = stems[name]
+        return out
+
+    def separate_blocks(self, audio: np.ndarray, sr: int,
+                        progress: Progress | None = None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """``(start frame, stems)`` for consecutive finished stretches of the track, chunk by chunk.
+
+        Chunks of ``chunk_seconds`` overlap by ``crossfade_seconds`` and are cross-faded with
+        complementary ramps; a stretch is yielded as soon as no later chunk reaches it, so only one
+        chunk's stems and one fade's tail are held, whatever the track's length.
+        """
+        audio = np.asarray(audio, dtype=np.float32)
         frames = audio.shape[-1]
         chunk = max(1, int(self.config.chunk_seconds * sr))
         fade = min(int(self.config.crossfade_seconds * sr), chunk // 4)
@@ -290,11 +305,12 @@ class DspSeparator:
             result = self.separate_chunk(audio, sr)
             if progress is not None:
                 progress(1.0, "dsp chunk 1/1")
-            return result
+            yield 0, result
+            return
         step = chunk - fade
         starts = list(range(0, frames - fade, step))
-        out = {name: np.zeros_like(audio) for name in STEMS}
         ramp = np.sin(0.5 * np.pi * (np.arange(fade) + 0.5) / fade).astype(np.float32) ** 2
+        tail: dict[str, np.ndarray] = {}  # the previous chunk's faded-out end, waiting for this chunk
         for i, start in enumerate(starts):
             end = min(frames, start + chunk)
             weight = np.ones(end - start, np.float32)
@@ -303,8 +319,13 @@ class DspSeparator:
             if end < frames:
                 weight[-fade:] = 1.0 - ramp
             stems = self.separate_chunk(audio[:, start:end], sr)
+            done = starts[i + 1] - start if i + 1 < len(starts) else end - start
+            block: dict[str, np.ndarray] = {}
             for name in STEMS:
-                out[name][:, start:end] += stems[name] * weight
+                part = stems[name] * weight
+                if name in tail:
+                    part[:, :tail[name].shape[1]] += tail[name]
+                block[name], tail[name] = part[:, :done], part[:, done:]
             if progress is not None:
                 progress((i + 1) / len(starts), f"dsp chunk {i + 1}/{len(starts)}")
-        return out
+            yield start, block
