@@ -27,6 +27,8 @@ N_CONTRAST_BANDS = 6
 CHUNK_FRAMES = 2048
 #: Tempogram length in frames (~8.9 s), librosa's default autocorrelation size.
 TEMPOGRAM_FRAMES = 384
+#: librosa's default autocorrelation span (seconds) of the tempo estimate behind beat tracking.
+TEMPO_AC_SECONDS = 8.0
 
 FEATURE_SET_VERSION = 1
 PITCH_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -82,7 +84,6 @@ def analyse(y: np.ndarray, sr: int = SAMPLE_RATE, progress: ProgressFn | None = 
 
     y = np.ascontiguousarray(y, dtype=np.float32)
     report = progress or (lambda f, m: None)
-    padded = np.pad(y, N_FFT // 2)
     n_frames = 1 + len(y) // HOP
     mel_basis = librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS)
     chroma_basis = librosa.filters.chroma(sr=sr, n_fft=N_FFT)
@@ -91,7 +92,7 @@ def analyse(y: np.ndarray, sr: int = SAMPLE_RATE, progress: ProgressFn | None = 
         "mel", "chroma", "centroid", "rolloff", "flatness", "contrast", "zcr", "rms")}
     for start in range(0, n_frames, CHUNK_FRAMES):
         stop = min(n_frames, start + CHUNK_FRAMES)
-        segment = padded[start * HOP:(stop - 1) * HOP + N_FFT]
+        segment = _zero_padded(y, start * HOP - N_FFT // 2, (stop - 1) * HOP + N_FFT // 2)
         _analyse_chunk(segment, sr, mel_basis, chroma_basis, freqs, parts)
         report(0.8 * stop / n_frames, "spectral analysis")
     cat = {k: np.concatenate(v, axis=-1) for k, v in parts.items()}
@@ -101,7 +102,7 @@ def analyse(y: np.ndarray, sr: int = SAMPLE_RATE, progress: ProgressFn | None = 
     onset_env = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP)
     harmonic, percussive = librosa.decompose.hpss(mel_power, kernel_size=(31, 9))
     onsets = librosa.onset.onset_detect(onset_envelope=onset_env, sr=sr, hop_length=HOP)
-    _, beats = librosa.beat.beat_track(onset_envelope=onset_env, sr=sr, hop_length=HOP)
+    _, beats = librosa.beat.beat_track(onset_envelope=onset_env, sr=sr, hop_length=HOP, bpm=beat_tempo(onset_env, sr))
     report(0.9, "rhythm analysis")
     return FrameAnalysis(
         sr=sr, duration=len(y) / sr, mfcc=mfcc, chroma=cat["chroma"], centroid=cat["centroid"],
@@ -109,6 +110,36 @@ def analyse(y: np.ndarray, sr: int = SAMPLE_RATE, progress: ProgressFn | None = 
         rms=cat["rms"], onset_env=onset_env, harmonic=harmonic.sum(axis=0),
         percussive=percussive.sum(axis=0), onsets=np.asarray(onsets), beats=np.asarray(beats),
     )
+
+
+def _zero_padded(y: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """``y[lo:hi]`` with zeros where it runs past either end: a slice of the centred STFT's padded
+    signal, without holding a padded copy of the whole track."""
+    inner = y[max(lo, 0):min(hi, len(y))]
+    if lo >= 0 and hi <= len(y):
+        return inner
+    return np.pad(inner, (max(-lo, 0), max(hi - len(y), 0)))
+
+
+def beat_tempo(onset_env: np.ndarray, sr: int = SAMPLE_RATE) -> float:
+    """The tempo ``librosa.beat.beat_track`` would estimate for itself, with memory bounded by chunks.
+
+    beat_track takes the mean of one tempogram of the whole track (8-s lags x every
+    frame, float64, plus its FFT work arrays): about 1 GB on a 20-minute track. Each
+    tempogram column needs only the 8 s of onset envelope around it, so the same
+    mean is summed over chunks of :data:`CHUNK_FRAMES` columns of the padded envelope.
+    """
+    import librosa
+
+    win = int(librosa.time_to_frames(TEMPO_AC_SECONDS, sr=sr, hop_length=HOP))
+    n = len(onset_env)
+    padded = np.pad(onset_env, win // 2, mode="linear_ramp", end_values=(0, 0))  # as tempogram(center=True)
+    total = np.zeros(win)
+    for start in range(0, n, CHUNK_FRAMES):
+        stop = min(n, start + CHUNK_FRAMES)
+        total += librosa.feature.tempogram(onset_envelope=padded[start:stop + win - 1], sr=sr, hop_length=HOP,
+                                           win_length=win, center=False).sum(axis=1)
+    return float(librosa.feature.tempo(tg=(total / max(n, 1))[:, None], sr=sr, hop_length=HOP)[0])
 
 
 def _analyse_chunk(segment: np.ndarray, sr: int, mel_basis: np.ndarray, chroma_basis: np.ndarray,

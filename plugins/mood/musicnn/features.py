@@ -18,8 +18,14 @@ from moodmix.plugins.mood.musicnn import labels
 from moodmix.plugins.mood.musicnn.tagger import SAMPLE_RATE, Tagging
 
 FEATURE_SET_VERSION = "musicnn-1"
-#: Analyse one 3-s patch in this many (one every ~9 s): the network costs ~0.14 s CPU per patch.
+#: Analyse one 3-s patch in this many (one every ~9 s): the network costs ~0.1 s CPU per patch.
 PATCH_EVERY = 3
+#: ...and no more than one per this many seconds of track (at least :data:`MIN_PATCHES`, at most
+#: :data:`MAX_PATCHES`), spread evenly: mood changes slowly, and this is what keeps the backend at
+#: >= 100x realtime per core. Clips up to ~25 s (the training corpus is 12-20 s) keep the grid above.
+SECONDS_PER_PATCH = 30.0
+MIN_PATCHES = 2
+MAX_PATCHES = 48
 EMBEDDING = 400
 MOOD_TAGS: tuple[tuple[str, str], ...] = (
     *(("msd", t) for t in ("happy", "sad", "chill", "chillout", "Mellow", "party", "beautiful", "sexy",
@@ -54,14 +60,24 @@ def tag_logits(tagging: Tagging) -> dict[tuple[str, str], np.ndarray]:
     return out
 
 
+def patch_limit(seconds: float) -> int:
+    """How many patches a track of ``seconds`` gets at most (see :data:`SECONDS_PER_PATCH`)."""
+    return int(min(MAX_PATCHES, max(MIN_PATCHES, np.ceil(seconds / SECONDS_PER_PATCH))))
+
+
 def tag_audio(y: np.ndarray, sr: int = F.SAMPLE_RATE, every: int | None = None,
               models: tuple | None = None) -> Tagging:
-    """musicnn on mono ``y`` at ``sr`` (resampled to 16 kHz), one patch in ``every`` (:data:`PATCH_EVERY`)."""
-    from moodmix.engine.audio_io import resample
+    """musicnn on mono ``y`` at ``sr`` (resampled to 16 kHz): one patch in ``every`` (:data:`PATCH_EVERY`),
+    thinned to :func:`patch_limit` evenly spread patches."""
+    import soxr
+
     from moodmix.plugins.mood.musicnn.tagger import tag
 
-    return tag(resample(np.asarray(y, dtype=np.float32)[None, :], sr, SAMPLE_RATE)[0], every=every or PATCH_EVERY,
-               models=models)
+    y = np.asarray(y, dtype=np.float32)
+    # soxr on the 1-D signal: the same samples as engine.audio_io.resample (soxr HQ) without its two
+    # (frames, channels) copies of the track, which were the peak on 20-minute tracks.
+    y16 = y if sr == SAMPLE_RATE else soxr.resample(y, sr, SAMPLE_RATE, quality="HQ")
+    return tag(y16, every=every or PATCH_EVERY, models=models, limit=patch_limit(len(y) / sr))
 
 
 def window_rows(tf: F.TrackFeatures, tagging: Tagging) -> list[dict[str, float]]:

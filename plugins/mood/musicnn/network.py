@@ -67,6 +67,10 @@ class Musicnn(torch.nn.Module):
 
         self.bn = [bn(i) for i in range(11)]
         self.conv = [conv(i) for i in range(8)]
+        # Front-end filters whose batch-norm scale is negative, negated: see _relu_bn_max.
+        self.signs = [torch.where(self.bn[i + 1][0] >= 0, 1.0, -1.0) for i in range(5)]
+        self.front = [(w * sign.view(-1, 1, 1, 1), b * sign)
+                      for (w, b), sign in zip(self.conv[:5], self.signs, strict=True)]
         # Mid-end kernels span the whole feature axis: 1-D convolutions over time.
         self.mid = [(w[:, 0].permute(0, 2, 1).contiguous(), b) for w, b in self.conv[5:]]
         self.dense = [(tensor("dense/kernel"), tensor("dense/bias")),
@@ -80,18 +84,29 @@ class Musicnn(torch.nn.Module):
         shape[axis] = -1
         return x * params[0].view(shape) + params[1].view(shape)
 
+    def _relu_bn_max(self, x: torch.Tensor, i: int) -> torch.Tensor:
+        """``max over frequency of bn(relu(conv_i(x)))`` for ``x`` (B, 1, T, F), pooling first.
+
+        ReLU and the batch-norm's affine map are monotone per channel (increasing
+        where the scale is positive, decreasing where it is negative), so the max
+        after them is the map of the max before them, or of the min: the min is
+        taken as the max of the negated filter's output (negation is exact in
+        floating point). The same values, with the element-wise work done on
+        (B, C, T) instead of (B, C, T, F), which was a third of the network's time.
+        """
+        w, b = self.front[i]
+        sign = self.signs[i].view(1, -1, 1)
+        return self._affine(torch.relu(sign * nnf.conv2d(x, w, b).amax(dim=3)), self.bn[i + 1], 1)
+
     def forward(self, x: torch.Tensor, layers: bool = False) -> dict[str, torch.Tensor]:
         """Patches ``x`` (batch, 187, 96) -> ``logits``, ``penultimate`` (and every layer if ``layers``)."""
         x = self._affine(x[:, None], self.bn[0], 1)  # (B, 1, T, F)
         padded = nnf.pad(x, (0, 0, 3, 3))
         front = []
         for i in (0, 1):  # timbral: 7 x 38 and 7 x 67
-            w, b = self.conv[i]
-            front.append(self._affine(torch.relu(nnf.conv2d(padded, w, b)), self.bn[i + 1], 1).amax(dim=3))
+            front.append(self._relu_bn_max(padded, i))
         for i in (2, 3, 4):  # temporal: 128, 64, 32 frames
-            w, b = self.conv[i]
-            y = nnf.conv2d(nnf.pad(x, (0, 0, *_same_pad(w.shape[2]))), w, b)
-            front.append(self._affine(torch.relu(y), self.bn[i + 1], 1).amax(dim=3))
+            front.append(self._relu_bn_max(nnf.pad(x, (0, 0, *_same_pad(self.conv[i][0].shape[2]))), i))
         frontend = torch.cat(front, dim=1)  # (B, 561, T)
         mids = [frontend]
         h = frontend

@@ -50,29 +50,69 @@ def log_mel(y: np.ndarray) -> np.ndarray:
     return np.log10(10000.0 * mel.T.astype(np.float32) + 1.0).astype(np.float32)
 
 
-def patch_starts(n_frames: int, every: int = 1) -> np.ndarray:
-    """Frame offsets of the non-overlapping patches to analyse (every ``every``-th, at least one).
+#: Patches per forward pass: activations and convolution work space stay bounded (~25 MB a patch) on any length.
+BATCH_PATCHES = 4
 
-    Audio shorter than one patch is handled by the caller (repeat-padding).
+
+def log_mel_patches(y: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """:func:`log_mel` of 16 kHz mono ``y`` at the patches starting on frames ``starts``: (P, 187, 96).
+
+    Frame for frame the same as slicing :func:`log_mel` of the whole track (the
+    STFT is centred with reflect padding at the track's ends), but only the
+    analysed patches are transformed, so cost and memory follow the patch count.
     """
-    starts = np.arange(0, max(n_frames - PATCH_FRAMES, 0) + 1, PATCH_FRAMES)
-    return starts[::max(1, every)]
+    import librosa
+
+    y = np.asarray(y, dtype=np.float32)
+    half = N_FFT // 2
+    basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS)
+    out = np.empty((len(starts), PATCH_FRAMES, N_MELS), dtype=np.float32)
+    for i, start in enumerate(starts):
+        lo, hi = int(start) * HOP - half, (int(start) + PATCH_FRAMES - 1) * HOP + half
+        segment = y[max(lo, 0):min(hi, len(y))]
+        if lo < 0 or hi > len(y):  # the track's own reflect padding, as the whole-track STFT has it
+            segment = np.pad(segment, (max(-lo, 0), max(hi - len(y), 0)), mode="reflect")
+        power = np.abs(librosa.stft(segment, n_fft=N_FFT, hop_length=HOP, center=False)) ** 2
+        mel = np.einsum("ft,mf->mt", power, basis, optimize=True)  # as librosa's melspectrogram sums
+        out[i] = np.log10(10000.0 * mel.T.astype(np.float32) + 1.0)
+    return out
 
 
-def tag(y: np.ndarray, every: int = 1, models: tuple | None = None) -> Tagging:
-    """Run both taggers on the patches of 16 kHz mono ``y``."""
+def patch_starts(n_frames: int, every: int = 1, limit: int | None = None) -> np.ndarray:
+    """Frame offsets of the non-overlapping patches to analyse (at least one).
+
+    Every ``every``-th patch of the grid; when that is more than ``limit``, ``limit``
+    of them spread evenly from the first to the last, so cost stays bounded on long
+    tracks. Audio shorter than one patch is handled by the caller (repeat-padding).
+    """
+    starts = np.arange(0, max(n_frames - PATCH_FRAMES, 0) + 1, PATCH_FRAMES)[::max(1, every)]
+    if limit is not None and len(starts) > max(limit, 1):
+        starts = starts[np.round(np.linspace(0, len(starts) - 1, max(limit, 1))).astype(int)]
+    return starts
+
+
+def tag(y: np.ndarray, every: int = 1, models: tuple | None = None, limit: int | None = None) -> Tagging:
+    """Run both taggers on the patches of 16 kHz mono ``y`` (see :func:`patch_starts`), a batch at a time."""
     import torch
 
     from moodmix.plugins.mood.musicnn.network import load_models
 
     msd_net, mtt_net = models or load_models()
-    mel = log_mel(y)
-    if len(mel) < PATCH_FRAMES:  # musicnn trained on repeat-padded short clips
-        mel = np.tile(mel, (int(np.ceil(PATCH_FRAMES / max(len(mel), 1))), 1))
-    starts = patch_starts(len(mel), every)
-    batch = torch.from_numpy(np.stack([mel[s:s + PATCH_FRAMES] for s in starts]))
+    n_frames = 1 + len(y) // HOP
+    if n_frames < PATCH_FRAMES:  # musicnn trained on repeat-padded short clips
+        mel = log_mel(y)
+        patches = np.tile(mel, (int(np.ceil(PATCH_FRAMES / max(len(mel), 1))), 1))[None, :PATCH_FRAMES]
+        starts = np.zeros(1, dtype=int)
+    else:
+        starts = patch_starts(n_frames, every, limit)
+        patches = None
+    outputs: list[tuple[torch.Tensor, ...]] = []
     with torch.inference_mode():
-        msd, mtt = msd_net(batch), mtt_net(batch)
-    return Tagging(starts * HOP / SAMPLE_RATE, torch.sigmoid(msd["logits"]).numpy().astype(np.float64),
-                   torch.sigmoid(mtt["logits"]).numpy().astype(np.float64),
-                   torch.cat([msd["penultimate"], mtt["penultimate"]], 1).numpy().astype(np.float64))
+        for first in range(0, len(starts), BATCH_PATCHES):
+            chunk = starts[first:first + BATCH_PATCHES]
+            batch = torch.from_numpy(patches if patches is not None else log_mel_patches(y, chunk))
+            msd, mtt = msd_net(batch), mtt_net(batch)
+            outputs.append((torch.sigmoid(msd["logits"]), torch.sigmoid(mtt["logits"]),
+                            torch.cat([msd["penultimate"], mtt["penultimate"]], 1)))
+    msd_p, mtt_p, embedding = (torch.cat(parts).numpy().astype(np.float64) for parts in zip(*outputs, strict=True))
+    return Tagging(starts * HOP / SAMPLE_RATE, msd_p, mtt_p, embedding)
