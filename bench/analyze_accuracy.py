@@ -63,7 +63,8 @@ def main() -> None:
             exact[profile] += (key.key, key.mode) == (tonic, mode)
             weighted[profile] += mirex_key_score((key.key, key.mode), (tonic, mode))
         tempo = estimate_tempo_from_onsets(features.onset_envelope, SR, hop_length=features.hop_length,
-                                           low_envelope=features.low_onset_envelope).bpm
+                                           low_envelope=features.low_onset_envelope,
+                                           high_envelope=features.high_onset_envelope).bpm
         if tempo is not None:
             tempo_exact += abs(tempo - bpm) <= 2.0
             tempo_octave += any(abs(tempo - bpm * f) <= 2.0 for f in (0.5, 1.0, 2.0))

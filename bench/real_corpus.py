@@ -1,6 +1,6 @@
 """A development corpus of real (sampled) instruments with exact stems, tempo and key.
 
-    python bench/real_corpus.py build [--out ~/.cache/moodmix-corpus] [--n 90] [--seconds 24] [--jobs 2]
+    python bench/real_corpus.py build [--out ~/.cache/moodmix-corpus] [--n 90] [--seconds 24] [--jobs 2] [--first 0]
     python bench/real_corpus.py list [--out DIR]
 
 Needs (none of it is a runtime dependency of moodmix):
@@ -16,7 +16,8 @@ same corpus.
 
 The split is by piece and fixed: a piece is held out when the CRC-32 of its id is divisible
 by three, whatever ``--n`` is, so no piece has clips on both sides. Tune on ``train`` only;
-report ``heldout``.
+report ``heldout``. ``--first K`` starts each source K pieces further on (other seeds, other
+chorales), for a training corpus with other material than the default one.
 
 Layout: ``DIR/index.json`` (one entry per clip: id, piece, source, genre, split, tempo, key,
 mode, mp3, sr, seconds) and ``DIR/clips/<id>/{mix,drums,bass,vocals,other}.flac``.
@@ -77,7 +78,7 @@ def chorale_paths(count: int) -> list[str]:
     return paths[:count]
 
 
-def plan(n: int, root: Path) -> list[dict]:
+def plan(n: int, root: Path, first: int = 0) -> list[dict]:
     """What to render: ~65 % arrangements, ~20 % chorales, ~15 % Debian MIDI (two clips per file)."""
     n_midi_files = debian_midi_files(root)
     n_chorales = round(0.2 * n)
@@ -85,11 +86,13 @@ def plan(n: int, root: Path) -> list[dict]:
     n_gen = n - n_chorales - n_midi
     jobs: list[dict] = []
     genres = sorted(GENRES)
-    for i in range(n_gen):
+    for i in range(first, first + n_gen):
         jobs.append({"kind": "generated", "genre": genres[i % len(genres)], "seed": 1000 + i})
     # Chorales whose key cannot be read are skipped, so ask for a few extra.
-    for i, path in enumerate(chorale_paths(n_chorales + 8)):
-        jobs.append({"kind": "chorale", "path": path, "seed": 5000 + i, "optional": i >= n_chorales})
+    first_chorale = round(0.2 * first)
+    for i, path in enumerate(chorale_paths(first_chorale + n_chorales + 8)[first_chorale:], first_chorale):
+        jobs.append({"kind": "chorale", "path": path, "seed": 5000 + i,
+                     "optional": i >= first_chorale + n_chorales})
     for i in range(n_midi):
         jobs.append({"kind": "midi", "path": str(n_midi_files[i // 2]), "seed": 7000 + i,
                      "offset": 2.0 + 26.0 * (i % 2)})
@@ -124,9 +127,9 @@ def build_one(job: dict, out: Path, sr: int, seconds: float) -> dict | None:
             "silent_stems": [s for s in STEMS if float(np.max(np.abs(stems[s]))) < 1e-4]}
 
 
-def build(out: Path, n: int, sr: int, seconds: float, jobs: int) -> list[dict]:
+def build(out: Path, n: int, sr: int, seconds: float, jobs: int, first: int = 0) -> list[dict]:
     out.mkdir(parents=True, exist_ok=True)
-    todo = plan(n, out)
+    todo = plan(n, out, first)
     started = time.perf_counter()
     entries: list[dict] = []
     wanted = sum(not j.get("optional") for j in todo)
@@ -169,9 +172,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=24.0)
     ap.add_argument("--sr", type=int, default=22050)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--first", type=int, default=0, help="skip this many pieces of each source")
     args = ap.parse_args()
     if args.command == "build":
-        build(args.out.expanduser(), args.n, args.sr, args.seconds, args.jobs)
+        build(args.out.expanduser(), args.n, args.sr, args.seconds, args.jobs, args.first)
     else:
         for e in load_index(args.out.expanduser()):
             print(f"{e['split']:7s} {e['genre']:8s} {e['tempo']!s:>6} {e['key']!s:>3} {e['mode']!s:5} {e['id']}")

@@ -4,9 +4,9 @@
 
 Build the corpus first (``python bench/real_corpus.py build``). For every clip with a
 known tempo: Acc1 (within ±4 % of the notated tempo) and Acc2 (also accepting ×½, ×2, ×⅓,
-×3) for ``analyze``, for ``analyze`` without its metrical-level check ("prior only": the
-octave choice before issue 16) and for ``librosa.beat.beat_track`` on the same mono mixture. For every
-clip with a known key: the MIREX weighted score (1 exact, 0.5 fifth, 0.3 relative, 0.2
+×3) for ``analyze``, for ``analyze`` without its octave choice ("prior only": the strongest
+prior-weighted periodicity peak, as before issue 16) and for ``librosa.beat.beat_track`` on the
+same mono mixture. For every clip with a known key: the MIREX weighted score (1 exact, 0.5 fifth, 0.3 relative, 0.2
 parallel) and exact-key share for ``analyze`` and for a plain Krumhansl-Schmuckler baseline
 (mean ``chroma_cqt`` against the Krumhansl-Kessler profiles, no bass chroma).
 
@@ -68,7 +68,8 @@ def evaluate(root: Path, entries: list[dict], *, verbose: bool = False) -> dict:
         sr = e["sr"]
         f = spectral_features(y, sr)
         ours = estimate_tempo_from_onsets(f.onset_envelope, sr, hop_length=f.hop_length,
-                                          low_envelope=f.low_onset_envelope, with_beats=True)
+                                          low_envelope=f.low_onset_envelope, high_envelope=f.high_onset_envelope,
+                                          with_beats=True)
         prior_only = estimate_tempo_from_onsets(f.onset_envelope, sr, hop_length=f.hop_length,
                                                 low_envelope=f.low_onset_envelope, with_beats=True, metrical=False)
         key = estimate_key_from_chroma(f.chroma, bass_chroma=f.bass_chroma)

@@ -23,6 +23,8 @@ PITCH_HOP_LENGTH = 4096
 FRAME_BLOCK = 4096
 #: Kick drum and bass live below this; off-beat hi-hats and shakers do not.
 LOW_BAND_HZ = 500.0
+#: Hi-hats, shakers and cymbals live above this; kicks and most bass notes do not.
+HIGH_BAND_HZ = 4000.0
 #: Bass notes (and so mostly chord roots) live below this.
 BASS_MAX_HZ = 250.0
 
@@ -35,6 +37,7 @@ class SpectralFeatures:
     hop_length: int
     onset_envelope: np.ndarray  # (frames,) spectral flux over all mel bands
     low_onset_envelope: np.ndarray  # (frames,) the same below LOW_BAND_HZ: kick drum and bass
+    high_onset_envelope: np.ndarray  # (frames,) the same above HIGH_BAND_HZ: hi-hats, shakers
     chroma: np.ndarray  # (12, pitch frames), energy-weighted (not normalised per frame)
     bass_chroma: np.ndarray  # (12, pitch frames), the same below BASS_MAX_HZ
     tuning: float  # in fractions of a semitone
@@ -53,23 +56,27 @@ def as_mono(y: np.ndarray) -> np.ndarray:
 def spectral_features(y: np.ndarray, sr: int) -> SpectralFeatures:
     """Onset envelopes and chroma of ``y`` (mono or ``(channels, frames)``) sampled at ``sr``."""
     y = as_mono(y)
-    onset, low_onset = onset_envelopes(y, sr)
+    onset, low_onset, high_onset = onset_envelopes(y, sr)
     chroma, bass_chroma, tuning = chromagrams(y, sr)
     return SpectralFeatures(sr=sr, hop_length=HOP_LENGTH, onset_envelope=onset, low_onset_envelope=low_onset,
-                            chroma=chroma, bass_chroma=bass_chroma, tuning=tuning)
+                            high_onset_envelope=high_onset, chroma=chroma, bass_chroma=bass_chroma,
+                            tuning=tuning)
 
 
-def onset_envelopes(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mel spectral flux over all bands and over the bands below :data:`LOW_BAND_HZ`."""
+def onset_envelopes(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mel spectral flux over all bands, below :data:`LOW_BAND_HZ` and above :data:`HIGH_BAND_HZ`."""
     import librosa
 
     y = _at_least(y, N_FFT)
     mel = _mel_power(y, sr)
     mel_db = librosa.power_to_db(mel)
     onset = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP_LENGTH)
-    low_bands = librosa.mel_frequencies(mel.shape[0] + 2, fmax=sr / 2)[1:-1] <= LOW_BAND_HZ
-    low_onset = librosa.onset.onset_strength(S=mel_db[low_bands], sr=sr, hop_length=HOP_LENGTH)
-    return onset.astype(np.float32), low_onset.astype(np.float32)
+    centres = librosa.mel_frequencies(mel.shape[0] + 2, fmax=sr / 2)[1:-1]
+    low_onset = librosa.onset.onset_strength(S=mel_db[centres <= LOW_BAND_HZ], sr=sr, hop_length=HOP_LENGTH)
+    high_bands = centres >= HIGH_BAND_HZ
+    high_onset = (librosa.onset.onset_strength(S=mel_db[high_bands], sr=sr, hop_length=HOP_LENGTH)
+                  if high_bands.any() else np.zeros_like(onset))
+    return onset.astype(np.float32), low_onset.astype(np.float32), high_onset.astype(np.float32)
 
 
 def _mel_power(y: np.ndarray, sr: int) -> np.ndarray:

@@ -45,7 +45,8 @@ def analyze_file(path: str | Path, params: AnalyzeParams | None = None, *,
     features = spectral_features(mono, analysis_sr)
     report(0.88, "finding tempo and beats")
     tempo = estimate_tempo_from_onsets(features.onset_envelope, analysis_sr, hop_length=features.hop_length,
-                                       low_envelope=features.low_onset_envelope, with_beats=True,
+                                       low_envelope=features.low_onset_envelope,
+                                       high_envelope=features.high_onset_envelope, with_beats=True,
                                        duration=info.duration)
     report(0.93, "estimating the key")
     key = estimate_key_from_chroma(features.chroma, bass_chroma=features.bass_chroma,
@@ -90,6 +91,7 @@ def analyze_signal(y: np.ndarray, sr: int, *, key_profile: str = DEFAULT_PROFILE
     """Tempo and key of an in-memory mono signal (for benchmarks that never touch disk)."""
     features = spectral_features(y, sr)
     tempo = estimate_tempo_from_onsets(features.onset_envelope, sr, hop_length=features.hop_length,
-                                       low_envelope=features.low_onset_envelope)
+                                       low_envelope=features.low_onset_envelope,
+                                       high_envelope=features.high_onset_envelope)
     key = estimate_key_from_chroma(features.chroma, bass_chroma=features.bass_chroma, profile=key_profile)
     return {"tempo": tempo.as_dict(), "key": key.as_dict()}

@@ -5,9 +5,11 @@
    number is the confidence. The low-band envelope's (kick, bass) is averaged in:
    it tells the beat from loud off-beat hi-hats, which otherwise make 3/2 or
    double the tempo look as periodic as the tempo itself.
-2. Octave choice: half and double tempo always correlate too; a log-normal prior
-   centred on 120 BPM (one octave wide) makes 70–180 BPM win ties, which is
-   where listeners tap most music. The runners-up are returned as candidates.
+2. Octave choice: half and double tempo always correlate too. A log-normal prior
+   centred on 120 BPM picks the strongest peak; then :mod:`.octave` scores that peak
+   and its relatives (×⅓ … ×3) on the evidence for each as the beat (periodicity and
+   onset strength per band at each metrical level, onsets per beat) with a small
+   learned linear model, and the best one wins. The runners-up are returned as candidates.
 3. Beats: Ellis' dynamic-programming tracker (:mod:`.beats`) seeded with that tempo.
 4. Precision: peak lags are interpolated between frames, and when the beats are
    regular the BPM is re-estimated from a straight line fitted through the beat
@@ -22,6 +24,7 @@ import numpy as np
 
 from moodmix.plugins.analyze.beats import beat_times, track_beats, trim_silent_beats
 from moodmix.plugins.analyze.features import HOP_LENGTH, as_mono, onset_envelopes
+from moodmix.plugins.analyze.octave import Rhythm, choose_tempo
 
 MIN_BPM, MAX_BPM = 30.0, 300.0
 PRIOR_CENTER_BPM = 120.0
@@ -39,15 +42,6 @@ WEAK_PERIODICITY = 0.3
 REGULAR_TOLERANCE = 0.08
 #: Beats further than this from the fitted grid are left out of the BPM refit.
 OUTLIER_SECONDS = 0.015
-#: Metrical-level check: the tempo doubles when the onsets half-way between its beats are at
-#: least this strong relative to those on the beats (they are beats too: the snare between
-#: kicks), and halves when every other beat is weaker than this (they are off-beats).
-DOUBLE_RATIO = 0.8
-HALVE_RATIO = 0.5
-#: The metrical check reads the full-band and low-band (kick, snare body, bass) onsets half and half.
-METRE_LOW_WEIGHT = 0.5
-#: Tempi the metrical check may move to: where listeners tap nearly all popular music.
-LEVEL_RANGE_BPM = (55.0, 200.0)
 #: Two tempi within this fraction are the same candidate.
 OCTAVE_TOLERANCE = 0.04
 
@@ -81,24 +75,29 @@ class TempoEstimate:
 def estimate_tempo(y: np.ndarray, sr: int, *, with_beats: bool = True) -> TempoEstimate:
     """Tempo and beats of audio ``y`` (mono, or ``(channels, frames)``) sampled at ``sr``."""
     y = as_mono(y)
-    onset, low_onset = onset_envelopes(y, sr)
+    onset, low_onset, high_onset = onset_envelopes(y, sr)
     return estimate_tempo_from_onsets(onset, sr, hop_length=HOP_LENGTH, low_envelope=low_onset,
-                                      with_beats=with_beats, duration=y.size / sr)
+                                      high_envelope=high_onset, with_beats=with_beats, duration=y.size / sr)
 
 
 def estimate_tempo_from_onsets(onset_envelope: np.ndarray, sr: int, *, hop_length: int = HOP_LENGTH,
-                               low_envelope: np.ndarray | None = None, with_beats: bool = True,
-                               duration: float | None = None, metrical: bool = True) -> TempoEstimate:
+                               low_envelope: np.ndarray | None = None, high_envelope: np.ndarray | None = None,
+                               with_beats: bool = True, duration: float | None = None,
+                               metrical: bool = True) -> TempoEstimate:
     """Tempo and beats from an onset-strength envelope at ``sr / hop_length`` frames per second.
 
     ``low_envelope`` (same frames, onsets below ~500 Hz), when given, takes part in
-    both steps: its periodicity is averaged in, which settles the metrical level
-    when off-beat hi-hats are as strong as the kicks in the full band; and beats
-    are placed on both envelopes together, so they land on the kick rather than
-    between kicks.
+    every step: its periodicity is averaged in, which settles the metrical level
+    when off-beat hi-hats are as strong as the kicks in the full band; the octave
+    choice reads it; and beats are placed on both envelopes together, so they land
+    on the kick rather than between kicks. ``high_envelope`` (onsets above ~4 kHz:
+    hi-hats) is read by the octave choice only. A missing band is read as the full one.
+    ``metrical=False`` keeps the strongest prior-weighted peak (to measure what the
+    octave choice adds, in ``bench/tempo_key_accuracy.py``).
     """
     env = np.asarray(onset_envelope, dtype=np.float64)
     low = None if low_envelope is None else np.asarray(low_envelope, dtype=np.float64)
+    high = None if high_envelope is None else np.asarray(high_envelope, dtype=np.float64)
     fps = sr / hop_length
     duration = env.size / fps if duration is None else duration
     if duration < MIN_SECONDS:
@@ -106,18 +105,16 @@ def estimate_tempo_from_onsets(onset_envelope: np.ndarray, sr: int, *, hop_lengt
                                              f"{MIN_SECONDS:g} s)")
     if not np.any(env > 0):
         return TempoEstimate(None, 0.0, note="no onsets (silence), so no tempo")
-    lags, acf = periodicity(env, fps)
-    if acf.size == 0:
+    rhythm = rhythm_of(env, fps, low, high)
+    if rhythm is None:
         return TempoEstimate(None, 0.0, note="too short for a tempo")
-    if low is not None and np.any(low > 0):
-        acf = (acf + periodicity(low, fps)[1]) / 2
-    ranked = ranked_tempi(lags, acf, fps)
+    ranked = ranked_tempi(rhythm.lags, rhythm.acf, fps)
     bpm, height, _ = ranked[0]
     confidence = float(np.clip(height, 0.0, 1.0))
-    if metrical:  # off only to measure what the check adds (bench/tempo_key_accuracy.py)
-        bpm = metrical_level(_metre_envelope(env, low), fps, bpm)
     if confidence < max(MIN_PERIODICITY, NOISE_FLOOR_SCALE / np.sqrt(env.size)):
         return TempoEstimate(None, confidence, note="no steady beat found, so no tempo")
+    if metrical:
+        bpm = choose_tempo(rhythm, bpm)[0][0]
     note = "weak beat: the tempo is uncertain" if confidence < WEAK_PERIODICITY else None
     candidates = tuple((b, s) for b, _, s in ranked if abs(b / bpm - 1.0) > OCTAVE_TOLERANCE)[:3]
     if not with_beats:
@@ -129,54 +126,14 @@ def estimate_tempo_from_onsets(onset_envelope: np.ndarray, sr: int, *, hop_lengt
     return TempoEstimate(refined or bpm, confidence, beats, candidates, note)
 
 
-def grid_strength(env: np.ndarray, period: float) -> tuple[float, float]:
-    """Mean onset strength on the best-aligned beat grid of ``period`` frames, and half-way between.
-
-    Each position reads the envelope's maximum within one frame (beats rarely fall on a
-    whole frame); the grid's phase is the one with the strongest beats.
-    """
-    if period < 2.0 or env.size < 2 * period:
-        return 0.0, 0.0
-    peak = np.maximum(np.maximum(env, np.roll(env, 1)), np.roll(env, -1))
-    count = int((env.size - 1) // period)
-    ticks = np.arange(count) * period
-
-    def mean_at(phase: float) -> float:
-        pos = np.round(phase + ticks).astype(int)
-        return float(peak[pos[pos < env.size]].mean())
-
-    phases = np.arange(0.0, period, 1.0)
-    strengths = [mean_at(p) for p in phases]
-    best = float(phases[int(np.argmax(strengths))])
-    return max(strengths), mean_at((best + period / 2) % period)
-
-
-def metrical_level(env: np.ndarray, fps: float, bpm: float) -> float:
-    """Move ``bpm`` up or down by octaves until it sits on the beat level of the onsets.
-
-    The autocorrelation says how periodic each level is, not which one is the beat: half and
-    double tempo are periodic too, and the prior only breaks ties. The onsets themselves
-    do: half-way between two beats of a tempo that is too slow lies another strong onset
-    (the snare between kicks), so it doubles; and every other beat of a tempo that is too
-    fast is an off-beat much weaker than the rest, so it halves. Moves stay within
-    :data:`LEVEL_RANGE_BPM`.
-    """
-    low, high = LEVEL_RANGE_BPM
-    env = env - float(np.median(env))
-    env = np.maximum(env, 0.0)
-    if not np.any(env > 0):
-        return bpm
-    for _ in range(2):
-        on, mid = grid_strength(env, 60.0 * fps / bpm)
-        if bpm * 2 <= high and on > 0 and mid >= DOUBLE_RATIO * on:
-            bpm *= 2
-            continue
-        on, mid = grid_strength(env, 120.0 * fps / bpm)
-        if bpm / 2 >= low and on > 0 and mid < HALVE_RATIO * on:
-            bpm /= 2
-            continue
-        break
-    return bpm
+def rhythm_of(env: np.ndarray, fps: float, low: np.ndarray | None = None,
+              high: np.ndarray | None = None) -> Rhythm | None:
+    """The envelopes and periodicities tempo is read from (``None`` when too short for any lag)."""
+    lags, acf = periodicity(env, fps)
+    if acf.size == 0:
+        return None
+    return Rhythm(fps, env, _band_or_full(low, env), _band_or_full(high, env), lags, acf,
+                  _band_periodicity(low, fps, acf), _band_periodicity(high, fps, acf))
 
 
 def tempo_prior(bpm: np.ndarray) -> np.ndarray:
@@ -254,11 +211,17 @@ def ranked_tempi(lags: np.ndarray, acf: np.ndarray, fps: float) -> list[tuple[fl
     return sorted(ranked, key=lambda r: -r[2])
 
 
-def _metre_envelope(env: np.ndarray, low: np.ndarray | None) -> np.ndarray:
-    """The envelope the metrical check reads: the full band and the low band, standardised."""
-    if low is None or not np.any(low > 0):
-        return env
-    return (1 - METRE_LOW_WEIGHT) * _standardised(env) + METRE_LOW_WEIGHT * _standardised(low)
+def _band_or_full(band: np.ndarray | None, env: np.ndarray) -> np.ndarray:
+    """A band's envelope, or the full band's where it is missing or silent."""
+    return env if band is None or not np.any(band > 0) else band
+
+
+def _band_periodicity(band: np.ndarray | None, fps: float, full_acf: np.ndarray) -> np.ndarray:
+    """A band's :func:`periodicity` on the full band's lags, or the full band's where it has none."""
+    if band is None or not np.any(band > 0):
+        return full_acf
+    acf = periodicity(band, fps)[1]
+    return acf if acf.size == full_acf.size else full_acf
 
 
 def _standardised(env: np.ndarray) -> np.ndarray:
