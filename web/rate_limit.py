@@ -3,9 +3,11 @@
 The seed asks for 100 requests per 15 minutes, which Litestar's middleware (windows of one
 second/minute/hour/day) cannot express. An earlier subclass of it kept a JSON list with one
 entry per request in the store and read and rewrote it on every request: O(limit) work and
-two Redis round trips per request, which dominated status polling. Here each request costs
-one ``INCR`` (one Redis round trip, pipelined with the window's expiry) or a dict update in
-memory. A window starts with an identity's first request, like before.
+two Redis round trips per request, which dominated status polling. Here a request costs a dict
+update: in memory (one process), or with Redis against a block of the window's numbers that this
+process reserved with one ``INCRBY`` (see :class:`RedisCounter`): the limit holds across every API
+process, and a busy identity costs one Redis round trip per block rather than per request. The
+window starts with an identity's first request, like before.
 
 Buckets come only from verified credentials: a user's token (signature and expiry checked, the
 result cached by :func:`moodmix.engine.auth.read_token`), or a bot's service token acting for a
@@ -21,6 +23,7 @@ a full outage.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -36,6 +39,8 @@ from moodmix.engine.errors import Unauthorized
 log = logging.getLogger("moodmix.web")
 
 EXCLUDE_PREFIXES = ("/health", "/ready", "/metrics", "/schema", "/static")
+#: The only request headers :func:`identify` reads (ASGI servers send names in lower case).
+IDENTITY_HEADERS = (b"authorization", b"x-moodmix-chat")
 
 
 def identify(headers: dict[str, str], client_host: str | None, secret: str) -> str:
@@ -62,7 +67,7 @@ class MemoryCounter:
     def __init__(self) -> None:
         self.windows: dict[str, list[float]] = {}  # key -> [count, reset epoch]
 
-    async def hit(self, key: str, window_s: int) -> tuple[int, float]:
+    async def hit(self, key: str, window_s: int, limit: int) -> tuple[int, float]:
         now = time.time()
         entry = self.windows.get(key)
         if entry is None or entry[1] <= now:
@@ -77,23 +82,61 @@ class MemoryCounter:
         return int(entry[0]) if entry and entry[1] > time.time() else 0
 
 
+def lease_size(limit: int) -> int:
+    """Numbers reserved per round trip: 1 % of the limit (at most 1,000), so reservations that one process
+    holds unused can refuse another process's requests early by at most 1 % of the limit per process."""
+    return max(1, min(1000, limit // 100))
+
+
 class RedisCounter:
-    """Windows in Redis, shared by every API process: ``SET NX EX`` + ``INCR`` + ``PTTL``, one round trip."""
+    """Windows in Redis, shared by every API process, handed out locally in reserved blocks.
+
+    A window's key counts every number reserved by any process (``SET NX EX`` + ``INCRBY`` + ``PTTL`` in
+    one round trip). A process serves its block from memory; the request that finds it spent reserves the
+    next one (one reservation per key at a time). A block's numbers are global: once the last number
+    reserved is past the limit, the window is spent for everyone and refusals need no round trip until
+    it resets. Small limits (under 200) reserve one number at a time, exactly as a plain counter.
+    """
+
+    MAX_KEYS = 100_000
 
     def __init__(self, url: str, namespace: str = "moodmix-ratelimit") -> None:
         import redis.asyncio as aioredis
 
         self.client = aioredis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         self.namespace = namespace
+        self.leases: dict[str, list[float]] = {}  # key -> [next number, last number reserved, reset epoch]
+        self._reserving: dict[str, asyncio.Future] = {}
 
-    async def hit(self, key: str, window_s: int) -> tuple[int, float]:
+    async def hit(self, key: str, window_s: int, limit: int) -> tuple[int, float]:
+        while True:
+            now = time.time()
+            lease = self.leases.get(key)
+            if lease is not None and lease[2] > now:
+                if lease[0] <= lease[1]:
+                    lease[0] += 1
+                    return int(lease[0] - 1), lease[2]
+                if lease[1] >= limit:  # spent for everyone until the window resets
+                    return int(lease[1] + 1), lease[2]
+            pending = self._reserving.get(key)
+            if pending is None:
+                pending = self._reserving[key] = asyncio.ensure_future(self._reserve(key, window_s, limit))
+                pending.add_done_callback(lambda _, k=key: self._reserving.pop(k, None))
+            await asyncio.shield(pending)
+
+    async def _reserve(self, key: str, window_s: int, limit: int) -> None:
+        size = lease_size(limit)
         name = f"{self.namespace}:{key}"
         pipe = self.client.pipeline(transaction=False)
         pipe.set(name, 0, ex=window_s, nx=True)
-        pipe.incr(name)
+        pipe.incrby(name, size)
         pipe.pttl(name)
-        _, count, pttl = await pipe.execute()
-        return int(count), time.time() + max(pttl, 0) / 1000
+        _, last, pttl = await pipe.execute()
+        if len(self.leases) >= self.MAX_KEYS:
+            now = time.time()
+            self.leases = {k: v for k, v in self.leases.items() if v[2] > now}
+        ttl_s = pttl / 1000 if pttl > 0 else window_s  # (a key with no expiry is not ours to fix here)
+        self.leases[key] = [int(last) - size + 1, int(last), time.time() + ttl_s]
 
     async def peek(self, key: str) -> int:
         value = await self.client.get(f"{self.namespace}:{key}")
@@ -140,7 +183,8 @@ def make_rate_limit(limit: int, window_s: int, redis_url: str = "", *, secret_ke
             if scope["type"] != "http" or path == "/" or path.startswith(EXCLUDE_PREFIXES):
                 await app(scope, receive, send)
                 return
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())
+                       if k in IDENTITY_HEADERS}
             client = scope.get("client")
             address = f"ip:{client[0] if client else 'unknown'}"
             identity = identify(headers, client[0] if client else None, secret_key)
@@ -150,7 +194,7 @@ def make_rate_limit(limit: int, window_s: int, redis_url: str = "", *, secret_ke
                     await _refuse(send, _refusal("too many failed sign-ins or invalid tokens from this "
                                                  "address; wait and retry"), window_s, [])
                     return
-                count, reset = await counter.hit(identity, window_s)
+                count, reset = await counter.hit(identity, window_s, limit)
             except (OSError, RedisError) as exc:
                 _warn_store_down(exc)
                 await app(scope, receive, send)
@@ -167,7 +211,7 @@ def make_rate_limit(limit: int, window_s: int, redis_url: str = "", *, secret_ke
                 if message["type"] == "http.response.start":
                     if message.get("status") == 401:
                         try:
-                            await counter.hit(failures_key, window_s)
+                            await counter.hit(failures_key, window_s, failures_allowed)
                         except (OSError, RedisError) as exc:
                             _warn_store_down(exc)
                     message = {**message, "headers": [*message.get("headers", ()), *extra]}

@@ -71,6 +71,7 @@ class Accounts:
         # User id -> (expiry, token version, user): status polling would otherwise query users on every
         # request. Each use is checked against token_state, so a bumped version or a deletion shows at once.
         self._user_cache: dict[str, tuple[float, int, dict]] = {}
+        self._user_loads: dict[uuid.UUID, asyncio.Future] = {}
         self.token_state = make_token_state(rt.settings.redis_url)
 
     @property
@@ -133,10 +134,12 @@ class Accounts:
         if cached and cached[0] > time.monotonic() and known is not None and cached[1] == known:
             version, user = cached[1], cached[2]
         else:
-            row = await User.select().where(User.id == user_id).first()
+            row = await self._user_row(user_id)
             if row is None:
                 raise Unauthorized("the account behind this token no longer exists", code="token_invalid")
             version, user = row["token_version"], user_dict(row)
+            if known is not None and known > version:  # bumped while a shared read was on its way
+                version = known
             if known != version:
                 await self.token_state.learn(key, version)
             if claims.session and ended is None and await self._session_ended_in_db(claims.session):
@@ -147,6 +150,17 @@ class Accounts:
         if claims.version != version:
             raise Unauthorized("this token was revoked; sign in again", code="token_revoked")
         return user
+
+    async def _user_row(self, user_id: uuid.UUID) -> dict | None:
+        """The user's row, read once for every request that asks at the same time: when a cached user
+        expires under 100 pollers, one query runs, not 100 queued on the connection pool."""
+        pending = self._user_loads.get(user_id)
+        if pending is None:
+            pending = self._user_loads[user_id] = asyncio.ensure_future(
+                User.select().where(User.id == user_id).first().run())
+            pending.add_done_callback(lambda done: (self._user_loads.pop(user_id, None),
+                                                    done.cancelled() or done.exception()))
+        return await asyncio.shield(pending)
 
     async def _session_ended_in_db(self, session: str) -> bool:
         """When the shared store cannot say: a session is over once its family is revoked."""

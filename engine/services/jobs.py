@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -204,6 +205,17 @@ class Jobs:
 
         board = status_board(self.rt.settings)
         return await board.read(str(as_uuid(job_id, "job")), str(as_uuid(user_id, "user")), load)
+
+    async def rendered_job(self, user_id: str, job_id: str, render: Callable[[dict], Any]) -> Any:
+        """``render(get_job(...))``, kept with the job's status document while it is fresh: polling an
+        unchanged job renders it once. Canonical ids (``str(UUID)``) take the short way; others load."""
+        board = status_board(self.rt.settings)
+        held = board.rendered(job_id, user_id, render)
+        if held is not None:
+            return held
+        job = await self.get_job(user_id, job_id)
+        held = board.rendered(str(as_uuid(job_id, "job")), str(as_uuid(user_id, "user")), render)
+        return held if held is not None else render(job)
 
     async def list_jobs(self, user_id: str, *, status: str | None = None, capability: str | None = None,
                         page: int = 1, per_page: int = 20) -> dict:

@@ -126,3 +126,21 @@ async def test_service_polls_from_the_board_and_sees_the_outcome(tmp_path, monke
 
         monkeypatch.setattr(jobs, "job_row", no_query)
         assert (await jobs.get_job(user, job["id"]))["status"] == "succeeded"
+
+
+def test_a_rendering_is_made_once_per_document_and_only_for_its_owner():
+    board = sb.StatusBoard()
+    calls = []
+
+    def render(doc: dict) -> bytes:
+        calls.append(doc["progress"])
+        return f"{doc['status']} {doc['progress']}".encode()
+
+    board.put("j1", "alice", DOC, board.version("j1"), ended=False)
+    assert board.rendered("j1", "alice", render) == b"running 10.0"
+    assert board.rendered("j1", "alice", render) == b"running 10.0" and calls == [10.0]
+    assert board.rendered("j1", "mallory", render) is None  # to the database, which says "not found"
+    board.changed("j1")
+    assert board.rendered("j1", "alice", render) is None
+    board.put("j1", "alice", {**DOC, "progress": 50.0}, board.version("j1"), ended=False)
+    assert board.rendered("j1", "alice", render) == b"running 50.0" and calls == [10.0, 50.0]

@@ -14,11 +14,12 @@ from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
+from litestar.serialization import encode_json
 
 from moodmix.engine import renditions
 from moodmix.engine.errors import BadInput, NotFound
@@ -79,7 +80,9 @@ class JobsController(Controller):
 
     @get("/{job_id:uuid}")
     async def get_job(self, request: Request, user: dict, job_id: UUID) -> Response:
-        return ok(job_with_urls(await request.app.state.service.get_job(user["id"], str(job_id))))
+        """The status document that pages and bots poll: its encoded answer is kept until the job changes."""
+        body = await request.app.state.service.jobs.rendered_job(user["id"], str(job_id), job_envelope)
+        return Response(body, media_type=MediaType.JSON)
 
     @post("/{job_id:uuid}/cancel", status_code=200)
     async def cancel(self, request: Request, user: dict, job_id: UUID) -> Response:
@@ -198,6 +201,11 @@ async def _read_file(path: Path, block: int = 1 << 18) -> AsyncIterator[bytes]:
     async with await anyio.open_file(path, "rb") as fh:
         while chunk := await fh.read(block):
             yield chunk
+
+
+def job_envelope(job: dict) -> bytes:
+    """What ``ok(job_with_urls(job))`` sends, encoded once per status document."""
+    return encode_json({"success": True, "message": "ok", "data": job_with_urls(job), "error": None})
 
 
 def result_document(job: dict) -> dict:

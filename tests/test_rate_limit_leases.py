@@ -1,0 +1,52 @@
+"""The Redis rate limit counter hands out reserved blocks of a window's numbers: two API processes
+together never let more than the limit through, small limits are exact, and a spent window refuses
+without a round trip."""
+
+from __future__ import annotations
+
+import uuid
+
+from support import REDIS_URL, require_services
+
+from moodmix.web.rate_limit import RedisCounter, lease_size
+
+
+def test_a_lease_is_a_hundredth_of_the_limit_between_1_and_1000():
+    assert [lease_size(n) for n in (1, 100, 199, 200, 5_000, 10**9)] == [1, 1, 1, 2, 50, 1000]
+
+
+async def _allowed(counter: RedisCounter, key: str, limit: int, tries: int) -> int:
+    return sum([(await counter.hit(key, 60, limit))[0] <= limit for _ in range(tries)])
+
+
+async def test_two_processes_share_the_limit():
+    require_services()  # a missing Redis fails the run, never skips
+    namespace = f"test-ratelimit-{uuid.uuid4().hex}"
+    a, b = RedisCounter(REDIS_URL, namespace), RedisCounter(REDIS_URL, namespace)
+    try:
+        # A small limit reserves one number at a time: exact, whoever asks.
+        small = [await _allowed(counter, "user:s", 5, 3) for counter in (a, b, a)]
+        assert sum(small) == 5
+        # A larger one (leases of 10): never more than the limit, at most a lease less than it.
+        limit = 1000
+        allowed = 0
+        for _ in range(120):
+            allowed += await _allowed(a, "user:l", limit, 7) + await _allowed(b, "user:l", limit, 5)
+        assert limit - lease_size(limit) < allowed <= limit
+        count, reset = await a.hit("user:l", 60, limit)
+        assert count > limit and reset > 0
+    finally:
+        for counter in (a, b):
+            await counter.client.aclose()
+
+
+async def test_a_spent_window_refuses_without_asking_redis():
+    require_services()
+    counter = RedisCounter(REDIS_URL, f"test-ratelimit-{uuid.uuid4().hex}")
+    try:
+        assert await _allowed(counter, "user:x", 3, 5) == 3
+        real, counter.client = counter.client, None  # any round trip would now fail
+        assert (await counter.hit("user:x", 60, 3))[0] > 3
+        counter.client = real
+    finally:
+        await counter.client.aclose()
