@@ -72,7 +72,7 @@ settings = load_settings(environ={}, model_dir=os.environ.get("MOODMIX_MODEL_DIR
 t = time.perf_counter()
 result = run_local(sys.argv[1], Path(sys.argv[3]), inputs={"audio": Path(sys.argv[2])}, params=json.loads(sys.argv[4]),
                    settings=settings)
-print(peak_mb(), time.perf_counter() - t, result.backend, result.data.get("engine", "torch"))
+print(peak_mb(), time.perf_counter() - t, result.backend, result.data.get("engine", ""))
 """
 
 CHILD_BASELINE = PEAK + """
@@ -168,9 +168,9 @@ def demucs_check(work: Path, minutes: float, models: Path) -> None:
         with torch.inference_mode():
             out = apply_model(raw, torch.from_numpy((audio - mean) / std)[None], shifts=1, split=True,
                               overlap=0.25)
+            whole = out[0].mul_(std).add_(mean).numpy()
     finally:
         random.randint = draw
-    whole = out[0].mul_(std).add_(mean).numpy()
     line = [f"{name} {snr_db(whole[k], ours[name]):.1f} dB" for k, name in enumerate(raw.sources)]
     print(f"stems demucs, {minutes:g}-minute track, streamed loop vs apply_model on the whole track: "
           f"{', '.join(line)} (inf: identical)", flush=True)

@@ -268,14 +268,19 @@ def normalize(audio: np.ndarray, sr: int, *, target_lufs: float, ceiling_dbtp: f
         out = limit(audio, sr, ceiling_dbtp, peak=peak)
         return out, _report(before, out, sr, 0.0)
     gain_db = min(max_gain_db, target_lufs - before.integrated_lufs)
-    tried: list[tuple[float, float, np.ndarray]] = []  # (gain, loudness reached, output)
+    tried: list[tuple[float, float]] = []  # (gain, loudness reached)
+    best: tuple[float, float, np.ndarray] | None = None  # the render closest to the target (only it is kept:
+    out = audio                                          # on a long track each render is hundreds of MB)
     for _ in range(attempts):
         gain = 10.0 ** (gain_db / 20.0)
+        out = None  # the last render goes before the next is made, unless it is the best
         out = limit(audio * np.float32(gain), sr, ceiling_dbtp, peak=peak * gain)
         reached = integrated_loudness(out, sr)
         if reached is None:  # only if float underflow silenced it
             break
-        tried.append((gain_db, reached, out))
+        tried.append((gain_db, reached))
+        if best is None or abs(reached - target_lufs) < abs(best[1] - target_lufs):
+            best = (gain_db, reached, out)
         if abs(reached - target_lufs) <= LOUDNESS_TOLERANCE_LU:
             break
         if len(tried) > 1 and reached - tried[-2][1] < 0.05 * (gain_db - tried[-2][0]):
@@ -285,8 +290,10 @@ def normalize(audio: np.ndarray, sr: int, *, target_lufs: float, ceiling_dbtp: f
         if next_gain == gain_db:
             break
         gain_db = next_gain
-    if tried:  # past a point more gain reads quieter (the limiter pumps), so keep the closest render
-        gain_db, _, out = min(tried, key=lambda attempt: abs(attempt[1] - target_lufs))
+    if best is None:  # float underflow silenced the first render: what it gave
+        return out, _report(before, out, sr, gain_db)
+    # past a point more gain reads quieter (the limiter pumps), so keep the closest render
+    gain_db, _, out = best
     return out, _report(before, out, sr, gain_db)
 
 

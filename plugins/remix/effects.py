@@ -45,7 +45,8 @@ def apply_effects(audio: np.ndarray, sample_rate: int, effects: Sequence[BaseEff
     out = board(np.ascontiguousarray(audio, dtype=np.float32), sample_rate, reset=True)
     if out.shape[1] != audio.shape[1]:  # resampling plugins may round the length
         out = _fit_length(out, audio.shape[1])
-    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32, copy=False)
+    out = np.asarray(out, dtype=np.float32)
+    return np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)  # in place: no second copy
 
 
 def _fit_length(audio: np.ndarray, frames: int) -> np.ndarray:

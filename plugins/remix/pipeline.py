@@ -193,8 +193,6 @@ def _stem_files(ctx: RunContext, params: RemixParams, given: dict[str, Path], mi
 
 def _load_stem(path: Path, sr: int, span: Span, whole_track: bool) -> np.ndarray:
     """One stem at ``sr``, stereo, exactly the span's source frames (loaded only when needed: long tracks)."""
-    if path.suffix == ".npy":  # separated over the span already, at ``sr``
-        return _fit(np.array(np.load(path, mmap_mode="r")), span.src_hi - span.src_lo)
     audio, stem_sr = audio_io.load_audio(path)
     audio = audio_io.to_channels(audio_io.resample(audio, stem_sr, sr), 2)
     if whole_track:
@@ -235,7 +233,10 @@ def _music_bus(ctx: RunContext, stem_paths: dict[str, Path], recipe: Recipe, pla
         x = apply_effects_chunked(x, sr, settings.effects, bpm=bpm, bounds=domain,
                                   offset=out_start if domain_offset is None else domain_offset,
                                   context=effect_context(sr, plan.ratio), fade=crossfade_frames(sr))
-        bus = x if bus is None else bus + x
+        if bus is None:
+            bus = x
+        else:
+            bus += x  # in place: one whole-track bus, not a new one per stem
     if bus is None:  # every stem muted: the drums play alone over silence of the right length
         bus, out_start = speed(np.zeros((2, span.src_hi - span.src_lo), dtype=np.float32))
     elif not per_stem:
