@@ -226,7 +226,7 @@ class JobRunner:
                         & (ProcessingJob.worker == self.worker_id)).returning(ProcessingJob.id)
                     last_beat = time.monotonic()
                     if mine and len(values) > 1:  # progress moved: pollers and SSE streams see it now
-                        await job_changed(self.rt.settings, job_id)
+                        await job_changed(self.rt.settings, job_id, progress_only=True)
                     if not mine:  # taken over after our beats stopped (e.g. a long database outage)
                         log.warning("job %s is no longer held by this worker; stopping this attempt", job_id)
                         live.lost = True

@@ -12,7 +12,10 @@ show within ``TTL_S`` too.
 The documents stay in each process rather than in Redis: a dict read costs nothing next to the
 round trip, and the TTL bounds what a lost invalidation can cost. Beside each document the board
 keeps one rendering of it (the API's encoded response), so that a poll of an unchanged job costs
-a dict look-up: no query, no copy, no encoding.
+a dict look-up: no query, no copy, no encoding. A progress report (``progress_only``) only marks
+the document old: while one poller reloads it, the others are answered the old rendering rather
+than queued behind the query (it is what they would have read a moment earlier); every other
+change drops it, so a cancel or an outcome is never answered from before it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ TTL_S = 1.0
 #: The same for an ended job (only deleting it changes it then).
 DONE_TTL_S = 10.0
 CHANNEL_SUFFIX = ":job-changes"
+#: Prefix of a job id on the channel when only its progress moved.
+PROGRESS_MARK = "~"
 
 
 class StatusBoard:
@@ -58,8 +63,10 @@ class StatusBoard:
         """``render(document)`` while the document is fresh and ``user_id`` owns it (rendered once per
         document); ``None`` as :meth:`get`. Ids must be canonical (``str(UUID)``): others only miss."""
         held = self._docs.get(job_id)
-        if held is None or held[0] < time.monotonic() or held[1] != user_id:
+        if held is None or held[1] != user_id:
             return None
+        if held[0] < time.monotonic() and (job_id, user_id) not in self._loading:
+            return None  # old, and nobody is reading it again: the caller does
         if held[3] is None or held[3][0] is not render:
             held[3] = (render, render(dict(held[2])))
         return held[3][1]
@@ -100,9 +107,12 @@ class StatusBoard:
             self._docs.clear()
         self._docs[job_id] = [time.monotonic() + (DONE_TTL_S if ended else TTL_S), user_id, dict(doc), None]
 
-    def changed(self, job_id: str) -> None:
-        """Drop the job's document and wake its waiters (this process only; :func:`job_changed` tells all)."""
-        self._docs.pop(job_id, None)
+    def changed(self, job_id: str, *, progress_only: bool = False) -> None:
+        """Drop the job's document (only mark it old for ``progress_only``) and wake its waiters (this
+        process only; :func:`job_changed` tells all)."""
+        held = self._docs.get(job_id) if progress_only else self._docs.pop(job_id, None)
+        if progress_only and held is not None:
+            held[0] = 0.0
         if len(self._versions) >= self.MAX_DOCS:
             self._versions.clear()
         self._versions[job_id] = self._versions.get(job_id, 0) + 1
@@ -149,7 +159,8 @@ class _RedisRelay:
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             data = message["data"]
-                            self.board.changed(data.decode() if isinstance(data, bytes) else str(data))
+                            text = data.decode() if isinstance(data, bytes) else str(data)
+                            self.board.changed(text.lstrip(PROGRESS_MARK), progress_only=text[:1] == PROGRESS_MARK)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -178,9 +189,10 @@ def status_board(settings: Any) -> StatusBoard:
     return board
 
 
-async def job_changed(settings: Any, job_id: Any) -> None:
-    """The job's row changed: drop its document everywhere and wake those watching it."""
+async def job_changed(settings: Any, job_id: Any, *, progress_only: bool = False) -> None:
+    """The job's row changed: drop its document everywhere (``progress_only``: mark it old) and wake
+    those watching it."""
     board = status_board(settings)
-    board.changed(str(job_id))
+    board.changed(str(job_id), progress_only=progress_only)
     if board.relay is not None:
-        await board.relay.publish(str(job_id))
+        await board.relay.publish(f"{PROGRESS_MARK if progress_only else ''}{job_id}")

@@ -144,3 +144,31 @@ def test_a_rendering_is_made_once_per_document_and_only_for_its_owner():
     assert board.rendered("j1", "alice", render) is None
     board.put("j1", "alice", {**DOC, "progress": 50.0}, board.version("j1"), ended=False)
     assert board.rendered("j1", "alice", render) == b"running 50.0" and calls == [10.0, 50.0]
+
+
+async def test_after_a_progress_report_pollers_get_the_old_rendering_only_while_one_reloads():
+    board = sb.StatusBoard()
+
+    def render(doc: dict) -> str:
+        return f"{doc['status']} {doc['progress']}"
+
+    board.put("j1", "alice", DOC, board.version("j1"), ended=False)
+    assert board.rendered("j1", "alice", render) == "running 10.0"
+    board.changed("j1", progress_only=True)
+    assert board.get("j1", "alice") is None  # the service and SSE streams always read it again
+    assert board.rendered("j1", "alice", render) is None  # nobody reloads it yet: this caller must
+    release = asyncio.Event()
+
+    async def load() -> tuple[dict, bool]:
+        await release.wait()
+        return {**DOC, "progress": 60.0}, False
+
+    reading = asyncio.ensure_future(board.read("j1", "alice", load))
+    await asyncio.sleep(0)
+    assert board.rendered("j1", "alice", render) == "running 10.0"  # while the reload runs
+    assert board.rendered("j1", "mallory", render) is None
+    release.set()
+    assert (await reading)["progress"] == 60.0
+    assert board.rendered("j1", "alice", render) == "running 60.0"
+    board.changed("j1")  # anything but progress: gone at once, reload or not
+    assert board.rendered("j1", "alice", render) is None
