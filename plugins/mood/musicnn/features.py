@@ -22,8 +22,8 @@ FEATURE_SET_VERSION = "musicnn-1"
 PATCH_EVERY = 3
 #: ...and no more than one per this many seconds of track (at least :data:`MIN_PATCHES`, at most
 #: :data:`MAX_PATCHES`), spread evenly: mood changes slowly, and this is what keeps the backend at
-#: >= 100x realtime per core. Clips up to ~25 s (the training corpus is 12-20 s) keep the grid above.
-SECONDS_PER_PATCH = 30.0
+#: >= 100x realtime per core. Clips up to ~20 s (the training corpus is 12-20 s) keep the grid above.
+SECONDS_PER_PATCH = 24.0
 MIN_PATCHES = 2
 MAX_PATCHES = 48
 EMBEDDING = 400

@@ -57,7 +57,7 @@ BATCH_PATCHES = 4
 def log_mel_patches(y: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """:func:`log_mel` of 16 kHz mono ``y`` at the patches starting on frames ``starts``: (P, 187, 96).
 
-    Frame for frame the same as slicing :func:`log_mel` of the whole track (the
+    Frame for frame :func:`log_mel` of the whole track, sliced (to float rounding; the
     STFT is centred with reflect padding at the track's ends), but only the
     analysed patches are transformed, so cost and memory follow the patch count.
     """
