@@ -52,6 +52,14 @@ def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
     return BackendChoice("demucs", f"{params.model} loaded on {device} ({device_why})", device, note=demucs)
 
 
+def _engine_settings(ctx: RunContext) -> tuple[str, str]:
+    """``[plugins.stems]`` engine and ONNX cache folder (default ``<data_dir>/cache/onnx``)."""
+    plugin = ctx.plugin_settings
+    engine = getattr(plugin, "engine", "auto")
+    cache = getattr(plugin, "onnx_cache", "") or str(ctx.settings.data_path / "cache" / "onnx")
+    return engine, cache
+
+
 def fallback_hint(model: str, exc: Exception) -> str:
     """Why Demucs did not run, in words for people: what to pull, or that it did not load (never a path)."""
     from moodmix.engine.model_policy import pull_command
@@ -93,9 +101,10 @@ def run(ctx: RunContext) -> RunResult:
     if choice.name == "demucs":
         from moodmix.plugins.stems.demucs_backend import DemucsSeparator
 
+        engine, onnx_cache = _engine_settings(ctx)
         separator = DemucsSeparator(params.model, device=choice.device, segment=params.segment,
                                     overlap=params.overlap, shifts=params.shifts,
-                                    model_dir=_model_dir(ctx) or None)
+                                    model_dir=_model_dir(ctx) or None, engine=engine, onnx_cache=onnx_cache)
     else:
         from moodmix.plugins.stems.dsp_separator import DspSeparator
 
@@ -116,7 +125,8 @@ def run(ctx: RunContext) -> RunResult:
 
         data.update(model=params.model, weights=demucs_backend.weights_record(params.model, _model_dir(ctx)),
                     device=choice.device, segment=separator.used_segment,
-                    overlap=params.overlap, shifts=params.shifts, sources=separator.sources)
+                    overlap=params.overlap, shifts=params.shifts, sources=separator.sources,
+                    **separator.engine_record)
     data.update(backend=choice.name, backend_reason=choice.reason, backend_note=choice.said,
                 mode=params.mode, stems=list(names),
                 sample_rate=sr, channels=int(audio.shape[0]), duration_s=round(audio.shape[1] / sr, 3),

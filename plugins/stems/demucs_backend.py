@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from moodmix.engine.audio_io import resample, to_channels
-from moodmix.plugins.stems import model_cache, model_locator
+from moodmix.plugins.stems import demucs_runtime, model_cache, model_locator
 
 Progress = Callable[[float, str | None], None]
 
@@ -98,7 +99,8 @@ def max_segment(model: Any) -> float | None:
     """The longest segment (s) the model accepts: HTDemucs cannot run past its training length."""
     from demucs.htdemucs import HTDemucs
 
-    limits = [float(m.segment) for m in _submodels(model) if isinstance(m, HTDemucs)]
+    # an onnx runtime's models keep their HTDemucs as ``model``
+    limits = [float(m.segment) for m in _submodels(model) if isinstance(getattr(m, "model", m), HTDemucs)]
     return min(limits) if limits else None
 
 
@@ -117,7 +119,8 @@ class DemucsSeparator:
     """Separate ``(channels, frames)`` arrays with a Demucs model; returns one array per source."""
 
     def __init__(self, model: str = "htdemucs", *, device: str = "cpu", segment: float | None = None,
-                 overlap: float = 0.25, shifts: int = 1, model_dir: str | None = None) -> None:
+                 overlap: float = 0.25, shifts: int = 1, model_dir: str | None = None,
+                 engine: str = "auto", onnx_cache: str | None = None) -> None:
         self.model_name = model
         self.device = device
         self.segment = segment
@@ -126,12 +129,20 @@ class DemucsSeparator:
         self.model_dir = model_dir or None
         self.loaded_now = False
         self.used_segment: float | None = None
+        self.engine = engine
+        self.onnx_cache = onnx_cache or None
+        #: Which engine ran and why (``engine``, ``engine_reason``), once the model is built.
+        self.engine_record: dict[str, str] = {}
 
     @property
     def model(self) -> Any:
+        """The loaded model behind the chosen engine (:mod:`demucs_runtime`): call it on ``(B, C, T)``."""
         model, loaded = load_model(self.model_name, self.device, self.model_dir)
         self.loaded_now = self.loaded_now or loaded
-        return model
+        cache = Path(self.onnx_cache) if self.onnx_cache else None
+        runtime = demucs_runtime.runtime_for(model, self.engine, cache, self.device)
+        self.engine_record = runtime.describe()
+        return runtime.model
 
     @property
     def sources(self) -> list[str]:

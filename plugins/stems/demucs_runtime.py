@@ -124,7 +124,15 @@ def default_cache_dir() -> Path:
 
 
 def export_core(model: Any, cache_dir: Path) -> Path:
-    """The core's ``.onnx`` file for ``model``, exported on first use (written atomically)."""
+    """The core's ``.onnx`` file for ``model``, exported on first use (written atomically).
+
+    The export runs in a child process: tracing htdemucs peaks near 4.5 GB, ten times what the
+    loaded model and its session take, and a worker should not keep that high-water mark.
+    """
+    import subprocess
+    import sys
+    import tempfile
+
     import torch
 
     training_length = int(model.segment * model.samplerate)
@@ -132,17 +140,34 @@ def export_core(model: Any, cache_dir: Path) -> Path:
     if path.exists():
         return path
     cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with tempfile.TemporaryDirectory(prefix="moodmix-export-") as work:
+        saved = Path(work) / "model.pt"
+        args, kwargs = model._init_args_kwargs  # the arguments and weights only: a model can carry sessions
+        torch.save({"klass": type(model), "args": args, "kwargs": kwargs, "state": model.state_dict()}, saved)
+        done = subprocess.run([sys.executable, "-m", __name__, str(saved), str(tmp)], capture_output=True,
+                              text=True)
+    if done.returncode != 0 or not tmp.exists():
+        tmp.unlink(missing_ok=True)
+        lines = (done.stderr or "").strip().splitlines()
+        raise EngineUnavailable(f"onnx export failed: {lines[-1] if lines else f'exit code {done.returncode}'}")
+    tmp.replace(path)
+    return path
+
+
+def _export(model: Any, target: Path) -> None:
+    """Trace the core of ``model`` to ``target`` (in the child process of :func:`export_core`)."""
+    import torch
+
+    training_length = int(model.segment * model.samplerate)
     mix = torch.zeros(1, model.audio_channels, training_length)
     mag = model._magnitude(model._spec(mix))
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     # With grad on, nn.MultiheadAttention skips its fused fast path, which has no ONNX export.
     with torch.inference_mode(False), torch.enable_grad():
-        torch.onnx.export(_core_module(model), (mag, mix), str(tmp), input_names=["mag", "mix"],
+        torch.onnx.export(_core_module(model.eval()), (mag, mix), str(target), input_names=["mag", "mix"],
                           output_names=["spec", "wave"], opset_version=17, dynamo=False,
                           dynamic_axes={"mag": {0: "batch"}, "mix": {0: "batch"},
                                         "spec": {0: "batch"}, "wave": {0: "batch"}})
-    tmp.replace(path)
-    return path
 
 
 def _session(path: Path, threads: int) -> Any:
@@ -312,3 +337,16 @@ def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     noise = float(np.sum((np.asarray(reference, np.float64) - estimate) ** 2))
     signal = float(np.sum(np.asarray(reference, np.float64) ** 2))
     return float("inf") if noise == 0 else 10 * np.log10(max(signal, 1e-30) / noise)
+
+
+if __name__ == "__main__":  # the export child: ``python -m moodmix.plugins.stems.demucs_runtime MODEL.pt OUT.onnx``
+    import sys
+    import warnings
+
+    import torch
+
+    warnings.filterwarnings("ignore")  # tracer warnings about htdemucs' shape asserts
+    package = torch.load(sys.argv[1], weights_only=False)
+    net = package["klass"](*package["args"], **package["kwargs"])
+    net.load_state_dict(package["state"])
+    _export(net, Path(sys.argv[2]))
