@@ -68,7 +68,8 @@ from pathlib import Path
 import json, os
 from moodmix.engine.config import load_settings
 from moodmix.testing import run_local
-settings = load_settings(environ={}, model_dir=os.environ.get("MOODMIX_MODEL_DIR", ""), device="cpu")
+settings = load_settings(environ={k: v for k, v in os.environ.items() if k.startswith("MOODMIX_PLUGINS__")},
+                         model_dir=os.environ.get("MOODMIX_MODEL_DIR", ""), device="cpu")
 t = time.perf_counter()
 result = run_local(sys.argv[1], Path(sys.argv[3]), inputs={"audio": Path(sys.argv[2])}, params=json.loads(sys.argv[4]),
                    settings=settings)
@@ -176,7 +177,7 @@ def demucs_check(work: Path, minutes: float, models: Path) -> None:
           f"{', '.join(line)} (inf: identical)", flush=True)
 
 
-def demucs_rows(work: Path, minutes_list: list[float], check_minutes: float) -> None:
+def demucs_rows(work: Path, minutes_list: list[float], check_minutes: float, engine: str) -> None:
     from stems_speed import save_random_htdemucs
 
     models = work / "models"
@@ -189,7 +190,8 @@ def demucs_rows(work: Path, minutes_list: list[float], check_minutes: float) -> 
         base, _, _ = child(CHILD_BASELINE.format(imports=IMPORTS["demucs"]), "imports", str(track))
         decoded, _, _ = child(CHILD_BASELINE.format(imports=IMPORTS["demucs"]), "decode", str(track))
         peak, seconds, backend = child(CHILD_RUN, "stems", str(track), str(work / f"out-demucs-{minutes:g}"),
-                                       json.dumps(PARAMS["demucs"]), env={"MOODMIX_MODEL_DIR": str(models)})
+                                       json.dumps(PARAMS["demucs"]),
+                                       env={"MOODMIX_MODEL_DIR": str(models), "MOODMIX_PLUGINS__STEMS__ENGINE": engine})
         peaks.append(peak)
         print(f"{'demucs':7s}{minutes:3g}m {base:11.0f} {decoded:11.0f} {peak:9.0f} {peak / decoded:11.2f}x "
               f"{seconds:8.1f}  {'met' if peak < 1024 else 'MISSED'} (backend {backend})", flush=True)
@@ -207,6 +209,8 @@ def main() -> None:
     ap.add_argument("--check-minutes", type=float, default=3.0)
     ap.add_argument("--demucs-minutes", default="2,5", help="track lengths for the demucs row")
     ap.add_argument("--demucs-check-minutes", type=float, default=1.0)
+    ap.add_argument("--demucs-engine", default="torch",
+                    help="[plugins.stems] engine for the demucs rows (torch: the segment loop's own memory)")
     args = ap.parse_args()
     caps = args.capabilities.split(",")
     with tempfile.TemporaryDirectory(prefix="moodmix-memory-") as tmp:
@@ -232,7 +236,8 @@ def main() -> None:
                   f"{seconds if seconds == seconds else time.perf_counter() - t0:8.1f}  {verdict} "
                   f"(backend {backend})", flush=True)
         if "demucs" in caps:
-            demucs_rows(work, [float(m) for m in args.demucs_minutes.split(",")], args.demucs_check_minutes)
+            demucs_rows(work, [float(m) for m in args.demucs_minutes.split(",")], args.demucs_check_minutes,
+                        args.demucs_engine)
         print(_stack.load_average())
 
 
