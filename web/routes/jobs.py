@@ -79,8 +79,11 @@ class JobsController(Controller):
         return ok({**listing, "items": [job_with_urls(j) for j in listing["items"]]})
 
     @get("/{job_id:uuid}")
-    async def get_job(self, request: Request, user: dict, job_id: UUID) -> Response:
-        """The status document that pages and bots poll: its encoded answer is kept until the job changes."""
+    async def get_job(self, request: Request, job_id: UUID) -> Response:
+        """The status document that pages and bots poll: its encoded answer is kept until the job changes.
+        The caller is checked here, not through the ``user`` dependency: the same check without the
+        dependency machinery, on the route that is called most."""
+        user = await current_user(request)
         body = await request.app.state.service.jobs.rendered_job(user["id"], str(job_id), job_envelope)
         return Response(body, media_type=MediaType.JSON)
 
