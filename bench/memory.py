@@ -12,9 +12,10 @@ through ``moodmix.testing.run_local`` in a fresh child process, and the child's 
   in-memory path holds before it starts work.
 
 Target (issue 19): every capability < 1 GB peak. ``--check-minutes`` also decodes a shorter track
-block by block and all at once and prints the SNR between the two (identical is +inf dB), and the SNR
+block by block and all at once and prints the SNR between the two (identical is +inf dB), the SNR
 per stem of the streamed stems files against the in-memory path (the separator's whole arrays, written
-at once as before streaming).
+at once as before streaming), and the SNR of the remix (rendered block by block in files) against its
+whole-array path.
 
 ``demucs`` is ``stems`` with ``backend=demucs`` on the htdemucs architecture with random weights
 (``stems_speed.save_random_htdemucs``; same compute as the pretrained model). A 20-minute run takes
@@ -143,6 +144,31 @@ def stems_check(work: Path, minutes: float) -> None:
           f"{', '.join(line)} (inf: identical)", flush=True)
 
 
+def remix_check(work: Path, minutes: float) -> None:
+    """The remix capability (whole track rendered block by block in files) against its in-memory path
+    (``pipeline.STREAM_WHOLE_TRACK = False``: whole arrays, as before it streamed), same track, same params."""
+    from moodmix.engine.audio_io import load_audio
+    from moodmix.plugins.remix import pipeline
+    from moodmix.testing import run_local
+
+    path = long_track(work / "check-remix.wav", minutes)
+    results = {}
+    for streamed in (True, False):
+        pipeline.STREAM_WHOLE_TRACK = streamed
+        try:
+            results[streamed] = run_local("remix", work / f"check-remix-{streamed}", inputs={"audio": path},
+                                          params=PARAMS["remix"])
+        finally:
+            pipeline.STREAM_WHOLE_TRACK = True
+    ours, _ = load_audio(results[True].files["remix"])
+    whole, _ = load_audio(results[False].files["remix"])
+    new, old = results[True].data, results[False].data
+    fields = [k for k in old if k != "analysis_reused" and new.get(k) != old[k]]
+    print(f"remix lofi, {minutes:g}-minute track, streamed vs in-memory path: SNR {snr_db(whole, ours):.1f} dB "
+          f"(inf: identical), {ours.shape[1]} vs {whole.shape[1]} frames, "
+          f"result fields that differ: {', '.join(fields) or 'none'}", flush=True)
+
+
 def demucs_check(work: Path, minutes: float, models: Path) -> None:
     """The separator's streamed segment loop against ``demucs.apply.apply_model`` on the whole normalised
     track (the path before streaming), both on the eager PyTorch model and with the same shift offset
@@ -219,6 +245,8 @@ def main() -> None:
             decode_check(work, args.check_minutes)
             if "stems" in caps:
                 stems_check(work, args.check_minutes)
+            if "remix" in caps:
+                remix_check(work, args.check_minutes)
         track = long_track(work / "long.wav", args.minutes)
         size_mb = args.minutes * 60 * 44100 * 2 * 4 / 2**20
         print(f"{args.minutes:g}-minute stereo 44.1 kHz track: {size_mb:.0f} MB as float32; {_stack.load_average()}",

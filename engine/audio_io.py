@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -257,6 +258,23 @@ def load_audio(path: str | Path, *, sample_rate: int | None = None, mono: bool =
         audio = resample(audio, sr, sample_rate)
         sr = sample_rate
     return audio, int(sr)
+
+
+def read_blocks(path: str | Path, *, block: int = DECODE_BLOCK, start: int = 0,
+                stop: int | None = None) -> Iterator[np.ndarray]:
+    """Frames ``start..stop`` of a file we wrote (a scratch float WAV) as ``(channels, frames)`` float32
+    blocks, for passes over audio too long to hold whole."""
+    with sf.SoundFile(str(path)) as fh:
+        end = fh.frames if stop is None else min(stop, fh.frames)
+        if start:
+            fh.seek(start)
+        pos = start
+        while pos < end:
+            data = fh.read(min(block, end - pos), dtype="float32", always_2d=True)
+            if not len(data):
+                break
+            pos += len(data)
+            yield np.ascontiguousarray(data.T)
 
 
 def resample(audio: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:

@@ -264,6 +264,14 @@ class RunContext:
             self._decoded[key] = audio_io.load_audio(self.inputs[name], sample_rate=sample_rate, mono=mono)
         return self._decoded[key]
 
+    def release_audio(self, source: str | Path = "audio") -> None:
+        """Forget every decode of input ``source`` (or of the file ``source``, one handed to a nested
+        call), nested calls' included: a run that goes on in files frees the track, a loop of nested
+        calls does not pile up its pieces; a later :meth:`load_audio` decodes again."""
+        path = str(self.inputs[source]) if isinstance(source, str) and source in self.inputs else str(source)
+        for key in [k for k in self._decoded if k[0] == path]:
+            del self._decoded[key]
+
     def input_name(self, name: str = "audio") -> str:
         """Input ``name``'s file name as its owner knows it (to title pictures, name files), not the storage's."""
         if name in self.input_names:

@@ -20,8 +20,10 @@ A level that does not exist — digital silence, or nothing above the -70 LUFS g
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -71,11 +73,15 @@ def _as_channels(audio: np.ndarray) -> np.ndarray:
 def measure_levels(audio: np.ndarray, sr: int) -> Levels:
     """Integrated loudness, true peak, sample peak and RMS of ``audio`` at ``sr``."""
     audio = _as_channels(audio)
-    channels, frames = audio.shape
-    sample_peak, square_sum = _peak_and_square_sum(audio)
+    meter = LevelsMeter(sr, audio.shape[0])
+    meter.add(audio)
+    return meter.finish()
+
+
+def _levels(channels: int, frames: int, sr: int, sample_peak: float, square_sum: float, lufs: float | None,
+            peak: float) -> Levels:
     if sample_peak == 0.0:
         return Levels(None, None, None, None, note="silent: every sample is zero")
-    lufs = integrated_loudness(audio, sr)
     notes = []
     if lufs is None:
         notes.append(f"too quiet for integrated loudness (nothing above the {ABSOLUTE_GATE_LUFS:g} LUFS gate)")
@@ -85,23 +91,11 @@ def measure_levels(audio: np.ndarray, sr: int) -> Levels:
         notes.append(f"loudness measured on the first {len(CHANNEL_WEIGHTS)} of {channels} channels")
     return Levels(
         integrated_lufs=lufs,
-        true_peak_dbtp=to_db(true_peak(audio, sr)),
+        true_peak_dbtp=to_db(peak),
         sample_peak_dbfs=to_db(sample_peak),
-        rms_dbfs=to_db(square_sum / audio.size, power=True),
+        rms_dbfs=to_db(square_sum / (channels * frames), power=True),
         note="; ".join(notes) or None,
     )
-
-
-def _peak_and_square_sum(audio: np.ndarray) -> tuple[float, float]:
-    """Sample peak and sum of squares (float64), a chunk at a time: the whole track squared in float64
-    would take twice its own memory again."""
-    peak, total = 0.0, 0.0
-    for start in range(0, audio.shape[1], CHUNK_FRAMES):
-        chunk = audio[:, start:start + CHUNK_FRAMES]
-        if chunk.size:
-            peak = max(peak, float(np.max(np.abs(chunk))))
-            total += float(np.sum(np.square(chunk, dtype=np.float64)))
-    return peak, total
 
 
 # --- integrated loudness ---------------------------------------------------------------------------------
@@ -128,26 +122,71 @@ def k_weighting(sr: int) -> np.ndarray:
     return sos / sos[:, 3:4]
 
 
-def _weighted_power(audio: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
-    """K-weighted power summed (with channel weights) per hop, and the total over every frame."""
-    from scipy.signal import sosfilt
+class _Rechunk:
+    """Blocks of any size regrouped into ``size``-frame chunks, the last one held back until
+    :meth:`finish`, so a stream is cut where a whole-array pass cuts it (same sums, same ``last``)."""
 
-    audio = audio[: len(CHANNEL_WEIGHTS)]
-    weights = np.asarray(CHANNEL_WEIGHTS[: audio.shape[0]])[:, None]
-    sos = k_weighting(sr)
-    hop = hop_frames(sr)
-    state = np.zeros((sos.shape[0], audio.shape[0], 2))
-    hops: list[np.ndarray] = []
-    total = 0.0
-    step = CHUNK_FRAMES - CHUNK_FRAMES % hop
-    for start in range(0, audio.shape[1], step):
-        chunk = audio[:, start:start + step].astype(np.float64)
-        filtered, state = sosfilt(sos, chunk, axis=-1, zi=state)
+    def __init__(self, size: int) -> None:
+        self.size, self.parts, self.held = size, [], 0
+
+    def add(self, block: np.ndarray) -> list[np.ndarray]:
+        ready = []
+        self.parts.append(block)
+        self.held += block.shape[1]
+        while self.held > self.size:
+            joined = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts, axis=1)
+            ready.append(joined[:, :self.size])
+            rest = joined[:, self.size:]
+            self.parts, self.held = [rest], rest.shape[1]
+        return ready
+
+    def finish(self) -> np.ndarray | None:
+        parts, self.parts, self.held = self.parts, [], 0
+        parts = [p for p in parts if p.shape[1]]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+class LoudnessMeter:
+    """:func:`integrated_loudness` fed block by block: K-weighting filter state carried across blocks,
+    the weighted power summed per 100 ms hop; the gating is done on :meth:`finish`."""
+
+    def __init__(self, sr: int) -> None:
+        self.sr, self.hop = sr, hop_frames(sr)
+        self.chunks = _Rechunk(CHUNK_FRAMES - CHUNK_FRAMES % self.hop)
+        self.state: np.ndarray | None = None
+        self.hops: list[np.ndarray] = []
+        self.total, self.frames = 0.0, 0
+
+    def add(self, block: np.ndarray) -> None:
+        block = _as_channels(block)[: len(CHANNEL_WEIGHTS)]
+        self.frames += block.shape[1]
+        for chunk in self.chunks.add(block):
+            self._filter(chunk)
+
+    def _filter(self, chunk: np.ndarray) -> None:
+        from scipy.signal import sosfilt
+
+        sos = k_weighting(self.sr)
+        if self.state is None:
+            self.state = np.zeros((sos.shape[0], chunk.shape[0], 2))
+        weights = np.asarray(CHANNEL_WEIGHTS[: chunk.shape[0]])[:, None]
+        filtered, self.state = sosfilt(sos, chunk.astype(np.float64), axis=-1, zi=self.state)
         power = (weights * np.square(filtered)).sum(axis=0)
-        total += float(power.sum())
-        whole = power.size // hop * hop
-        hops.append(power[:whole].reshape(-1, hop).sum(axis=1))
-    return np.concatenate(hops) if hops else np.zeros(0), total
+        self.total += float(power.sum())
+        whole = power.size // self.hop * self.hop  # only the last chunk has a part hop, which is dropped
+        self.hops.append(power[:whole].reshape(-1, self.hop).sum(axis=1))
+
+    def finish(self) -> float | None:
+        """Integrated loudness of everything added (LUFS), ``None`` as for :func:`integrated_loudness`."""
+        last = self.chunks.finish()
+        if last is not None:
+            self._filter(last)
+        if self.frames == 0:
+            return None
+        hop_power = np.concatenate(self.hops) if self.hops else np.zeros(0)
+        return _gated_loudness(hop_power, self.total, self.frames, self.sr)
 
 
 def integrated_loudness(audio: np.ndarray, sr: int) -> float | None:
@@ -156,11 +195,12 @@ def integrated_loudness(audio: np.ndarray, sr: int) -> float | None:
     Input shorter than 400 ms is one block spanning all of it (not padded with silence, which
     would read lower the shorter the input). Up to five channels count, weighted L, R, C, Ls, Rs.
     """
-    audio = _as_channels(audio)
-    frames = audio.shape[1]
-    if frames == 0:
-        return None
-    hop_power, total = _weighted_power(audio, sr)
+    meter = LoudnessMeter(sr)
+    meter.add(audio)
+    return meter.finish()
+
+
+def _gated_loudness(hop_power: np.ndarray, total: float, frames: int, sr: int) -> float | None:
     if frames < block_frames(sr):
         blocks = np.array([total / frames])
     else:
@@ -190,21 +230,78 @@ def true_peak(audio: np.ndarray, sr: int) -> float:
     The signal is taken as zero outside the array, so a clip that starts or ends at full
     level shows the ringing a converter would produce there.
     """
-    import soxr
+    meter = TruePeakMeter(sr, _as_channels(audio).shape[0])
+    meter.add(audio)
+    return meter.finish()
 
-    audio = _as_channels(audio)
-    peak = _peak_and_square_sum(audio)[0]
-    factor = oversampling_factor(sr)
-    if factor == 1 or peak == 0.0:
-        return peak
-    channels, frames = audio.shape
-    stream = soxr.ResampleStream(sr, sr * factor, channels, dtype="float32", quality="HQ")
-    for start in range(0, frames, CHUNK_FRAMES):
-        chunk = np.ascontiguousarray(audio[:, start:start + CHUNK_FRAMES].T)
-        up = stream.resample_chunk(chunk, last=start + CHUNK_FRAMES >= frames)
+
+class TruePeakMeter:
+    """:func:`true_peak` fed block by block (one soxr stream, cut into the same chunks)."""
+
+    def __init__(self, sr: int, channels: int) -> None:
+        self.sr, self.channels = sr, channels
+        self.factor = oversampling_factor(sr)
+        self.chunks = _Rechunk(CHUNK_FRAMES)
+        self.stream = None
+        self.peak = 0.0
+
+    def add(self, block: np.ndarray) -> None:
+        for chunk in self.chunks.add(_as_channels(block)):
+            self._chunk(chunk, last=False)
+
+    def _chunk(self, chunk: np.ndarray, *, last: bool) -> None:
+        if chunk.size:
+            self.peak = max(self.peak, float(np.max(np.abs(chunk))))
+        if self.factor == 1:
+            return
+        if self.stream is None:
+            import soxr
+
+            self.stream = soxr.ResampleStream(self.sr, self.sr * self.factor, self.channels, dtype="float32",
+                                              quality="HQ")
+        up = self.stream.resample_chunk(np.ascontiguousarray(chunk.T), last=last)
         if up.size:
-            peak = max(peak, float(np.max(np.abs(up))))
-    return peak
+            self.peak = max(self.peak, float(np.max(np.abs(up))))
+
+    def finish(self) -> float:
+        """Largest magnitude of the oversampled signal (linear; 0 for silence)."""
+        last = self.chunks.finish()
+        self._chunk(np.zeros((self.channels, 0), np.float32) if last is None else last, last=True)
+        return self.peak
+
+
+class LevelsMeter:
+    """:func:`measure_levels` fed block by block: loudness, true peak, sample peak and RMS in one pass."""
+
+    def __init__(self, sr: int, channels: int) -> None:
+        self.sr, self.channels = sr, channels
+        self.loudness, self.true = LoudnessMeter(sr), TruePeakMeter(sr, channels)
+        self.chunks = _Rechunk(CHUNK_FRAMES)
+        self.sample_peak, self.square_sum, self.frames = 0.0, 0.0, 0
+        #: The linear true peak once :meth:`finish` has run.
+        self.true_peak = 0.0
+
+    def add(self, block: np.ndarray) -> None:
+        block = _as_channels(block)
+        self.frames += block.shape[1]
+        self.loudness.add(block)
+        self.true.add(block)
+        for chunk in self.chunks.add(block):
+            self._chunk(chunk)
+
+    def _chunk(self, chunk: np.ndarray) -> None:
+        if chunk.size:
+            self.sample_peak = max(self.sample_peak, float(np.max(np.abs(chunk))))
+            self.square_sum += float(np.sum(np.square(chunk, dtype=np.float64)))
+
+    def finish(self) -> Levels:
+        last = self.chunks.finish()
+        if last is not None:
+            self._chunk(last)
+        lufs = self.loudness.finish()
+        self.true_peak = self.true.finish()
+        return _levels(self.channels, self.frames, self.sr, self.sample_peak, self.square_sum, lufs,
+                       self.true_peak)
 
 
 def true_peak_dbtp(audio: np.ndarray, sr: int) -> float | None:
@@ -299,6 +396,151 @@ def normalize(audio: np.ndarray, sr: int, *, target_lufs: float, ceiling_dbtp: f
 
 def _report(before: Levels, out: np.ndarray, sr: int, gain_db: float) -> Normalized:
     after = measure_levels(out, sr)
+    reduction = 0.0
+    if before.true_peak_dbtp is not None and after.true_peak_dbtp is not None:
+        reduction = max(0.0, before.true_peak_dbtp + gain_db - after.true_peak_dbtp)
+    return Normalized(before, after, gain_db, reduction)
+
+
+# --- normalisation in bounded memory ---------------------------------------------------------------------
+
+#: A fresh pass over the audio to normalise, block by block (called once per pass).
+BlockSource = Callable[[], Iterable[np.ndarray]]
+
+
+@dataclass
+class _Render:
+    """One try of :func:`normalize_blocks`: ``source`` times ``gain``, through the limiter into ``limited``
+    (``None``: nothing to limit), then times each of ``trims`` in order."""
+
+    gain: np.float32 | None
+    limited: Path | None
+    trims: list[np.float32]
+    levels: Levels
+
+    def blocks(self, source: BlockSource) -> Iterable[np.ndarray]:
+        from moodmix.engine.audio_io import read_blocks
+
+        for block in (source() if self.limited is None else read_blocks(self.limited)):
+            if self.limited is None and self.gain is not None:
+                block = block * self.gain
+            for trim in self.trims:
+                block = block * trim
+            yield block
+
+
+def measure_blocks(blocks: Iterable[np.ndarray], sr: int, channels: int) -> tuple[Levels, float]:
+    """:func:`measure_levels` of the blocks joined, and their linear true peak."""
+    meter = LevelsMeter(sr, channels)
+    for block in blocks:
+        meter.add(block)
+    return meter.finish(), meter.true_peak
+
+
+def normalize_blocks(source: BlockSource, sr: int, channels: int, *, target_lufs: float, ceiling_dbtp: float,
+                     scratch: Path, sink: Callable[[np.ndarray], None], max_gain_db: float = 40.0,
+                     attempts: int = 5) -> Normalized:
+    """:func:`normalize` as passes over audio that is never whole in memory (a long track in a file).
+
+    Every step is :func:`normalize`'s, on blocks: the same meters, the same gain search, the limiter
+    with its state carried across blocks, the trims measured in a further pass; each try's limited
+    audio goes to a float WAV under ``scratch`` (only the closest to the target is kept). The result
+    is handed to ``sink`` block by block; returns what :func:`normalize` reports.
+    """
+    def clean() -> Iterable[np.ndarray]:
+        for block in source():
+            yield np.nan_to_num(_as_channels(block), nan=0.0, posinf=0.0, neginf=0.0)
+
+    before, _ = measure_blocks(clean(), sr, channels)
+    peak = 10.0 ** (before.true_peak_dbtp / 20.0) if before.true_peak_dbtp is not None else 0.0
+    count = 0
+
+    def render(gain: float | None) -> _Render:
+        nonlocal count
+        count += 1
+        factor = None if gain is None else np.float32(gain)
+        return _limit_blocks(clean, factor, sr, channels, ceiling_dbtp, peak * (1.0 if gain is None else gain),
+                             scratch / f"limited-{count}.wav")
+
+    if before.integrated_lufs is None:
+        best = render(None)
+        return _finish(best, clean, sink, before, 0.0)
+    gain_db = min(max_gain_db, target_lufs - before.integrated_lufs)
+    tried: list[tuple[float, float]] = []
+    best_try: tuple[float, float, _Render] | None = None
+    last: _Render | None = None
+    for _ in range(attempts):
+        last = render(10.0 ** (gain_db / 20.0))
+        reached = last.levels.integrated_lufs
+        if reached is None:
+            break
+        tried.append((gain_db, reached))
+        if best_try is None or abs(reached - target_lufs) < abs(best_try[1] - target_lufs):
+            if best_try is not None:
+                _drop(best_try[2])
+            best_try = (gain_db, reached, last)
+        else:
+            _drop(last)
+        if abs(reached - target_lufs) <= LOUDNESS_TOLERANCE_LU:
+            break
+        if len(tried) > 1 and reached - tried[-2][1] < 0.05 * (gain_db - tried[-2][0]):
+            break
+        slope = (reached - tried[-2][1]) / (gain_db - tried[-2][0]) if len(tried) > 1 else 1.0
+        next_gain = min(max_gain_db, gain_db + (target_lufs - reached) / min(1.5, max(0.2, slope)))
+        if next_gain == gain_db:
+            break
+        gain_db = next_gain
+    if best_try is None:
+        return _finish(last, clean, sink, before, gain_db)
+    gain_db, _, best = best_try
+    return _finish(best, clean, sink, before, gain_db)
+
+
+def _limit_blocks(source: BlockSource, gain: np.float32 | None, sr: int, channels: int, ceiling_dbtp: float,
+                  peak: float, path: Path) -> _Render:
+    """:func:`limit` of ``source`` times ``gain``, its trims found by measuring passes."""
+    from pedalboard import BrickwallLimiter
+
+    from moodmix.engine.audio_io import AudioWriter
+    from moodmix.engine.pedal_stream import BoardStream
+
+    ceiling = 10.0 ** (ceiling_dbtp / 20.0)
+    plain = _Render(gain, None, [], Levels(None, None, None, None))
+    if peak <= ceiling:
+        plain.levels, _ = measure_blocks(plain.blocks(source), sr, channels)
+        return plain
+    limiter = BoardStream(BrickwallLimiter(ceiling_db=ceiling_dbtp - LIMITER_MARGIN_DB, true_peak=True), sr,
+                          channels)
+    meter = LevelsMeter(sr, channels)
+    with AudioWriter(path, sr, channels, format="wav", bit_depth="float") as writer:
+        for block in plain.blocks(source):
+            out = limiter.process(block)
+            meter.add(out)
+            writer.write(out)
+        out = limiter.finish()
+        meter.add(out)
+        writer.write(out)
+    result = _Render(gain, path, [], meter.finish())
+    over = meter.true_peak
+    for _ in range(3):  # as in limit(): measure, trim, measure again
+        if over <= ceiling:
+            break
+        result.trims.append(np.float32(ceiling / over * 0.9995))
+        result.levels, over = measure_blocks(result.blocks(source), sr, channels)
+    return result
+
+
+def _drop(render: _Render) -> None:
+    if render.limited is not None:
+        render.limited.unlink(missing_ok=True)
+
+
+def _finish(render: _Render, source: BlockSource, sink: Callable[[np.ndarray], None], before: Levels,
+            gain_db: float) -> Normalized:
+    for block in render.blocks(source):
+        sink(block)
+    _drop(render)
+    after = render.levels
     reduction = 0.0
     if before.true_peak_dbtp is not None and after.true_peak_dbtp is not None:
         reduction = max(0.0, before.true_peak_dbtp + gain_db - after.true_peak_dbtp)

@@ -155,48 +155,87 @@ class RenderedDrums:
 def render_pattern(pattern: DrumPattern, grid: BeatGrid, *, sr: int, frames: int,
                    seed: int = 0) -> RenderedDrums:
     """Play ``pattern`` on the grid (16th steps, first step on a beat) for ``frames`` samples."""
-    rng = np.random.default_rng(seed)
-    kit = KITS[pattern.kit]
-    out = np.zeros(frames, dtype=np.float32)
-    step = grid.period / 4
-    duration = frames / sr
-    first = int(np.ceil(-grid.first_beat / step))
-    last = int(np.floor((duration - grid.first_beat) / step))
-    steps = np.arange(first, last + 1)
-    times = grid.first_beat + steps * step + np.where(steps % 2 == 1, pattern.swing * step, 0.0)
-    kick_times: list[float] = []
-    for name, steps_text in pattern.voices().items():
-        if not steps_text:
-            continue
-        sound = synth_voice(getattr(kit, name), sr, rng) * VOICE_LEVEL[name]
-        for i, t in zip(steps, times, strict=True):
-            velocity = VELOCITY.get(steps_text[i % len(steps_text)], 0.0)
-            if velocity <= 0.0 or not grid.start - step / 2 <= t < grid.end:
-                continue
-            start = round(t * sr)
-            end = min(frames, start + sound.size)
-            if start >= end:
-                continue
-            out[start:end] += sound[: end - start] * velocity * (0.95 + 0.1 * rng.random())
-            if name == "kick":
-                kick_times.append(float(t))
-    if kit.lowpass_hz:
-        sos = signal.butter(2, min(kit.lowpass_hz, 0.45 * sr) / (sr / 2), output="sos")
-        out = signal.sosfilt(sos, out).astype(np.float32)
-    return RenderedDrums(out, np.asarray(kick_times))
+    renderer = DrumRenderer(pattern, grid, sr=sr, frames=frames, seed=seed)
+    return RenderedDrums(renderer.render(frames), renderer.kick_times)
 
 
-def duck_envelope(kick_times: np.ndarray, sidechain: Sidechain, *, sr: int, frames: int) -> np.ndarray:
-    """Gain (frames,) that dips by ``depth_db`` at each kick and recovers over ``release_ms``."""
+class DrumRenderer:
+    """:func:`render_pattern` a stretch at a time, in order: the hits (and every random draw) are
+    planned for the whole length first, then each stretch sums the hits that reach it and runs
+    the kit's low-pass with its state carried, so the stretches join into the whole render."""
+
+    def __init__(self, pattern: DrumPattern, grid: BeatGrid, *, sr: int, frames: int, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        kit = KITS[pattern.kit]
+        self.frames, self.pos = frames, 0
+        step = grid.period / 4
+        duration = frames / sr
+        first = int(np.ceil(-grid.first_beat / step))
+        last = int(np.floor((duration - grid.first_beat) / step))
+        steps = np.arange(first, last + 1)
+        times = grid.first_beat + steps * step + np.where(steps % 2 == 1, pattern.swing * step, 0.0)
+        kick_times: list[float] = []
+        #: Per voice, in order: its sound and its hits (start frame, velocity, random level).
+        self.voices: list[tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]] = []
+        for name, steps_text in pattern.voices().items():
+            if not steps_text:
+                continue
+            sound = synth_voice(getattr(kit, name), sr, rng) * VOICE_LEVEL[name]
+            starts, levels = [], []
+            for i, t in zip(steps, times, strict=True):
+                velocity = VELOCITY.get(steps_text[i % len(steps_text)], 0.0)
+                if velocity <= 0.0 or not grid.start - step / 2 <= t < grid.end:
+                    continue
+                start = round(t * sr)
+                if start >= min(frames, start + sound.size):
+                    continue
+                starts.append(start)
+                levels.append((velocity, 0.95 + 0.1 * rng.random()))
+                if name == "kick":
+                    kick_times.append(float(t))
+            self.voices.append((sound, np.asarray(starts, dtype=np.int64), levels))
+        self.kick_times = np.asarray(kick_times)
+        self.sos = None
+        if kit.lowpass_hz:
+            self.sos = signal.butter(2, min(kit.lowpass_hz, 0.45 * sr) / (sr / 2), output="sos")
+            self.state = np.zeros((self.sos.shape[0], 2))
+
+    def render(self, count: int) -> np.ndarray:
+        """The next ``count`` frames (fewer at the end), float32."""
+        lo = self.pos
+        hi = min(self.frames, lo + count)
+        self.pos = hi
+        out = np.zeros(hi - lo, dtype=np.float32)
+        for sound, starts, levels in self.voices:
+            first = int(np.searchsorted(starts, lo - sound.size, side="right"))
+            for j in range(first, int(np.searchsorted(starts, hi, side="left"))):
+                start = int(starts[j])
+                end = min(self.frames, start + sound.size)
+                a, b = max(start, lo), min(end, hi)
+                if a >= b:
+                    continue
+                velocity, level = levels[j]
+                out[a - lo:b - lo] += sound[a - start:b - start] * velocity * level
+        if self.sos is not None:
+            filtered, self.state = signal.sosfilt(self.sos, out, zi=self.state)
+            out = filtered.astype(np.float32)
+        return out
+
+
+def duck_envelope(kick_times: np.ndarray, sidechain: Sidechain, *, sr: int, frames: int,
+                  start: int = 0) -> np.ndarray:
+    """Gain (frames,) from frame ``start`` on that dips by ``depth_db`` at each kick and recovers over
+    ``release_ms``."""
     attack = max(1, int(sidechain.attack_ms / 1000 * sr))
     release = int(sidechain.release_ms / 1000 * sr)
     t = np.arange(attack + 2 * release)
     shape = np.where(t < attack, t / attack, np.exp(-(t - attack) / max(1.0, release / 3)))
     reduction = np.zeros(frames, dtype=np.float32)
+    stop = start + frames
     for kt in kick_times:
-        start = round(float(kt) * sr)
-        end = min(frames, start + shape.size)
-        if 0 <= start < end:
-            seg = reduction[start:end]
-            np.maximum(seg, shape[: end - start], out=seg)
+        hit = round(float(kt) * sr)
+        lo, hi = max(hit, start), min(stop, hit + shape.size)
+        if hit >= 0 and lo < hi:
+            seg = reduction[lo - start:hi - start]
+            np.maximum(seg, shape[lo - hit:hi - hit], out=seg)
     return (10.0 ** (-sidechain.depth_db * reduction / 20.0)).astype(np.float32)

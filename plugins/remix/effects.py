@@ -74,21 +74,37 @@ def apply_effects_chunked(audio: np.ndarray, sample_rate: int, effects: Sequence
     if not effects or not is_time_varying(effects):
         return apply_effects(audio, sample_rate, effects, bpm=bpm)
     end = offset + audio.shape[1]
-    cuts = [b for b in bounds if offset < b < end]
-    edges = [offset, *cuts, end]
+    edges = chunk_edges(bounds, offset, end)
     out = np.zeros_like(audio, dtype=np.float32)
-    half = fade // 2
     for i in range(len(edges) - 1):
-        lo, hi = edges[i], edges[i + 1]
-        start = lo if i == 0 else max(offset, lo - context)
-        stop = min(end, hi + (half if i < len(edges) - 2 else 0))
-        y = apply_effects(audio[:, start - offset:stop - offset], sample_rate, effects, bpm=bpm)
-        keep_lo = lo if i == 0 else max(start, lo - half)
-        t = np.arange(keep_lo, stop)
-        gain = np.ones(t.size, dtype=np.float32)
-        if i > 0 and half:
-            gain *= np.clip((t - (lo - half)) / (2 * half), 0, 1)
-        if i < len(edges) - 2 and half:
-            gain *= np.clip(((hi + half) - t) / (2 * half), 0, 1)
-        out[:, keep_lo - offset:stop - offset] += y[:, keep_lo - start:] * gain
+        keep_lo, y = effects_chunk(audio, sample_rate, effects, bpm=bpm, edges=edges, i=i, offset=offset,
+                                   context=context, fade=fade)
+        out[:, keep_lo - offset:keep_lo - offset + y.shape[1]] += y
     return out
+
+
+def chunk_edges(bounds: Sequence[int], start: int, end: int) -> list[int]:
+    """Where :func:`apply_effects_chunked` restarts the chain on frames ``start..end``."""
+    return [start, *(b for b in bounds if start < b < end), end]
+
+
+def effects_chunk(audio: np.ndarray, sample_rate: int, effects: Sequence[BaseEffect], *, bpm: float,
+                  edges: Sequence[int], i: int, offset: int, context: int,
+                  fade: int) -> tuple[int, np.ndarray]:
+    """Chunk ``i`` (``edges[i]..edges[i+1]``) through a restarted chain, faded for the overlap-add: the
+    frame it starts at and its audio. ``audio`` holds frames ``offset ..``, at least the chunk, its
+    ``context`` before and half the fade after."""
+    half = fade // 2
+    end = offset + audio.shape[1]
+    lo, hi = edges[i], edges[i + 1]
+    start = lo if i == 0 else max(offset, lo - context)
+    stop = min(end, hi + (half if i < len(edges) - 2 else 0))
+    y = apply_effects(audio[:, start - offset:stop - offset], sample_rate, effects, bpm=bpm)
+    keep_lo = lo if i == 0 else max(start, lo - half)
+    t = np.arange(keep_lo, stop)
+    gain = np.ones(t.size, dtype=np.float32)
+    if i > 0 and half:
+        gain *= np.clip((t - (lo - half)) / (2 * half), 0, 1)
+    if i < len(edges) - 2 and half:
+        gain *= np.clip(((hi + half) - t) / (2 * half), 0, 1)
+    return keep_lo, y[:, keep_lo - start:] * gain

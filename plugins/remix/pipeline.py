@@ -17,7 +17,7 @@ import numpy as np
 from moodmix.engine import audio_io
 from moodmix.engine.capability import RunContext, RunResult
 from moodmix.engine.errors import BadInput, CapabilityFailed
-from moodmix.engine.loudness import integrated_loudness, normalize
+from moodmix.engine.loudness import Normalized, integrated_loudness, normalize
 from moodmix.engine.registry import Registry
 from moodmix.plugins.remix.drums import duck_envelope, render_pattern
 from moodmix.plugins.remix.effects import apply_effects_chunked
@@ -34,14 +34,18 @@ from moodmix.plugins.remix.preview import (
 )
 from moodmix.plugins.remix.recipe import STEM_NAMES, Recipe, parse_recipe, recipe_to_json
 from moodmix.plugins.remix.separation import CHUNKS_PER_PIECE, separate_span
+from moodmix.plugins.remix.streamed import music_stream, render_whole
 from moodmix.plugins.remix.stretch import is_identity, stretch_chunks
 from moodmix.plugins.remix.tempo import TempoPlan, plan_tempo
 from moodmix.plugins.remix.track_facts import Analysis, TrackFacts
-from moodmix.plugins.remix.waveform_plot import plot_before_after
+from moodmix.plugins.remix.waveform_plot import envelope, plot_envelopes
 
 #: Level the track is brought to before processing, so recipe thresholds mean the same on every upload.
 REFERENCE_LUFS = -20.0
 MIN_SR, MAX_SR = 22_050, 48_000
+#: The whole track is rendered in files, block by block (bounded memory); ``False``: as whole arrays,
+#: the reference the streamed render is checked against (tests, ``bench/memory.py``).
+STREAM_WHOLE_TRACK = True
 NOTES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
 
@@ -100,6 +104,7 @@ def run(ctx: RunContext) -> RunResult:
     frames = mix.shape[1]
 
     facts = TrackFacts.load(ctx, mix, work_sr)
+    ctx.release_audio("audio")  # the analysis's own decodes (``original`` and ``mix`` stay referenced here)
     analysis, source_grid = facts.analysis(), facts.grid()
     plan = plan_tempo(recipe, source_grid)
     bounds = chunk_bounds(source_grid, frames, work_sr)
@@ -112,8 +117,61 @@ def run(ctx: RunContext) -> RunResult:
     start_level = integrated_loudness(mix, work_sr)
     level = 10 ** ((REFERENCE_LUFS - start_level) / 20) if start_level is not None else 1.0
     stem_paths, stems_backend = _stem_files(ctx, params, given, mix, work_sr, span, bounds)
-    music, out_start = _music_bus(ctx, stem_paths, recipe, plan, work_sr, span, bounds, level,
-                                  params.stretch)
+    before = original[:, round(span.src_window[0] * sr / work_sr):round(span.src_window[1] * sr / work_sr)]
+    before_env, before_s = envelope(before), before.shape[-1] / sr
+    remix_path = ctx.output_path("remix", f".{params.format}")
+    if span.preview or not STREAM_WHOLE_TRACK:
+        report, out_frames, after_env = _render_in_memory(ctx, params, recipe, plan, stem_paths, mix, work_sr, span,
+                                                          bounds, level, start_level, remix_path)
+    else:  # the whole track: in files, block by block (the decoded track is freed first)
+        del mix, original, before
+        ctx.release_audio("audio")
+        music = music_stream(ctx, stem_paths, recipe, plan, work_sr, bounds, level, params.stretch)
+        report, out_frames, after_env = render_whole(
+            ctx, music, recipe, plan, work_sr, bounds, seed=params.seed, target_lufs=params.loudness,
+            ceiling_dbtp=params.true_peak, remix_path=remix_path, reference_lufs=REFERENCE_LUFS)
+    reached, peak = report.after.integrated_lufs, report.after.true_peak_dbtp
+    if reached is None or peak is None:
+        raise CapabilityFailed("the remix came out silent; nothing to master")
+
+    ctx.progress(0.93, "writing files")
+    recipe_path = ctx.output_path("recipe", ".json")
+    recipe_path.write_bytes(recipe_to_json(recipe))
+    source_bpm = f"{source_grid.tempo:.1f}" if source_grid.steady else "no steady beat"
+    title = (f"{genre_name or 'custom recipe'}: {source_bpm} → {plan.target_tempo:.1f} BPM, "
+             f"{reached:.1f} LUFS, {peak:.1f} dBTP")
+    waveform_path = plot_envelopes(ctx.output_path("waveform", ".png"), before_env, before_s, after_env,
+                                   out_frames / work_sr, title=title)
+    data = {
+        "genre": genre_name,
+        "recipe": msgspec.to_builtins(recipe),
+        "source_tempo": round(source_grid.tempo, 2) if source_grid.steady else None,
+        "source_tempo_confidence": analysis.confidence,
+        "source_key": analysis.key,
+        "source_mode": analysis.mode,
+        **_plan_data(plan, analysis),
+        "loudness_lufs": round(reached, 2),
+        "loudness_target": params.loudness,
+        "true_peak_dbtp": round(peak, 2),
+        "limiter_reduction_db": round(report.peak_reduction_db, 2),
+        "stems_backend": stems_backend,
+        "sample_rate": work_sr,
+        "source_duration_s": round(frames / work_sr, 3),
+        "duration_s": round(out_frames / work_sr, 3),
+        "preview": span.describe(work_sr) if span.preview else None,
+        "analysis_reused": facts.reused,
+    }
+    files = {"remix": remix_path, "recipe": recipe_path, "waveform": waveform_path}
+    return RunResult(data=data, files=files, backend=stems_backend)
+
+
+def _render_in_memory(ctx: RunContext, params: RemixParams, recipe: Recipe, plan: TempoPlan,
+                      stem_paths: dict[str, Path], mix: np.ndarray, work_sr: int, span: Span, bounds: list[int],
+                      level: float, start_level: float | None,
+                      remix_path: Path) -> tuple[Normalized, int, tuple[np.ndarray, np.ndarray]]:
+    """The span rendered as whole arrays (a preview; the whole track's reference): the loudness report,
+    the remix's length and its waveform envelope; the remix is written to ``remix_path``."""
+    music, out_start = _music_bus(ctx, stem_paths, recipe, plan, work_sr, span, bounds, level, params.stretch)
     levels = PreviewLevels.estimate(mix, work_sr, start_level, span) if span.preview else None
     ctx.progress(0.8, "drums")
     music_ref = levels.music_full(music, work_sr, span, out_start) if levels else None
@@ -131,44 +189,12 @@ def run(ctx: RunContext) -> RunResult:
                                        None if drums is None else span.crop(drums, out_start, work_sr),
                                        work_sr, span, target)
     out, report = normalize(mastered, work_sr, target_lufs=target, ceiling_dbtp=params.true_peak)
-    reached, peak = report.after.integrated_lufs, report.after.true_peak_dbtp
-    if reached is None or peak is None:
+    if report.after.integrated_lufs is None or report.after.true_peak_dbtp is None:
         raise CapabilityFailed("the remix came out silent; nothing to master")
     if not np.isfinite(out).all():
         raise CapabilityFailed("the remix contains NaN or infinite samples")
-
-    ctx.progress(0.93, "writing files")
-    remix_path = audio_io.save_audio(ctx.output_path("remix", f".{params.format}"), out, work_sr,
-                                     format=params.format, bit_depth="24")
-    recipe_path = ctx.output_path("recipe", ".json")
-    recipe_path.write_bytes(recipe_to_json(recipe))
-    source_bpm = f"{source_grid.tempo:.1f}" if source_grid.steady else "no steady beat"
-    title = (f"{genre_name or 'custom recipe'}: {source_bpm} → {plan.target_tempo:.1f} BPM, "
-             f"{reached:.1f} LUFS, {peak:.1f} dBTP")
-    before = original[:, round(span.src_window[0] * sr / work_sr):round(span.src_window[1] * sr / work_sr)]
-    waveform_path = plot_before_after(ctx.output_path("waveform", ".png"), before, sr, out, work_sr,
-                                      title=title)
-    data = {
-        "genre": genre_name,
-        "recipe": msgspec.to_builtins(recipe),
-        "source_tempo": round(source_grid.tempo, 2) if source_grid.steady else None,
-        "source_tempo_confidence": analysis.confidence,
-        "source_key": analysis.key,
-        "source_mode": analysis.mode,
-        **_plan_data(plan, analysis),
-        "loudness_lufs": round(reached, 2),
-        "loudness_target": params.loudness,
-        "true_peak_dbtp": round(peak, 2),
-        "limiter_reduction_db": round(report.peak_reduction_db, 2),
-        "stems_backend": stems_backend,
-        "sample_rate": work_sr,
-        "source_duration_s": round(frames / work_sr, 3),
-        "duration_s": round(out.shape[1] / work_sr, 3),
-        "preview": span.describe(work_sr) if span.preview else None,
-        "analysis_reused": facts.reused,
-    }
-    files = {"remix": remix_path, "recipe": recipe_path, "waveform": waveform_path}
-    return RunResult(data=data, files=files, backend=stems_backend)
+    audio_io.save_audio(remix_path, out, work_sr, format=params.format, bit_depth="24")
+    return report, out.shape[1], envelope(out)
 
 
 def _plan_data(plan: TempoPlan, analysis: Analysis) -> dict[str, Any]:

@@ -78,6 +78,7 @@ def separate_span(ctx: RunContext, mix: np.ndarray, sr: int, bounds: list[int], 
             audio = audio_io.to_channels(audio_io.resample(audio, stem_sr, sr), 2)
             part = audio[:, keep_lo - in_lo:keep_hi - in_lo]
             out[name].add(keep_lo - lo, part * weight[:part.shape[1]])
+        ctx.release_audio(clip)  # the nested run's decode of the piece would stay cached to the end
         clip.unlink(missing_ok=True)
     return {name: acc.close() for name, acc in out.items()}, used
 

@@ -68,33 +68,49 @@ def stretch_chunks(audio: np.ndarray, sr: int, *, ratio: float, pitch_semitones:
     Returns the output and the output frame it starts at: the first chunk keeps its stretched
     lead-in context (a warm-up for the effects that follow, not part of the full render's sound).
     """
-    context = round(CHUNK_CONTEXT_S * sr)
-    half = round(CROSSFADE_S * sr / 2)
-    end_src = offset + audio.shape[1]
     total_out = round(bounds[-1] / ratio)
-    first_in = max(0, bounds[first] - context)
+    first_in = max(0, bounds[first] - round(CHUNK_CONTEXT_S * sr))
     out_start = 0 if first == 0 else round(first_in / ratio)
+    half = round(CROSSFADE_S * sr / 2)
     out_end = min(total_out, round(bounds[last] / ratio) + (half if last < len(bounds) - 1 else 0))
     out = np.zeros((audio.shape[0], max(0, out_end - out_start)), dtype=np.float32)
     for k in range(first, last):
-        in_start = max(offset, bounds[k] - context)
-        in_end = min(end_src, bounds[k + 1] + context)
-        y = change_speed(audio[:, in_start - offset:in_end - offset], sr, ratio=ratio,
-                         pitch_semitones=pitch_semitones, varispeed=varispeed)
-        y_start = round(in_start / ratio)  # output frame of y[:, 0]
-        lo, hi = round(bounds[k] / ratio), round(bounds[k + 1] / ratio)
-        keep_lo = y_start if k == first else lo - half
-        keep_hi = hi + half if k < len(bounds) - 2 else hi
-        keep_lo, keep_hi = max(keep_lo, out_start, y_start), min(keep_hi, out_end, y_start + y.shape[1])
-        if keep_hi <= keep_lo:
-            continue
-        gain = np.ones(keep_hi - keep_lo, dtype=np.float32)
-        t = np.arange(keep_lo, keep_hi)
-        if k > first:  # fade in over the crossfade around ``lo``
-            ramp = (t - (lo - half)) / max(1, 2 * half)
-            gain *= np.where(t < lo + half, 0.5 - 0.5 * np.cos(np.pi * np.clip(ramp, 0, 1)), 1.0).astype(np.float32)
-        if k < len(bounds) - 2:  # fade out over the crossfade around ``hi``
-            ramp = (t - (hi - half)) / max(1, 2 * half)
-            gain *= np.where(t >= hi - half, 0.5 + 0.5 * np.cos(np.pi * np.clip(ramp, 0, 1)), 1.0).astype(np.float32)
-        out[:, keep_lo - out_start:keep_hi - out_start] += y[:, keep_lo - y_start:keep_hi - y_start] * gain
+        part = stretch_chunk(audio, sr, ratio=ratio, pitch_semitones=pitch_semitones, varispeed=varispeed,
+                             bounds=bounds, k=k, lead_in=k == first, offset=offset, window=(out_start, out_end))
+        if part is not None:
+            keep_lo, y = part
+            out[:, keep_lo - out_start:keep_lo - out_start + y.shape[1]] += y
     return out, out_start
+
+
+def stretch_chunk(audio: np.ndarray, sr: int, *, ratio: float, pitch_semitones: float, varispeed: bool,
+                  bounds: list[int], k: int, lead_in: bool, offset: int,
+                  window: tuple[int, int]) -> tuple[int, np.ndarray] | None:
+    """Chunk ``k`` stretched and faded for the overlap-add: the output frame it starts at and its audio
+    (``None`` if nothing of it falls in ``window``, output frames). ``audio`` holds source frames
+    ``offset ..``, at least the chunk and its context; ``lead_in``: the first chunk rendered keeps its
+    stretched context instead of fading in."""
+    context = round(CHUNK_CONTEXT_S * sr)
+    half = round(CROSSFADE_S * sr / 2)
+    end_src = offset + audio.shape[1]
+    out_start, out_end = window
+    in_start = max(offset, bounds[k] - context)
+    in_end = min(end_src, bounds[k + 1] + context)
+    y = change_speed(audio[:, in_start - offset:in_end - offset], sr, ratio=ratio,
+                     pitch_semitones=pitch_semitones, varispeed=varispeed)
+    y_start = round(in_start / ratio)  # output frame of y[:, 0]
+    lo, hi = round(bounds[k] / ratio), round(bounds[k + 1] / ratio)
+    keep_lo = y_start if lead_in else lo - half
+    keep_hi = hi + half if k < len(bounds) - 2 else hi
+    keep_lo, keep_hi = max(keep_lo, out_start, y_start), min(keep_hi, out_end, y_start + y.shape[1])
+    if keep_hi <= keep_lo:
+        return None
+    gain = np.ones(keep_hi - keep_lo, dtype=np.float32)
+    t = np.arange(keep_lo, keep_hi)
+    if not lead_in:  # fade in over the crossfade around ``lo``
+        ramp = (t - (lo - half)) / max(1, 2 * half)
+        gain *= np.where(t < lo + half, 0.5 - 0.5 * np.cos(np.pi * np.clip(ramp, 0, 1)), 1.0).astype(np.float32)
+    if k < len(bounds) - 2:  # fade out over the crossfade around ``hi``
+        ramp = (t - (hi - half)) / max(1, 2 * half)
+        gain *= np.where(t >= hi - half, 0.5 + 0.5 * np.cos(np.pi * np.clip(ramp, 0, 1)), 1.0).astype(np.float32)
+    return keep_lo, y[:, keep_lo - y_start:keep_hi - y_start] * gain
