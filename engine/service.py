@@ -68,6 +68,10 @@ class Service:
     def settings(self):
         return self.rt.settings
 
+    async def close(self) -> None:
+        """Release what the service holds beside the runtime (the token-state listener and connections)."""
+        await self.accounts.token_state.close()
+
     # ---- capabilities ---------------------------------------------------------------------------
     def capabilities(self) -> list[dict]:
         return [cap.describe() for _, cap in sorted(self.rt.registry.capabilities.items())]

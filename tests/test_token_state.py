@@ -59,10 +59,7 @@ async def test_a_bump_and_an_ended_session_hold_in_the_other_process_when_the_ca
         assert await there.lookup(user, uuid.uuid4().hex) == (4, False)  # a session nobody ended
     finally:
         for state in (here, there):
-            if state._task is not None:
-                state._task.cancel()
-            await state.client.aclose()
-            await state._listener_client.aclose()
+            await state.close()
 
 
 async def test_without_the_channel_every_lookup_asks_redis():
@@ -80,7 +77,36 @@ async def test_without_the_channel_every_lookup_asks_redis():
         await state.client.set(f"{namespace}:ver:{user}", 5)  # a change it did not hear
         assert (await state.lookup(user, None))[0] == 5
     finally:
-        if state._task is not None:
-            state._task.cancel()
-        await state.client.aclose()
-        await state._listener_client.aclose()
+        await state.close()
+
+
+class _SwallowingPubSub:
+    """A pub/sub whose subscribe turns a cancel into a connection error, as redis-py can while connecting."""
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        return False
+
+    async def subscribe(self, channel):
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise ConnectionError("connection closed while connecting") from None
+
+
+async def test_a_cancelled_listener_stops_even_when_the_client_swallows_the_cancel():
+    """Otherwise the retry loop reconnects forever and the server's shutdown (or a test's loop) hangs."""
+    require_services()
+    state = RedisTokenState(REDIS_URL, f"test-tokens-{uuid.uuid4().hex}")
+    state._listener_client.pubsub = _SwallowingPubSub
+    try:
+        await state.lookup(str(uuid.uuid4()), None)  # starts the listener
+        await asyncio.sleep(0.05)
+        task = state._task
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=3)
+        assert task in done and task.cancelled()
+    finally:
+        await state.close()

@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         try:
             yield
         finally:
+            await app.state.service.close()
             if runtime is None:
                 await rt.stop()
 

@@ -15,6 +15,7 @@ away, the subscription being re-made) reads Redis per request, as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -55,6 +56,9 @@ class MemoryTokenState:
             now = time.monotonic()
             self.ended = {k: v for k, v in self.ended.items() if v > now}
         self.ended[session] = time.monotonic() + ttl_s
+
+    async def close(self) -> None:
+        """Nothing to release (the Redis variant stops its listener and connections)."""
 
 
 class RedisTokenState:
@@ -251,10 +255,31 @@ class RedisTokenState:
                 self._subscribed = False
                 raise
             except Exception as exc:
+                if _being_cancelled():  # redis-py can turn a cancel into a connection error: stop, don't retry
+                    self._subscribed = False
+                    raise asyncio.CancelledError from exc
                 self._down(exc)
             self._subscribed = False
             self._forget()
             await asyncio.sleep(1.0)
+
+
+    async def close(self) -> None:
+        """Stop listening and close both connections (the app's shutdown; tests)."""
+        task, self._task = self._task, None
+        self._subscribed = False
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=5)
+        for client in (self.client, self._listener_client):
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def make_token_state(redis_url: str) -> MemoryTokenState | RedisTokenState:
