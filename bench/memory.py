@@ -87,9 +87,14 @@ print(peak_mb(), 0.0, "-")
 """
 
 
-def child(code: str, *args: str, env: dict[str, str] | None = None) -> tuple[float, float, str]:
+def child(code: str, *args: str, env: dict[str, str] | None = None,
+          cwd: Path | None = None) -> tuple[float, float, str]:
+    """Run ``code`` in a fresh interpreter; ``cwd``: a folder of its own, so its ``./data`` (the remix's
+    cached track analysis) is empty and every step runs, as on a first upload."""
+    if cwd is not None:
+        cwd.mkdir(parents=True, exist_ok=True)
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                         env=os.environ | {"HF_HUB_OFFLINE": "1"} | (env or {}))
+                         env=os.environ | {"HF_HUB_OFFLINE": "1"} | (env or {}), cwd=cwd)
     if out.returncode != 0:
         return float("nan"), float("nan"), f"failed: {out.stderr.strip().splitlines()[-1][:160]}"
     peak, seconds, backend = out.stdout.strip().splitlines()[-1].split(maxsplit=2)
@@ -258,7 +263,7 @@ def main() -> None:
             decoded, _, _ = child(CHILD_BASELINE.format(imports=IMPORTS[cap]), "decode", str(track))
             t0 = time.perf_counter()
             peak, seconds, backend = child(CHILD_RUN, CAPABILITY.get(cap, cap), str(track), str(work / f"out-{cap}"),
-                                           json.dumps(PARAMS[cap]))
+                                           json.dumps(PARAMS[cap]), cwd=work / f"cwd-{cap}")
             verdict = "met" if peak < 1024 else ("MISSED" if peak == peak else backend)
             print(f"{cap:10s} {base:11.0f} {decoded:11.0f} {peak:9.0f} {peak / decoded:11.2f}x "
                   f"{seconds if seconds == seconds else time.perf_counter() - t0:8.1f}  {verdict} "

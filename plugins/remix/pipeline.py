@@ -8,6 +8,8 @@ the source tempo before the stretch and come out right after it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +100,14 @@ def run(ctx: RunContext) -> RunResult:
         raise BadInput(f"give all four stems or none (missing: {missing})", code="missing_input")
 
     ctx.progress(0.01, "reading the track")
+    info = audio_io.probe(ctx.inputs["audio"])
+    work_sr = min(MAX_SR, max(MIN_SR, info.sample_rate))
+    # The analysis first, before the track is held here: on a long track both at once cost a track more.
+    facts = TrackFacts.load(ctx, lambda: _mono_mix(ctx, info, work_sr), work_sr)
+    ctx.release_audio("audio")  # the analysis's own decodes
     original, sr = ctx.load_audio("audio")
-    work_sr = min(MAX_SR, max(MIN_SR, sr))
     mix = audio_io.to_channels(audio_io.resample(original, sr, work_sr), 2)
     frames = mix.shape[1]
-
-    facts = TrackFacts.load(ctx, mix, work_sr)
-    ctx.release_audio("audio")  # the analysis's own decodes (``original`` and ``mix`` stay referenced here)
     analysis, source_grid = facts.analysis(), facts.grid()
     plan = plan_tempo(recipe, source_grid)
     bounds = chunk_bounds(source_grid, frames, work_sr)
@@ -116,16 +119,26 @@ def run(ctx: RunContext) -> RunResult:
 
     start_level = integrated_loudness(mix, work_sr)
     level = 10 ** ((REFERENCE_LUFS - start_level) / 20) if start_level is not None else 1.0
-    stem_paths, stems_backend = _stem_files(ctx, params, given, mix, work_sr, span, bounds)
     before = original[:, round(span.src_window[0] * sr / work_sr):round(span.src_window[1] * sr / work_sr)]
     before_env, before_s = envelope(before), before.shape[-1] / sr
-    remix_path = ctx.output_path("remix", f".{params.format}")
-    if span.preview or not STREAM_WHOLE_TRACK:
-        report, out_frames, after_env = _render_in_memory(ctx, params, recipe, plan, stem_paths, mix, work_sr, span,
-                                                          bounds, level, start_level, remix_path)
-    else:  # the whole track: in files, block by block (the decoded track is freed first)
+    streamed = not span.preview and STREAM_WHOLE_TRACK
+    source: np.ndarray | Callable[[int, int], np.ndarray] | None = mix
+    copy = None
+    if streamed:  # the rest works in files: the decoded track goes, separation reads pieces from a copy
+        source = None
+        if not given:
+            copy = audio_io.save_audio(ctx.temp_dir / "mix.wav", mix, work_sr, format="wav", bit_depth="float")
+            source = partial(_read_frames, copy)
         del mix, original, before
         ctx.release_audio("audio")
+    stem_paths, stems_backend = _stem_files(ctx, params, given, source, work_sr, span, bounds)
+    if copy is not None:
+        copy.unlink(missing_ok=True)
+    remix_path = ctx.output_path("remix", f".{params.format}")
+    if not streamed:
+        report, out_frames, after_env = _render_in_memory(ctx, params, recipe, plan, stem_paths, mix, work_sr,
+                                                          span, bounds, level, start_level, remix_path)
+    else:  # the whole track: in files, block by block
         music = music_stream(ctx, stem_paths, recipe, plan, work_sr, bounds, level, params.stretch)
         report, out_frames, after_env = render_whole(
             ctx, music, recipe, plan, work_sr, bounds, seed=params.seed, target_lufs=params.loudness,
@@ -163,6 +176,21 @@ def run(ctx: RunContext) -> RunResult:
     }
     files = {"remix": remix_path, "recipe": recipe_path, "waveform": waveform_path}
     return RunResult(data=data, files=files, backend=stems_backend)
+
+
+def _read_frames(path: Path, lo: int, hi: int) -> np.ndarray:
+    """Frames ``lo..hi`` of a float WAV we wrote."""
+    return next(audio_io.read_blocks(path, block=hi - lo, start=lo, stop=hi))
+
+
+def _mono_mix(ctx: RunContext, info: audio_io.AudioInfo, work_sr: int) -> np.ndarray:
+    """``mix.mean(axis=0)`` of the stereo mix at ``work_sr``, without holding the stereo mix when the
+    decoder's own downmix is the same samples (one or two channels at the working rate)."""
+    if info.sample_rate == work_sr and info.channels <= 2:
+        mono, _ = ctx.load_audio("audio", mono=True)
+        return mono[0]
+    original, sr = ctx.load_audio("audio")
+    return audio_io.to_channels(audio_io.resample(original, sr, work_sr), 2).mean(axis=0)
 
 
 def _render_in_memory(ctx: RunContext, params: RemixParams, recipe: Recipe, plan: TempoPlan,
@@ -206,7 +234,8 @@ def _plan_data(plan: TempoPlan, analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def _stem_files(ctx: RunContext, params: RemixParams, given: dict[str, Path], mix: np.ndarray, sr: int,
+def _stem_files(ctx: RunContext, params: RemixParams, given: dict[str, Path],
+                mix: np.ndarray | Callable[[int, int], np.ndarray] | None, sr: int,
                 span: Span, bounds: list[int]) -> tuple[dict[str, Path], str]:
     """The four stem files: as uploaded (the whole track), or separated over the span (a preview
     separates only the pieces its window needs)."""

@@ -9,6 +9,7 @@ or two pieces it needs and gets the full render's stems there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,8 @@ def piece_bounds(bounds: list[int]) -> list[int]:
     return [*cuts, bounds[-1]] if cuts[-1] != bounds[-1] else cuts
 
 
-def separate_span(ctx: RunContext, mix: np.ndarray, sr: int, bounds: list[int], lo: int, hi: int,
+def separate_span(ctx: RunContext, mix: np.ndarray | Callable[[int, int], np.ndarray], sr: int, bounds: list[int],
+                  lo: int, hi: int,
                   core: tuple[int, int], *, backend: str,
                   progress: tuple[float, float] = (0.1, 0.5)) -> tuple[dict[str, Path], str]:
     """Stems of source frames ``lo..hi`` as float WAV files, written piece by piece as each stretch is
@@ -44,7 +46,8 @@ def separate_span(ctx: RunContext, mix: np.ndarray, sr: int, bounds: list[int], 
     for effects and stretch) comes from those pieces' context, or stays silent.
     """
     pieces = piece_bounds(bounds)
-    frames = mix.shape[1]
+    frames = bounds[-1]
+    read = mix if callable(mix) else lambda a, b: mix[:, a:b]  # a reader: the track stays in a file
     context, half = round(CONTEXT_S * sr), round(CROSSFADE_S * sr / 2)
     wanted = [k for k in range(len(pieces) - 1) if pieces[k] < core[1] and pieces[k + 1] > core[0]]
     out = {name: _OverlapAdd(ctx.temp_dir / f"stem-{name}.wav", sr, hi - lo) for name in STEM_NAMES}
@@ -53,7 +56,7 @@ def separate_span(ctx: RunContext, mix: np.ndarray, sr: int, bounds: list[int], 
     for n, k in enumerate(wanted):
         a, b = pieces[k], pieces[k + 1]
         in_lo, in_hi = max(0, a - context), min(frames, b + context)
-        clip = audio_io.save_audio(ctx.temp_dir / f"piece-{k}.wav", mix[:, in_lo:in_hi], sr, format="wav",
+        clip = audio_io.save_audio(ctx.temp_dir / f"piece-{k}.wav", read(in_lo, in_hi), sr, format="wav",
                                    bit_depth="float")
         step = (end - start) / len(wanted)
         result = ctx.call("stems", inputs={"audio": clip},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +40,9 @@ class TrackFacts:
         self.cache, self.sha, self.doc, self.reused = cache, sha, doc, reused
 
     @classmethod
-    def load(cls, ctx: RunContext, mix: np.ndarray, sr: int) -> TrackFacts:
+    def load(cls, ctx: RunContext, mono: Callable[[], np.ndarray], sr: int) -> TrackFacts:
+        """``mono``: the track's mono downmix at ``sr``, asked for only when the analysis is not cached
+        (the caller decodes it then, so the analysis runs with no other copy of the track in memory)."""
         cache = TrackCache.for_run(ctx)
         sha = file_sha256(ctx.inputs["audio"])
         key = f"analysis-{sr}-{_analyzer(ctx)}"  # another analyzer (or version) finds other beats
@@ -49,7 +52,7 @@ class TrackFacts:
             return cls(cache, sha, doc, reused=True)
         analysis = _analyse(ctx)
         grid = fit_beat_grid(analysis.beats, analysis.tempo, trust_tempo=analysis.precise_tempo)
-        grid = align_to_bars(grid, mix.mean(axis=0), sr)
+        grid = align_to_bars(grid, mono(), sr)
         doc = {"analysis": dataclasses.asdict(analysis), "grid": dataclasses.asdict(grid)}
         cache.put(sha, key, doc)
         return cls(cache, sha, doc, reused=False)
