@@ -17,6 +17,7 @@ import numpy as np
 from moodmix.engine import audio_io
 from moodmix.engine.capability import RunContext
 from moodmix.engine.errors import CapabilityFailed
+from moodmix.plugins.remix.overlap_add import OverlapAdd
 from moodmix.plugins.remix.recipe import STEM_NAMES
 
 #: Stretch chunks per separation piece (about 24 s at 120 BPM). A preview starts one chunk into a
@@ -92,33 +93,16 @@ class _OverlapAdd:
 
     def __init__(self, path: Path, sr: int, frames: int) -> None:
         self.writer = audio_io.AudioWriter(path, sr, 2, format="wav", bit_depth="float")
-        self.frames, self.base = frames, 0
-        self.pending = np.zeros((2, 0), np.float32)  # frames base.. still open to later parts
+        self.frames, self.acc = frames, OverlapAdd(2)
 
     def add(self, start: int, part: np.ndarray) -> None:
-        if start < self.base:
-            raise ValueError("parts must be added in order of their start")
-        done = min(start, self.base + self.pending.shape[1])
-        self._flush(done)
-        if start > self.base:  # a gap no part covers
-            self.writer.write(np.zeros((2, start - self.base), np.float32))
-            self.base = start
-        end = start + part.shape[1]
-        if end - self.base > self.pending.shape[1]:
-            grown = np.zeros((2, end - self.base), np.float32)
-            grown[:, :self.pending.shape[1]] = self.pending
-            self.pending = grown
-        self.pending[:, start - self.base:end - self.base] += part
-
-    def _flush(self, upto: int) -> None:
-        n = upto - self.base
-        if n > 0:
-            self.writer.write(self.pending[:, :n])
-            self.pending = self.pending[:, n:].copy()
-            self.base = upto
+        self._write(self.acc.take(start))  # nothing added later reaches before ``start``
+        self.acc.add(start, part)
 
     def close(self) -> Path:
-        self._flush(self.base + self.pending.shape[1])
-        if self.frames > self.base:
-            self.writer.write(np.zeros((2, self.frames - self.base), np.float32))
+        self._write(self.acc.take(max(self.frames, self.acc.end)))
         return self.writer.close()
+
+    def _write(self, block: np.ndarray) -> None:
+        if block.shape[1]:
+            self.writer.write(block)

@@ -30,6 +30,7 @@ from moodmix.engine.loudness import LoudnessMeter, Normalized, normalize_blocks
 from moodmix.engine.pedal_stream import BoardStream
 from moodmix.plugins.remix.drums import DrumRenderer, duck_envelope
 from moodmix.plugins.remix.effects import chunk_edges, effects_chunk, is_time_varying, to_plugin
+from moodmix.plugins.remix.overlap_add import OverlapAdd
 from moodmix.plugins.remix.preview import crossfade_frames, effect_context, output_bounds
 from moodmix.plugins.remix.recipe import STEM_NAMES, BaseEffect, Recipe
 from moodmix.plugins.remix.stretch import CHUNK_CONTEXT_S, CROSSFADE_S, is_identity, stretch_chunk
@@ -148,31 +149,6 @@ class _Window:
             self.base = lo
 
 
-class _OverlapAdd:
-    """Faded chunks added where they start; frames are handed out once no later chunk reaches them."""
-
-    def __init__(self) -> None:
-        self.base = 0
-        self.buf = np.zeros((CHANNELS, 0), np.float32)
-
-    def add(self, start: int, part: np.ndarray) -> None:
-        self._grow(start + part.shape[1])
-        self.buf[:, start - self.base:start - self.base + part.shape[1]] += part
-
-    def take(self, upto: int) -> np.ndarray:
-        self._grow(upto)
-        out = self.buf[:, : upto - self.base]
-        self.buf = self.buf[:, upto - self.base:].copy()
-        self.base = upto
-        return out
-
-    def _grow(self, end: int) -> None:
-        if end - self.base > self.buf.shape[1]:
-            grown = np.zeros((CHANNELS, end - self.base), np.float32)
-            grown[:, : self.buf.shape[1]] = self.buf
-            self.buf = grown
-
-
 class Effects(Stream):
     """:func:`.effects.apply_effects_chunked` over a whole stream whose frames ``bounds`` are in."""
 
@@ -182,7 +158,7 @@ class Effects(Stream):
         self.source, self.effects, self.sr, self.bpm = source, list(effects), sr, bpm
         self.chunked = bool(effects) and is_time_varying(effects)
         if self.chunked:
-            self.window, self.acc = _Window(source), _OverlapAdd()
+            self.window, self.acc = _Window(source), OverlapAdd(CHANNELS)
             self.edges, self.i = chunk_edges(bounds, 0, source.frames), 0
             self.context, self.fade = context, fade
         elif effects:
@@ -228,7 +204,7 @@ class Stretch(Stream):
         super().__init__(round(bounds[-1] / ratio))
         self.source, self.sr, self.bounds, self.k = source, sr, bounds, 0
         self.speed = {"ratio": ratio, "pitch_semitones": pitch_semitones, "varispeed": varispeed}
-        self.window, self.acc = _Window(source), _OverlapAdd()
+        self.window, self.acc = _Window(source), OverlapAdd(CHANNELS)
         self.context, self.half = round(CHUNK_CONTEXT_S * sr), round(CROSSFADE_S * sr / 2)
 
     def _next(self) -> np.ndarray:
