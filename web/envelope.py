@@ -7,8 +7,13 @@ from typing import Any
 from litestar import Response
 
 
+def success(data: Any = None, message: str = "ok") -> dict:
+    """The envelope of a successful answer (``ok`` sends it; the status route keeps it encoded)."""
+    return {"success": True, "message": message, "data": data, "error": None}
+
+
 def ok(data: Any = None, message: str = "ok", status: int = 200) -> Response:
-    return Response({"success": True, "message": message, "data": data, "error": None}, status_code=status)
+    return Response(success(data, message), status_code=status)
 
 
 def fail(status: int, code: str, message: str, details: dict | None = None,

@@ -27,7 +27,7 @@ from moodmix.engine.jobs import states
 from moodmix.engine.jobs.status_board import status_board
 from moodmix.engine.service import Service
 from moodmix.web.download_names import download_name, track_name
-from moodmix.web.envelope import ok
+from moodmix.web.envelope import ok, success
 from moodmix.web.links import job_with_urls, media_link, output_with_url
 from moodmix.web.openapi_docs import MAX_PAGE
 from moodmix.web.ranges import content_disposition, file_response
@@ -208,7 +208,7 @@ async def _read_file(path: Path, block: int = 1 << 18) -> AsyncIterator[bytes]:
 
 def job_envelope(job: dict) -> bytes:
     """What ``ok(job_with_urls(job))`` sends, encoded once per status document."""
-    return encode_json({"success": True, "message": "ok", "data": job_with_urls(job), "error": None})
+    return encode_json(success(job_with_urls(job)))
 
 
 def result_document(job: dict) -> dict:
