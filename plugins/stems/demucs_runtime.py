@@ -25,8 +25,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-Engine = Literal["auto", "torch", "onnx"]
-ENGINES: tuple[str, ...] = ("auto", "torch", "onnx")
+Engine = Literal["auto", "torch", "onnx", "openvino"]
+ENGINES: tuple[str, ...] = ("auto", "torch", "onnx", "openvino")
 #: Bumped when the exported graph changes, so stale cache files are not reused.
 EXPORT_VERSION = "1"
 
@@ -181,17 +181,29 @@ def _session(path: Path, threads: int) -> Any:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-class OnnxNet:
-    """One HTDemucs: STFT in torch, core in ONNX Runtime, iSTFT in torch; ``model`` is the HTDemucs."""
+class OrtCore:
+    """The exported core in an ONNX Runtime session: call with ``(mag, mix)`` arrays, get ``(spec, wave)``."""
 
-    def __init__(self, model: Any, cache_dir: Path, threads: int) -> None:
+    def __init__(self, path: Path, threads: int) -> None:
+        self.session = _session(path, threads)
+
+    def __call__(self, mag: np.ndarray, mix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        spec, wave = self.session.run(None, {"mag": mag, "mix": mix})
+        return spec, wave
+
+
+class CoreNet:
+    """One HTDemucs: STFT in torch, the exported core in ``run_core`` (ONNX Runtime or OpenVINO), iSTFT in
+    torch; ``model`` is the HTDemucs."""
+
+    def __init__(self, model: Any, path: Path, run_core: Any) -> None:
         self.model = model
         self.sources = list(model.sources)
         self.samplerate = int(model.samplerate)
         self.audio_channels = int(model.audio_channels)
         self.segment = model.segment
-        self.path = export_core(model, cache_dir)
-        self.session = _session(self.path, threads)
+        self.path = path
+        self.run_core = run_core
         self.training_length = int(model.segment * model.samplerate)
 
     def __call__(self, mix: Any) -> Any:
@@ -207,7 +219,7 @@ class OnnxNet:
         mix = F.pad(mix, (0, self.training_length - length)).float().contiguous()
         z = m._spec(mix)
         mag = m._magnitude(z).contiguous()
-        spec, wave = self.session.run(None, {"mag": mag.numpy(), "mix": mix.numpy()})
+        spec, wave = self.run_core(mag.numpy(), mix.numpy())
         B, S = mix.shape[0], len(m.sources)
         x = torch.from_numpy(spec).view(B, S, -1, mag.shape[2], mag.shape[3])
         x = m._ispec(m._mask(z, x), self.training_length)
@@ -223,7 +235,7 @@ class OnnxBag:
     walks a bag walks this the same way; calling the bag itself gives the weighted average.
     """
 
-    def __init__(self, model: Any, nets: list[OnnxNet]) -> None:
+    def __init__(self, model: Any, nets: list[CoreNet]) -> None:
         subs, self.weights = _parts(model)
         self.models = nets
         self.sources = list(model.sources)
@@ -281,34 +293,60 @@ def _threads() -> int:
 
 
 def wrap(model: Any, engine: str = "auto", cache_dir: Path | None = None, device: str = "cpu") -> Runtime:
-    """``model`` behind ``engine``; ``auto`` falls back to eager torch (saying why) when ONNX cannot run."""
+    """``model`` behind ``engine``; ``auto`` tries OpenVINO (only where it runs in bfloat16), then ONNX
+    Runtime, then falls back to eager torch, saying why."""
     if engine not in ENGINES:
         raise ValueError(f"unknown demucs engine {engine!r} (one of {', '.join(ENGINES)})")
     if engine == "torch":
         return Runtime(model, "torch", "torch requested")
     if engine == "auto" and not str(device).startswith("cpu"):
         return Runtime(model, "torch", f"torch on {device} (the onnx engine runs on CPU)")
-    try:
-        bag = OnnxBag(model, _onnx_nets(model, cache_dir or default_cache_dir(), device))
-    except Exception as exc:  # export and session errors come in many types
-        if engine == "onnx":
-            raise EngineUnavailable(f"onnx engine unavailable: {_short(exc)}") from exc
-        log.warning("demucs: onnx engine unavailable, using torch: %s", exc)
-        return Runtime(model, "torch", f"onnx unavailable ({_short(exc)})")
-    return Runtime(bag, "onnx", "onnx requested" if engine == "onnx" else "onnx runtime available")
+    cache = cache_dir or default_cache_dir()
+    skipped: list[str] = []
+    for candidate in ("openvino", "onnx") if engine == "auto" else (engine,):
+        try:
+            nets, why = _core_nets(candidate, model, cache, device, bf16_only=engine == "auto")
+        except Exception as exc:  # export, calibration and session errors come in many types
+            if engine != "auto":
+                raise EngineUnavailable(f"{candidate} engine unavailable: {_short(exc)}") from exc
+            skipped.append(f"{candidate} unavailable ({_short(exc)})")
+            continue
+        if engine != "auto":
+            why = f"{candidate} requested; {why}"
+        return Runtime(OnnxBag(model, nets), candidate, "; ".join([why, *skipped]))
+    log.warning("demucs: no faster engine, using torch: %s", "; ".join(skipped))
+    return Runtime(model, "torch", "; ".join(skipped))
 
 
-def _onnx_nets(model: Any, cache_dir: Path, device: str) -> list[OnnxNet]:
-    import onnxruntime  # noqa: F401  (fail early and plainly when it is not installed)
+def _core_nets(engine: str, model: Any, cache_dir: Path, device: str, bf16_only: bool) -> tuple[list[CoreNet], str]:
+    """Each HTDemucs of ``model`` with its exported core on ``engine`` (``onnx`` or ``openvino``), and why."""
+    if engine == "onnx":
+        import onnxruntime  # noqa: F401  (fail early and plainly when it is not installed)
+    else:
+        from moodmix.plugins.stems import demucs_openvino
 
+        if bf16_only and not demucs_openvino.bf16_native():
+            raise EngineUnavailable("no native bfloat16 on this CPU")
     if not str(device).startswith("cpu"):
-        raise EngineUnavailable(f"the onnx engine runs on CPU, not {device}")
+        raise EngineUnavailable(f"the {engine} engine runs on CPU, not {device}")
     subs, _ = _parts(model)
     bad = [type(s).__name__ for s in subs if not is_htdemucs(s)]
     if bad:
         raise EngineUnavailable(f"only HTDemucs exports, not {', '.join(bad)}")
     threads = _threads()
-    return [OnnxNet(s, cache_dir, threads) for s in subs]
+    nets, reasons = [], []
+    for sub in subs:
+        path = export_core(sub, cache_dir)
+        if engine == "onnx":
+            nets.append(CoreNet(sub, path, OrtCore(path, threads)))
+            reasons.append("onnx runtime available")
+            continue
+        verdict = demucs_openvino.choose_precision(sub, path, threads)
+        if bf16_only and verdict.precision != "bf16":
+            raise EngineUnavailable(verdict.why)
+        nets.append(CoreNet(sub, path, demucs_openvino.OpenVinoCore(path, threads, verdict.precision)))
+        reasons.append(f"openvino {verdict.why}")
+    return nets, "; ".join(dict.fromkeys(reasons))
 
 
 def runtime_for(model: Any, engine: str = "auto", cache_dir: Path | None = None, device: str = "cpu") -> Runtime:

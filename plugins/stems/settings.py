@@ -8,8 +8,10 @@ import msgspec
 
 
 class StemsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    #: How Demucs runs (``MOODMIX_PLUGINS__STEMS__ENGINE``): ``onnx`` (ONNX Runtime, about twice as fast on
-    #: CPU), ``torch`` (eager PyTorch), or ``auto``: ONNX Runtime when the model exports, else torch.
-    engine: Literal["auto", "torch", "onnx"] = "auto"
+    #: How Demucs runs (``MOODMIX_PLUGINS__STEMS__ENGINE``): ``openvino`` (OpenVINO, bfloat16 where the CPU
+    #: has it and the model's calibration allows, else float32), ``onnx`` (ONNX Runtime, float32), ``torch``
+    #: (eager PyTorch), or ``auto``: OpenVINO when it runs the model in bfloat16, else ONNX Runtime when the
+    #: model exports, else torch.
+    engine: Literal["auto", "torch", "onnx", "openvino"] = "auto"
     #: Where exported ONNX graphs are kept (``MOODMIX_PLUGINS__STEMS__ONNX_CACHE``); empty: ``<data_dir>/cache/onnx``.
     onnx_cache: str = ""

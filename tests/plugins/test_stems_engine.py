@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from moodmix.cli import cli
 from moodmix.engine import audio_io
-from moodmix.plugins.stems import demucs_runtime, model_cache
+from moodmix.plugins.stems import demucs_openvino, demucs_runtime, model_cache
 from moodmix.plugins.stems.demucs_backend import DemucsSeparator
 
 SOURCES = ["drums", "bass", "other", "vocals"]
@@ -82,10 +82,12 @@ def test_export_is_cached_by_weights(tmp_path: Path) -> None:
 
 def test_auto_falls_back_to_torch_without_onnxruntime(mix: np.ndarray, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if it were not installed
+    monkeypatch.setitem(sys.modules, "openvino", None)
     model_cache.put("tiny", "cpu", tiny_htdemucs())
     sources, record = _separate("auto", mix[:, :44100], tmp_path)
     assert record["engine"] == "torch"
     assert "onnx unavailable" in record["engine_reason"] and "onnxruntime" in record["engine_reason"]
+    assert "openvino unavailable" in record["engine_reason"]
     assert set(sources) == set(SOURCES)
     with pytest.raises(demucs_runtime.EngineUnavailable):
         demucs_runtime.wrap(tiny_htdemucs(), "onnx", tmp_path)
@@ -109,8 +111,12 @@ def _model_folder(folder: Path) -> Path:
     return folder
 
 
+FASTEST = "openvino" if demucs_openvino.bf16_native() else "onnx"  # what auto picks on this machine
+
+
 @pytest.mark.parametrize(("engine", "block_ort", "expected"),
-                         [("auto", False, "onnx"), ("torch", False, "torch"), ("auto", True, "torch")])
+                         [("auto", False, FASTEST), ("onnx", False, "onnx"), ("torch", False, "torch"),
+                          ("auto", True, "torch")])
 def test_cli_records_the_engine(engine: str, block_ort: bool, expected: str, mix: np.ndarray, tmp_path: Path,
                                 monkeypatch) -> None:
     monkeypatch.setenv("MOODMIX_MODEL_DIR", str(_model_folder(tmp_path / "models")))
@@ -120,6 +126,7 @@ def test_cli_records_the_engine(engine: str, block_ort: bool, expected: str, mix
     monkeypatch.setenv("MOODMIX_PLUGINS__STEMS__ENGINE", engine)
     if block_ort:
         monkeypatch.setitem(sys.modules, "onnxruntime", None)
+        monkeypatch.setitem(sys.modules, "openvino", None)
     song = audio_io.save_audio(tmp_path / "song.wav", mix[:, :88200], 44100, format="wav")
     ran = CliRunner().invoke(cli, ["run", "stems", str(song), "-p", "backend=demucs", "-p", "model=tiny",
                                    "-p", "shifts=0", "-o", str(tmp_path / "out"), "-q"], catch_exceptions=False)
@@ -128,5 +135,54 @@ def test_cli_records_the_engine(engine: str, block_ort: bool, expected: str, mix
     assert doc["backend"] == "demucs" and doc["data"]["engine"] == expected
     if block_ort:
         assert "onnx unavailable" in doc["data"]["engine_reason"]
-    if expected == "onnx":
+    if expected in ("onnx", "openvino"):
         assert list((tmp_path / "data" / "cache" / "onnx").glob("*.onnx"))
+
+
+def test_openvino_engine_agrees_with_eager_torch_per_stem(mix: np.ndarray, tmp_path: Path) -> None:
+    model_cache.put("tiny", "cpu", tiny_htdemucs())
+    eager, _ = _separate("torch", mix, tmp_path)
+    ov, record = _separate("openvino", mix, tmp_path)
+    assert record["engine"] == "openvino"
+    precision = "bfloat16" if demucs_openvino.bf16_native() else "float32"
+    assert precision in record["engine_reason"], record
+    for stem in SOURCES:
+        assert np.std(eager[stem]) > 1e-3
+        assert demucs_runtime.snr_db(eager[stem], ov[stem]) >= 40.0, stem
+
+
+def test_bfloat16_needs_the_calibration_to_pass_and_the_verdict_is_kept(tmp_path: Path, monkeypatch) -> None:
+    model = tiny_htdemucs()
+    path = demucs_runtime.export_core(model, tmp_path)
+    monkeypatch.setattr(demucs_openvino, "bf16_native", lambda: True)
+    monkeypatch.setattr(demucs_openvino, "calibrate", lambda *a: 31.5)
+    verdict = demucs_openvino.choose_precision(model, path, 1)
+    assert verdict.precision == "f32" and "31.5 dB" in verdict.why
+    # auto does not take float32 OpenVINO: ONNX Runtime runs float32 as fast; it says why it skipped it
+    runtime = demucs_runtime.wrap(model, "auto", tmp_path)
+    assert runtime.engine == "onnx" and "openvino unavailable" in runtime.why and "31.5 dB" in runtime.why
+
+    def no_second_calibration(*args):
+        raise AssertionError("calibrated again")
+
+    monkeypatch.setattr(demucs_openvino, "calibrate", no_second_calibration)
+    assert demucs_openvino.choose_precision(model, path, 1).snr_db == 31.5  # read back from beside the graph
+    (tmp_path / path.with_suffix(".openvino.json").name).write_text("{broken")
+    monkeypatch.setattr(demucs_openvino, "calibrate", lambda *a: 55.0)
+    assert demucs_openvino.choose_precision(model, path, 1).precision == "bf16"
+
+
+def test_calibration_measures_bfloat16_against_float32(tmp_path: Path) -> None:
+    """The child process really runs both and returns a finite SNR (on a CPU without bfloat16 units
+    OpenVINO emulates it, slowly but with the same rounding)."""
+    model = tiny_htdemucs()
+    path = demucs_runtime.export_core(model, tmp_path)
+    snr = demucs_openvino.calibrate(model, path, 1)
+    assert 20.0 < snr < 120.0
+
+
+def test_probe_is_deterministic_music_like_and_normalised() -> None:
+    a = demucs_openvino.probe_mix(44100, 44100 * 3, 2)
+    assert np.array_equal(a, demucs_openvino.probe_mix(44100, 44100 * 3, 2))
+    assert a.shape == (2, 132300) and a.dtype == np.float32
+    assert abs(float(a.std()) - 1.0) < 1e-3 and not np.allclose(a[0], a[1])
