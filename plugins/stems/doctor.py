@@ -27,4 +27,26 @@ def checks(settings: Any) -> list[DoctorCheck]:
     if location is None:
         return [DoctorCheck("stems", False, f"dsp separator: no local weights for demucs model {name}",
                             hint=demucs_backend.missing_message(name, model_dir))]
-    return [DoctorCheck("stems", True, f"demucs {location.describe()}")]
+    return [DoctorCheck("stems", True, f"demucs {location.describe()}"), engine_check(settings)]
+
+
+def engine_check(settings: Any) -> DoctorCheck:
+    """Which engine ``auto`` takes for demucs here (without exporting anything): the fastest installed one."""
+    configured = str((getattr(settings, "plugins", {}) or {}).get("stems", {}).get("engine", "auto"))
+    if configured != "auto":
+        return DoctorCheck("stems engine", True, f"{configured} (set in [plugins.stems] engine)")
+    ort = importlib.util.find_spec("onnxruntime") is not None
+    if importlib.util.find_spec("openvino") is not None:
+        from moodmix.plugins.stems import demucs_openvino
+
+        try:
+            if demucs_openvino.bf16_native():
+                return DoctorCheck("stems engine", True, "openvino in bfloat16 (native on this CPU; each model is "
+                                   f"calibrated once, and runs on {'onnx runtime' if ort else 'torch'} if it "
+                                   "loses accuracy)")
+        except demucs_openvino.OpenVinoUnavailable:
+            pass
+    if ort:
+        return DoctorCheck("stems engine", True, "onnx runtime (float32; no native bfloat16 for openvino here)")
+    return DoctorCheck("stems engine", False, "eager torch (neither openvino nor onnxruntime is importable)",
+                       hint="reinstall moodmix: onnxruntime and openvino run demucs faster")

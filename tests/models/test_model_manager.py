@@ -122,6 +122,7 @@ def test_pull_then_doctor_then_auto_uses_demucs_and_records_the_licence(hub, env
 
     doctor = moodmix("doctor")
     assert "ok stems: demucs htdemucs" in doctor.output
+    assert "ok stems engine: " in doctor.output  # which engine auto takes for it here
 
     after = moodmix("run", "stems", str(song), "-p", "backend=auto", "-p", "shifts=0", "-o", str(tmp_path / "b"),
                     "-q")

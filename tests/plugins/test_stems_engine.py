@@ -186,3 +186,17 @@ def test_probe_is_deterministic_music_like_and_normalised() -> None:
     assert np.array_equal(a, demucs_openvino.probe_mix(44100, 44100 * 3, 2))
     assert a.shape == (2, 132300) and a.dtype == np.float32
     assert abs(float(a.std()) - 1.0) < 1e-3 and not np.allclose(a[0], a[1])
+
+
+def test_doctor_says_which_engine_auto_takes(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from moodmix.plugins.stems.doctor import engine_check
+
+    auto = SimpleNamespace(plugins={})
+    line = engine_check(auto)
+    assert line.ok and line.detail.startswith(FASTEST.replace("onnx", "onnx runtime"))
+    assert engine_check(SimpleNamespace(plugins={"stems": {"engine": "torch"}})).detail.startswith("torch (set in")
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    monkeypatch.setattr(demucs_openvino, "bf16_native", lambda: False)
+    assert engine_check(auto).detail.startswith("onnx runtime (float32")
