@@ -72,6 +72,9 @@ class OpenVinoCore:
         self.precision = precision
 
     def __call__(self, mag: np.ndarray, mix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if mag.shape[0] != 1:  # the graph is compiled for one segment at a time
+            parts = [self(mag[i:i + 1], mix[i:i + 1]) for i in range(mag.shape[0])]
+            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         result = self.request.infer({"mag": mag, "mix": mix})
         # the request reuses its output buffers on the next call: copy out
         spec, wave = (np.array(result[out], copy=True) for out in self.outputs)
@@ -91,30 +94,43 @@ def verdict_path(onnx_path: Path) -> Path:
     return onnx_path.with_suffix(".openvino.json")
 
 
+def static_graph_path(onnx_path: Path) -> Path:
+    """OpenVINO's own copy of the graph with the batch fixed at 1 (what the segment loop feeds): static
+    shapes let it plan every intermediate once (faster, lower peak), and compiling from a file lets its
+    blob cache skip reading the graph in later processes."""
+    return onnx_path.with_suffix(".b1.xml")
+
+
 def _verdict_key() -> str:
     import openvino as ov
 
     return f"{CALIBRATION_VERSION}|{ov.__version__}|{','.join(sorted(_capabilities()))}"
 
 
-def choose_precision(model: Any, onnx_path: Path, threads: int) -> Verdict:
-    """bfloat16 when the CPU has it and the model's calibration clears :data:`MIN_SNR_DB`, else float32."""
-    if not bf16_native():
-        return Verdict("f32", None, "no native bfloat16 on this CPU")
-    stored = verdict_path(onnx_path)
-    key = _verdict_key()
-    if stored.exists():
-        try:
-            doc = json.loads(stored.read_text())
-            if doc.get("key") == key:
-                return _decide(float(doc["snr_db"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # unreadable: calibrate again
-    snr = calibrate(model, onnx_path, threads)
-    tmp = stored.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"key": key, "snr_db": snr}))
-    tmp.replace(stored)
-    return _decide(snr)
+def _stored_snr(onnx_path: Path) -> float | None:
+    try:
+        doc = json.loads(verdict_path(onnx_path).read_text())
+        return float(doc["snr_db"]) if doc.get("key") == _verdict_key() else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing or unreadable: calibrate again
+
+
+def prepare(model: Any, onnx_path: Path, threads: int) -> tuple[Path, Verdict]:
+    """The static graph to compile and the precision to run it in: bfloat16 when the CPU has it and the
+    model's calibration clears :data:`MIN_SNR_DB`, else float32. What is missing is made in one child."""
+    graph = static_graph_path(onnx_path)
+    native = bf16_native()
+    snr = _stored_snr(onnx_path) if native else None
+    if not graph.exists() or (native and snr is None):
+        measured = calibrate(model, onnx_path, threads, measure=native)
+        if native:
+            snr = measured
+            tmp = verdict_path(onnx_path).with_suffix(".tmp")
+            tmp.write_text(json.dumps({"key": _verdict_key(), "snr_db": snr}))
+            tmp.replace(verdict_path(onnx_path))
+    if not native:
+        return graph, Verdict("f32", None, "float32: no native bfloat16 on this CPU")
+    return graph, _decide(float(snr))  # type: ignore[arg-type]
 
 
 def _decide(snr: float) -> Verdict:
@@ -124,20 +140,39 @@ def _decide(snr: float) -> Verdict:
                                f"(needs {MIN_SNR_DB:.0f})")
 
 
-def calibrate(model: Any, onnx_path: Path, threads: int) -> float:
-    """Lowest per-stem SNR (dB) of OpenVINO bfloat16 against eager float32 on the probe (child process)."""
+def calibrate(model: Any, onnx_path: Path, threads: int, measure: bool = True) -> float:
+    """In a child process: write the static graph if missing, then (``measure``) the lowest per-stem SNR
+    (dB) of OpenVINO bfloat16 against eager float32 on the probe (``nan`` when not measured)."""
     import torch
 
     with tempfile.TemporaryDirectory(prefix="moodmix-calibrate-") as work:
         saved = Path(work) / "model.pt"
         args, kwargs = model._init_args_kwargs
         torch.save({"klass": type(model), "args": args, "kwargs": kwargs, "state": model.state_dict()}, saved)
-        done = subprocess.run([sys.executable, "-m", __name__, str(saved), str(onnx_path), str(threads)],
-                              capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", __name__, str(saved), str(onnx_path), str(threads),
+                               "measure" if measure else "graph"], capture_output=True, text=True)
     if done.returncode != 0:
         lines = (done.stderr or "").strip().splitlines()
         raise OpenVinoUnavailable(f"calibration failed: {lines[-1] if lines else f'exit code {done.returncode}'}")
     return float(done.stdout.strip().splitlines()[-1])
+
+
+def write_static_graph(onnx_path: Path, batch_shapes: dict[str, list[int]]) -> Path:
+    """Save the graph with ``batch_shapes`` as OpenVINO IR beside the ONNX file (atomically)."""
+    import os
+
+    import openvino as ov
+
+    graph = static_graph_path(onnx_path)
+    if graph.exists():
+        return graph
+    model = ov.Core().read_model(str(onnx_path))
+    model.reshape(batch_shapes)
+    tmp = graph.with_name(f"{graph.stem}.{os.getpid()}.tmp.xml")
+    ov.save_model(model, str(tmp), compress_to_fp16=False)
+    tmp.with_suffix(".bin").replace(graph.with_suffix(".bin"))
+    tmp.replace(graph)
+    return graph
 
 
 def probe_mix(samplerate: int, frames: int, channels: int) -> np.ndarray:
@@ -168,7 +203,7 @@ def probe_mix(samplerate: int, frames: int, channels: int) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def _calibrate_child(saved: Path, onnx_path: Path, threads: int) -> float:
+def _calibrate_child(saved: Path, onnx_path: Path, threads: int, measure: bool) -> float:
     import torch
 
     from moodmix.plugins.stems import demucs_runtime
@@ -181,11 +216,15 @@ def _calibrate_child(saved: Path, onnx_path: Path, threads: int) -> float:
     length = int(model.segment * model.samplerate)
     mix = torch.from_numpy(probe_mix(model.samplerate, length, model.audio_channels))[None]
     with torch.inference_mode():
+        mag = model._magnitude(model._spec(mix))
+        graph = write_static_graph(onnx_path, {"mag": list(mag.shape), "mix": list(mix.shape)})
+        if not measure:
+            return float("nan")
         reference = model(mix)[0].numpy()
-        net = demucs_runtime.CoreNet(model, onnx_path, OpenVinoCore(onnx_path, threads, "bf16"))
+        net = demucs_runtime.CoreNet(model, graph, OpenVinoCore(graph, threads, "bf16"))
         estimate = net(mix)[0].numpy()
     return min(demucs_runtime.snr_db(reference[k], estimate[k]) for k in range(reference.shape[0]))
 
 
-if __name__ == "__main__":  # ``python -m moodmix.plugins.stems.demucs_openvino MODEL.pt GRAPH.onnx THREADS``
-    print(_calibrate_child(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])))
+if __name__ == "__main__":  # ``python -m moodmix.plugins.stems.demucs_openvino MODEL.pt GRAPH.onnx N measure|graph``
+    print(_calibrate_child(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "measure"))

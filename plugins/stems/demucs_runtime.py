@@ -341,10 +341,10 @@ def _core_nets(engine: str, model: Any, cache_dir: Path, device: str, bf16_only:
             nets.append(CoreNet(sub, path, OrtCore(path, threads)))
             reasons.append("onnx runtime available")
             continue
-        verdict = demucs_openvino.choose_precision(sub, path, threads)
+        graph, verdict = demucs_openvino.prepare(sub, path, threads)
         if bf16_only and verdict.precision != "bf16":
             raise EngineUnavailable(verdict.why)
-        nets.append(CoreNet(sub, path, demucs_openvino.OpenVinoCore(path, threads, verdict.precision)))
+        nets.append(CoreNet(sub, graph, demucs_openvino.OpenVinoCore(graph, threads, verdict.precision)))
         reasons.append(f"openvino {verdict.why}")
     return nets, "; ".join(dict.fromkeys(reasons))
 

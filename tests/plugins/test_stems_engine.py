@@ -154,31 +154,45 @@ def test_openvino_engine_agrees_with_eager_torch_per_stem(mix: np.ndarray, tmp_p
 def test_bfloat16_needs_the_calibration_to_pass_and_the_verdict_is_kept(tmp_path: Path, monkeypatch) -> None:
     model = tiny_htdemucs()
     path = demucs_runtime.export_core(model, tmp_path)
+    graph = demucs_openvino.static_graph_path(path)
+    graph.write_text("<net/>")  # made already: only the verdict is missing
     monkeypatch.setattr(demucs_openvino, "bf16_native", lambda: True)
-    monkeypatch.setattr(demucs_openvino, "calibrate", lambda *a: 31.5)
-    verdict = demucs_openvino.choose_precision(model, path, 1)
-    assert verdict.precision == "f32" and "31.5 dB" in verdict.why
-    # auto does not take float32 OpenVINO: ONNX Runtime runs float32 as fast; it says why it skipped it
-    runtime = demucs_runtime.wrap(model, "auto", tmp_path)
-    assert runtime.engine == "onnx" and "openvino unavailable" in runtime.why and "31.5 dB" in runtime.why
+    monkeypatch.setattr(demucs_openvino, "calibrate", lambda *a, **k: 31.5)
+    made, verdict = demucs_openvino.prepare(model, path, 1)
+    assert made == graph and verdict.precision == "f32" and "31.5 dB" in verdict.why
 
-    def no_second_calibration(*args):
+    def no_second_calibration(*args, **kwargs):
         raise AssertionError("calibrated again")
 
     monkeypatch.setattr(demucs_openvino, "calibrate", no_second_calibration)
-    assert demucs_openvino.choose_precision(model, path, 1).snr_db == 31.5  # read back from beside the graph
-    (tmp_path / path.with_suffix(".openvino.json").name).write_text("{broken")
-    monkeypatch.setattr(demucs_openvino, "calibrate", lambda *a: 55.0)
-    assert demucs_openvino.choose_precision(model, path, 1).precision == "bf16"
+    assert demucs_openvino.prepare(model, path, 1)[1].snr_db == 31.5  # read back from beside the graph
+    demucs_openvino.verdict_path(path).write_text("{broken")
+    monkeypatch.setattr(demucs_openvino, "calibrate", lambda *a, **k: 55.0)
+    assert demucs_openvino.prepare(model, path, 1)[1].precision == "bf16"
+
+
+def test_auto_skips_openvino_when_bfloat16_fails_calibration(tmp_path: Path, monkeypatch) -> None:
+    model = tiny_htdemucs()
+    monkeypatch.setattr(demucs_openvino, "bf16_native", lambda: True)
+    monkeypatch.setattr(demucs_openvino, "MIN_SNR_DB", 500.0)  # no model clears it
+    # auto does not take float32 OpenVINO: ONNX Runtime runs float32 as fast; it says why it skipped it
+    runtime = demucs_runtime.wrap(model, "auto", tmp_path)
+    assert runtime.engine == "onnx" and "openvino unavailable" in runtime.why and "needs 500" in runtime.why
+    # asked for by name, it runs the model in float32 and says why
+    runtime = demucs_runtime.wrap(model, "openvino", tmp_path)
+    assert runtime.engine == "openvino" and "float32: bfloat16 reached only" in runtime.why
+    assert demucs_openvino.static_graph_path(demucs_runtime.export_core(model, tmp_path)).exists()
 
 
 def test_calibration_measures_bfloat16_against_float32(tmp_path: Path) -> None:
-    """The child process really runs both and returns a finite SNR (on a CPU without bfloat16 units
-    OpenVINO emulates it, slowly but with the same rounding)."""
+    """The child process writes the static graph and really runs both precisions (on a CPU without
+    bfloat16 units OpenVINO emulates it, slowly but with the same rounding)."""
     model = tiny_htdemucs()
     path = demucs_runtime.export_core(model, tmp_path)
     snr = demucs_openvino.calibrate(model, path, 1)
     assert 20.0 < snr < 120.0
+    assert demucs_openvino.static_graph_path(path).exists()
+    assert demucs_openvino.static_graph_path(path).with_suffix(".bin").stat().st_size > 100_000
 
 
 def test_probe_is_deterministic_music_like_and_normalised() -> None:
