@@ -111,14 +111,28 @@ def run(ctx: RunContext) -> RunResult:
         separator = DspSeparator()
         data.update(device="cpu")
     names = STEMS_BY_MODE[params.mode]
-    stems = StemFiles(ctx, names, sr, int(audio.shape[0]), params.format)
+    channels, frames = (int(n) for n in audio.shape)
+    stems = StemFiles(ctx, names, sr, channels, params.format)
+    spool = ctx.temp_dir / "demucs-mix.wav"
     try:
+        if choice.name == "demucs":
+            # the model reads its segments from a float WAV of the mix: the decoded track is let go
+            # while it runs (404 MB for 20 minutes of stereo)
+            ctx.temp_dir.mkdir(parents=True, exist_ok=True)
+            spooled = separator.spool(audio, sr, spool)
+            del audio
+            ctx.release_audio("audio")
+            blocks = separator.separate_spooled(spooled, progress=separating.progress)
+        else:
+            blocks = separator.separate_blocks(audio, sr, progress=separating.progress)
         # block by block, each written as it is finished: a long track's stems never sit in memory
-        for _, sources in separator.separate_blocks(audio, sr, progress=separating.progress):
+        for _, sources in blocks:
             stems.write(fold_sources(sources, params.mode))
     except BaseException:
         stems.abort()
         raise
+    finally:
+        spool.unlink(missing_ok=True)
     files, over = stems.finish(lambda i, name: ctx.progress(0.92 + 0.08 * i / len(names), f"wrote {name}"))
     if choice.name == "demucs":
         from moodmix.plugins.stems import demucs_backend
@@ -129,7 +143,7 @@ def run(ctx: RunContext) -> RunResult:
                     **separator.engine_record)
     data.update(backend=choice.name, backend_reason=choice.reason, backend_note=choice.said,
                 mode=params.mode, stems=list(names),
-                sample_rate=sr, channels=int(audio.shape[0]), duration_s=round(audio.shape[1] / sr, 3),
+                sample_rate=sr, channels=channels, duration_s=round(frames / sr, 3),
                 format=params.format, over_full_scale=over, elapsed_s=round(time.monotonic() - started, 3))
     return RunResult(data=data, files=files, backend=choice.name)
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from moodmix.engine.audio_io import resample, to_channels
+from moodmix.engine import memory
+from moodmix.engine.audio_io import AudioWriter, read_blocks, resample, to_channels
 from moodmix.plugins.stems import demucs_runtime, model_cache, model_locator
 
 Progress = Callable[[float, str | None], None]
@@ -115,6 +117,13 @@ def count_segments(model: Any, frames: int, segment: float | None, overlap: floa
     return max(1, total)
 
 
+#: Engines whose CPU runs fix the process's heap thresholds (:func:`moodmix.engine.memory.bound_heap`): eager
+#: torch frees and reallocates ~8.6 GB of 1-60 MiB tensors per htdemucs forward, and glibc's dynamic mmap
+#: threshold keeps ~350-450 MB of them resident on top of what is live (peak 1.2-1.27 GB against 0.86 GB
+#: bounded, without the track). The price is page faults: about 40% more CPU (system time) per forward.
+BOUND_HEAP_ENGINES: tuple[str, ...] = ("torch",)
+
+
 class DemucsSeparator:
     """Separate ``(channels, frames)`` arrays with a Demucs model; returns one array per source."""
 
@@ -142,6 +151,8 @@ class DemucsSeparator:
         cache = Path(self.onnx_cache) if self.onnx_cache else None
         runtime = demucs_runtime.runtime_for(model, self.engine, cache, self.device)
         self.engine_record = runtime.describe()
+        if runtime.engine in BOUND_HEAP_ENGINES and str(self.device).startswith("cpu"):
+            memory.bound_heap()
         return runtime.model
 
     @property
@@ -160,24 +171,76 @@ class DemucsSeparator:
                         progress: Progress | None = None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """``(start frame, sources)`` for consecutive finished stretches of the track, as
         :mod:`.demucs_stream` finishes them: the sources are never all in memory at once."""
-        import torch
-
-        from moodmix.plugins.stems.demucs_stream import count_segments as segments_of
-        from moodmix.plugins.stems.demucs_stream import stream_sources
-
         model = self.model
         channels, frames = audio.shape
         if not np.any(audio):
             yield 0, {name: np.zeros_like(audio) for name in model.sources}
             return
         mix = resample(to_channels(audio, model.audio_channels), sr, model.samplerate)
+        length = mix.shape[-1]
         mean, std = mix_stats(mix)
+
+        def read(start: int, n: int) -> np.ndarray:
+            out = np.zeros((mix.shape[0], n), np.float32)
+            lo, hi = max(0, start), min(length, start + n)
+            if hi > lo:
+                out[:, lo - start:hi - start] = (mix[:, lo:hi] - mean) / std
+            return out
+
+        yield from self._stream(model, read, length, mean, std, sr, channels, frames, progress)
+
+    def spool(self, audio: np.ndarray, sr: int, path: Path) -> Spooled:
+        """Write the mix as the model takes it (its rate and channels) to the float WAV ``path``, for
+        :meth:`separate_spooled`: the caller can then let go of the decoded track (404 MB for 20 minutes
+        of stereo) while the model runs."""
+        model = self.model
+        channels, frames = audio.shape
+        silent = not np.any(audio)
+        if not silent:
+            mix = resample(to_channels(audio, model.audio_channels), sr, model.samplerate)
+            with AudioWriter(path, model.samplerate, mix.shape[0], format="wav", bit_depth="float") as out:
+                for start in range(0, mix.shape[1], STATS_BLOCK):  # a write of it all makes whole-track temporaries
+                    out.write(mix[:, start:start + STATS_BLOCK])
+        return Spooled(Path(path), sr, int(channels), int(frames), silent)
+
+    def separate_spooled(self, spooled: Spooled,
+                         progress: Progress | None = None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """:meth:`separate_blocks` on a mix :meth:`spool` wrote, read segment by segment from its file
+        (the same samples, so the same output to the bit)."""
+        import soundfile as sf
+
+        model = self.model
+        if spooled.silent:
+            yield 0, {name: np.zeros((spooled.channels, spooled.frames), np.float32) for name in model.sources}
+            return
+        mean, std = _stats(read_blocks(spooled.path, block=STATS_BLOCK))
+        with sf.SoundFile(str(spooled.path)) as fh:
+            length = fh.frames
+
+            def read(start: int, n: int) -> np.ndarray:
+                out = np.zeros((fh.channels, n), np.float32)
+                lo, hi = max(0, start), min(length, start + n)
+                if hi > lo:
+                    fh.seek(lo)
+                    out[:, lo - start:hi - start] = (fh.read(hi - lo, dtype="float32", always_2d=True).T - mean) / std
+                return out
+
+            yield from self._stream(model, read, length, mean, std, spooled.sr, spooled.channels, spooled.frames,
+                                    progress)
+
+    def _stream(self, model: Any, read: Callable[[int, int], np.ndarray], length: int, mean: float, std: float,
+                sr: int, channels: int, frames: int,
+                progress: Progress | None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        import torch
+
+        from moodmix.plugins.stems.demucs_stream import count_segments as segments_of
+        from moodmix.plugins.stems.demucs_stream import stream_sources
+
         segment = self.segment
         limit = max_segment(model)
         if segment is not None and limit is not None and segment > limit:
             segment = limit
         self.used_segment = segment
-        length = mix.shape[-1]
         total = segments_of(model, length, segment, self.overlap, self.shifts)
         done = 0
 
@@ -186,13 +249,6 @@ class DemucsSeparator:
             done += 1
             if progress is not None:
                 progress(min(done / total, 1.0), f"demucs segment {min(done, total)}/{total}")
-
-        def read(start: int, n: int) -> np.ndarray:
-            out = np.zeros((mix.shape[0], n), np.float32)
-            lo, hi = max(0, start), min(length, start + n)
-            if hi > lo:
-                out[:, lo - start:hi - start] = (mix[:, lo:hi] - mean) / std
-            return out
 
         back = _BackToInput(list(model.sources), model.samplerate, model.audio_channels, sr, channels, frames)
         with torch.inference_mode():
@@ -203,14 +259,35 @@ class DemucsSeparator:
         yield from back.push(None)
 
 
-def mix_stats(mix: np.ndarray, block: int = 1 << 20) -> tuple[float, float]:
+@dataclass(frozen=True)
+class Spooled:
+    """A mix :meth:`DemucsSeparator.spool` wrote: its file, and the input's rate, channels and length."""
+
+    path: Path
+    sr: int
+    channels: int
+    frames: int
+    silent: bool
+
+
+#: Frames per block of :func:`mix_stats`' sums (the block boundaries fix the float rounding).
+STATS_BLOCK = 1 << 20
+
+
+def mix_stats(mix: np.ndarray, block: int = STATS_BLOCK) -> tuple[float, float]:
     """Mean and standard deviation of the channels' mean, a block at a time (no mono copy of the track)."""
+    return _stats(mix[:, start:start + block] for start in range(0, mix.shape[1], block))
+
+
+def _stats(blocks: Iterator[np.ndarray]) -> tuple[float, float]:
     total = squares = 0.0
-    for start in range(0, mix.shape[1], block):
-        ref = mix[:, start:start + block].mean(axis=0, dtype=np.float64)
+    n = 0
+    for part in blocks:
+        ref = part.mean(axis=0, dtype=np.float64)
         total += float(ref.sum())
         squares += float(np.dot(ref, ref))
-    n = max(1, mix.shape[1])
+        n += part.shape[1]
+    n = max(1, n)
     mean = total / n
     std = float(np.sqrt(max(0.0, squares / n - mean * mean)))
     return mean, std or 1.0
