@@ -10,9 +10,10 @@ process, and a busy identity costs one Redis round trip per block rather than pe
 window starts with an identity's first request, like before.
 
 Buckets come only from verified credentials: a user's token (signature and expiry checked, the
-result cached by :func:`moodmix.engine.auth.read_token`), or a bot's service token acting for a
-chat user. Everything unauthenticated or invalid is counted per client address, so forged tokens
-can neither escape the limit nor spend a victim's quota. Requests that fail authentication (401)
+result cached by :func:`moodmix.engine.auth.read_token`, the bucket kept per credential header until
+the token expires: :class:`Identities`), or a bot's service token acting for a chat user. Everything
+unauthenticated or invalid is counted per client address, so forged tokens can neither escape the
+limit nor spend a victim's quota. Requests that fail authentication (401)
 also count against a smaller per-address budget; once it is spent, that address gets 429 for
 anything it sends without valid credentials (password guessing, token guessing).
 
@@ -39,26 +40,48 @@ from moodmix.engine.errors import Unauthorized
 log = logging.getLogger("moodmix.web")
 
 EXCLUDE_PREFIXES = ("/health", "/ready", "/metrics", "/schema", "/static")
-#: The only request headers :func:`identify` reads (ASGI servers send names in lower case).
-IDENTITY_HEADERS = (b"authorization", b"x-moodmix-chat")
 
 
-def identify(headers: dict[str, str], client_host: str | None, secret: str) -> str:
-    """The verified identity behind the request's credentials, else the client address."""
-    address = f"ip:{client_host or 'unknown'}"
-    header = headers.get("authorization", "")
-    if not header.lower().startswith("bearer "):
-        return address
+def identify(authorization: str, chat: str | None, secret: str) -> tuple[str, float] | None:
+    """The verified identity behind an ``Authorization`` header (and ``X-Moodmix-Chat`` for a bot), with
+    the time its token expires; ``None`` when the credentials are not valid (counted per address)."""
+    if not authorization.lower().startswith("bearer "):
+        return None
     try:
-        claims = auth.read_token(secret, header[7:].strip())
+        claims = auth.read_token(secret, authorization[7:].strip())
     except Unauthorized:
-        return address
+        return None
     if claims.kind == "service":
-        chat = headers.get("x-moodmix-chat")
-        return f"chat:{chat}" if chat else f"service:{claims.subject}"
+        return (f"chat:{chat}" if chat else f"service:{claims.subject}"), claims.expires_at
     if claims.kind == "access":
-        return f"user:{claims.subject}"
-    return address
+        return f"user:{claims.subject}", claims.expires_at
+    return None
+
+
+class Identities:
+    """Verified identities by the raw credential headers, until their token expires: a client polling with
+    the same token is bucketed with one dict look-up. Invalid credentials are never kept."""
+
+    MAX = 10_000
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.known: dict[tuple[bytes, bytes | None], tuple[str, float]] = {}
+
+    def get(self, authorization: bytes, chat: bytes | None) -> str | None:
+        key = (authorization, chat)
+        held = self.known.get(key)
+        if held is not None and held[1] > time.time():
+            return held[0]
+        found = identify(authorization.decode("latin-1"), chat.decode("latin-1") if chat is not None else None,
+                         self.secret)
+        if found is None:
+            self.known.pop(key, None)
+            return None
+        if len(self.known) >= self.MAX:
+            self.known.clear()
+        self.known[key] = found
+        return found[0]
 
 
 class MemoryCounter:
@@ -174,7 +197,8 @@ def make_rate_limit(limit: int, window_s: int, redis_url: str = "", *, secret_ke
     address per window are allowed before that address is refused without valid credentials.
     """
     counter = RedisCounter(redis_url) if redis_url else MemoryCounter()
-    policy = f"{limit}; w={window_s}".encode()
+    identities = Identities(secret_key)
+    policy = [(b"ratelimit-policy", f"{limit}; w={window_s}".encode()), (b"ratelimit-limit", str(limit).encode())]
     failures_allowed = auth_failure_limit if auth_failure_limit is not None else max(5, limit // 5)
 
     def middleware(app: ASGIApp) -> ASGIApp:
@@ -183,25 +207,29 @@ def make_rate_limit(limit: int, window_s: int, redis_url: str = "", *, secret_ke
             if scope["type"] != "http" or path == "/" or path.startswith(EXCLUDE_PREFIXES):
                 await app(scope, receive, send)
                 return
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())
-                       if k in IDENTITY_HEADERS}
+            authorization = chat = None
+            for name, value in scope.get("headers", ()):  # ASGI servers send names in lower case
+                if name == b"authorization":
+                    authorization = value
+                elif name == b"x-moodmix-chat":
+                    chat = value
             client = scope.get("client")
             address = f"ip:{client[0] if client else 'unknown'}"
-            identity = identify(headers, client[0] if client else None, secret_key)
-            failures_key = f"authfail:{address}"
+            identity = identities.get(authorization, chat) if authorization is not None else None
             try:
-                if identity == address and await counter.peek(failures_key) >= failures_allowed:
-                    await _refuse(send, _refusal("too many failed sign-ins or invalid tokens from this "
-                                                 "address; wait and retry"), window_s, [])
-                    return
+                if identity is None:
+                    identity = address
+                    if await counter.peek(f"authfail:{address}") >= failures_allowed:
+                        await _refuse(send, _refusal("too many failed sign-ins or invalid tokens from this "
+                                                     "address; wait and retry"), window_s, [])
+                        return
                 count, reset = await counter.hit(identity, window_s, limit)
             except (OSError, RedisError) as exc:
                 _warn_store_down(exc)
                 await app(scope, receive, send)
                 return
             reset_in = max(1, math.ceil(reset - time.time()))
-            extra = [(b"ratelimit-policy", policy), (b"ratelimit-limit", str(limit).encode()),
-                     (b"ratelimit-remaining", str(max(0, limit - count)).encode()),
+            extra = [*policy, (b"ratelimit-remaining", str(max(0, limit - count)).encode()),
                      (b"ratelimit-reset", str(reset_in).encode())]
             if count > limit:
                 await _refuse(send, _refusal(), reset_in, extra)
@@ -211,7 +239,7 @@ def make_rate_limit(limit: int, window_s: int, redis_url: str = "", *, secret_ke
                 if message["type"] == "http.response.start":
                     if message.get("status") == 401:
                         try:
-                            await counter.hit(failures_key, window_s, failures_allowed)
+                            await counter.hit(f"authfail:{address}", window_s, failures_allowed)
                         except (OSError, RedisError) as exc:
                             _warn_store_down(exc)
                     message = {**message, "headers": [*message.get("headers", ()), *extra]}

@@ -125,16 +125,18 @@ class Accounts:
         claims = auth.read_token(self.settings.secret_key, token)
         if claims.kind != "access":
             raise Unauthorized("this token cannot be used as a user token", code="token_invalid")
-        user_id = _subject(claims)
-        key = str(user_id)
+        key = claims.subject
+        cached = self._user_cache.get(key)  # its keys are canonical ids (str(UUID)): a hit is a valid subject
+        if cached is None:
+            key = str(_subject(claims))
+            cached = self._user_cache.get(key)
         known, ended = await self.token_state.lookup(key, claims.session)
         if ended:
             raise Unauthorized("this session was signed out; sign in again", code="token_revoked")
-        cached = self._user_cache.get(key)
         if cached and cached[0] > time.monotonic() and known is not None and cached[1] == known:
             version, user = cached[1], cached[2]
         else:
-            row = await self._user_row(user_id)
+            row = await self._user_row(uuid.UUID(key))
             if row is None:
                 raise Unauthorized("the account behind this token no longer exists", code="token_invalid")
             version, user = row["token_version"], user_dict(row)

@@ -20,6 +20,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 from litestar.serialization import encode_json
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from moodmix.engine import renditions
 from moodmix.engine.errors import BadInput, NotFound
@@ -79,13 +80,12 @@ class JobsController(Controller):
         return ok({**listing, "items": [job_with_urls(j) for j in listing["items"]]})
 
     @get("/{job_id:uuid}")
-    async def get_job(self, request: Request, job_id: UUID) -> Response:
-        """The status document that pages and bots poll: its encoded answer is kept until the job changes.
+    async def get_job(self, request: Request, job_id: UUID) -> ASGIApp:
+        """The status document that pages and bots poll: its answer is kept, encoded, until the job changes.
         The caller is checked here, not through the ``user`` dependency: the same check without the
         dependency machinery, on the route that is called most."""
         user = await current_user(request)
-        body = await request.app.state.service.jobs.rendered_job(user["id"], str(job_id), job_envelope)
-        return Response(body, media_type=MediaType.JSON)
+        return await request.app.state.service.jobs.rendered_job(user["id"], str(job_id), job_envelope)
 
     @post("/{job_id:uuid}/cancel", status_code=200)
     async def cancel(self, request: Request, user: dict, job_id: UUID) -> Response:
@@ -206,9 +206,24 @@ async def _read_file(path: Path, block: int = 1 << 18) -> AsyncIterator[bytes]:
             yield chunk
 
 
-def job_envelope(job: dict) -> bytes:
+class EncodedJSON:
+    """A 200 JSON answer whose body and headers are encoded already: sent as they are, without building a
+    Litestar ``Response`` per request (middlewares still add their headers to each answer)."""
+
+    __slots__ = ("body", "headers")
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.headers = ((b"content-type", MediaType.JSON.value.encode()), (b"content-length", str(len(body)).encode()))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": list(self.headers)})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def job_envelope(job: dict) -> EncodedJSON:
     """What ``ok(job_with_urls(job))`` sends, encoded once per status document."""
-    return encode_json(success(job_with_urls(job)))
+    return EncodedJSON(encode_json(success(job_with_urls(job))))
 
 
 def result_document(job: dict) -> dict:
