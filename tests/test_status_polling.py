@@ -87,3 +87,29 @@ def test_a_kept_rate_limit_identity_ends_with_its_token():
     while time.time() <= exp + 0.05:
         time.sleep(0.05)
     assert identities.get(header, None) is None  # expired: counted per address again
+
+
+async def test_the_server_app_takes_its_start_up_heap_out_of_the_collectors_view(env_for, monkeypatch):
+    """Full collections walked every object made at start-up (~120k in an HTTP worker), pausing every request
+    in flight; the server's app freezes them once started, and a test app leaves the collector alone."""
+    import gc
+
+    from litestar.testing import AsyncTestClient
+
+    from moodmix.engine.config import load_settings
+    from moodmix.engine.plugin_manager import build_plugin_manager
+    from moodmix.web.app import create_app
+
+    for key, value in env_for("embedded").items():
+        monkeypatch.setenv(key, value)
+    gc.unfreeze()
+    try:
+        async with AsyncTestClient(app=create_app(load_settings(), pm=build_plugin_manager())) as client:
+            assert (await client.get("/health")).status_code == 200
+            assert gc.get_freeze_count() == 0
+        async with AsyncTestClient(app=create_app(load_settings(), pm=build_plugin_manager(), freeze_heap=True)
+                                   ) as client:
+            assert (await client.get("/health")).status_code == 200
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

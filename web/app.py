@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -46,7 +47,11 @@ async def index(request: Request) -> str:
     return "<!doctype html><title>moodmix</title><h1>moodmix</h1><p>API at <a href='/schema'>/schema</a></p>"
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, pm=None) -> Litestar:
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, pm=None,
+               freeze_heap: bool = False) -> Litestar:
+    """``freeze_heap`` (the server): once started, the objects made so far (modules, routes, plugins) leave
+    the garbage collector's view (``gc.freeze``). In an HTTP worker they are ~120k; each full collection
+    walked them all and paused every request in flight by 50-170 ms (measured under load)."""
     settings = settings or load_settings()
     pm = pm or (runtime.pm if runtime else get_plugin_manager())  # routes are read now, before start-up
 
@@ -57,6 +62,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.service = Service(rt)
         if rt.runner is not None:  # embedded: this process runs jobs, so it owns the scratch folder
             await remove_orphan_scratch(rt)
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         log.info("moodmix %s ready: capabilities %s", __version__, ", ".join(sorted(rt.registry.capabilities)))
         try:
             yield
@@ -95,4 +103,4 @@ def app_from_env() -> Litestar:
     """Factory for ASGI servers (``granian --factory moodmix.web.app:app_from_env``)."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings)
+    return create_app(settings, freeze_heap=True)
