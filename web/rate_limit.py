@@ -106,8 +106,9 @@ class MemoryCounter:
 
 
 def lease_size(limit: int) -> int:
-    """Numbers reserved per round trip: 1 % of the limit (at most 1,000), so reservations that one process
-    holds unused can refuse another process's requests early by at most 1 % of the limit per process."""
+    """Numbers reserved per round trip: 1 % of the limit (at most 1,000). A process holds at most one and a
+    half blocks unused (the rest of one, and the next reserved ahead), so reservations can refuse another
+    process's requests early by at most 1.5 % of the limit per process."""
     return max(1, min(1000, limit // 100))
 
 
@@ -115,10 +116,12 @@ class RedisCounter:
     """Windows in Redis, shared by every API process, handed out locally in reserved blocks.
 
     A window's key counts every number reserved by any process (``SET NX EX`` + ``INCRBY`` + ``PTTL`` in
-    one round trip). A process serves its block from memory; the request that finds it spent reserves the
-    next one (one reservation per key at a time). A block's numbers are global: once the last number
-    reserved is past the limit, the window is spent for everyone and refusals need no round trip until
-    it resets. Small limits (under 200) reserve one number at a time, exactly as a plain counter.
+    one round trip). A process serves its block from memory and, once half of it is used, reserves the
+    next block in the background, so that requests do not wait for the round trip (under 100 pollers
+    every request that arrived while a block was being reserved used to wait for Redis). A block's
+    numbers are global: once the last number reserved is past the limit, the window is spent for
+    everyone and refusals need no round trip until it resets. Small limits (under 200) reserve one
+    number at a time, when it is needed, exactly as a plain counter.
     """
 
     MAX_KEYS = 100_000
@@ -128,7 +131,8 @@ class RedisCounter:
 
         self.client = aioredis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         self.namespace = namespace
-        self.leases: dict[str, list[float]] = {}  # key -> [next number, last number reserved, reset epoch]
+        # key -> [next number, last number reserved, reset epoch, the next block reserved ahead or None]
+        self.leases: dict[str, list] = {}
         self._reserving: dict[str, asyncio.Future] = {}
 
     async def hit(self, key: str, window_s: int, limit: int) -> tuple[int, float]:
@@ -138,28 +142,49 @@ class RedisCounter:
             if lease is not None and lease[2] > now:
                 if lease[0] <= lease[1]:
                     lease[0] += 1
+                    size = lease_size(limit)
+                    if (size > 1 and lease[3] is None and lease[1] - lease[0] + 1 <= size // 2 and lease[1] < limit
+                            and key not in self._reserving):
+                        self._start(key, window_s, limit, ahead=True)
                     return int(lease[0] - 1), lease[2]
+                ahead = lease[3]
+                if ahead is not None and ahead[2] > now:
+                    self.leases[key] = [ahead[0], ahead[1], ahead[2], None]
+                    continue
                 if lease[1] >= limit:  # spent for everyone until the window resets
                     return int(lease[1] + 1), lease[2]
-            pending = self._reserving.get(key)
-            if pending is None:
-                pending = self._reserving[key] = asyncio.ensure_future(self._reserve(key, window_s, limit))
-                pending.add_done_callback(lambda _, k=key: self._reserving.pop(k, None))
+            pending = self._reserving.get(key) or self._start(key, window_s, limit, ahead=False)
             await asyncio.shield(pending)
 
-    async def _reserve(self, key: str, window_s: int, limit: int) -> None:
+    def _start(self, key: str, window_s: int, limit: int, *, ahead: bool) -> asyncio.Future:
+        pending = self._reserving[key] = asyncio.ensure_future(self._reserve(key, window_s, limit, ahead))
+        pending.add_done_callback(lambda _, k=key: self._reserving.pop(k, None))
+        return pending
+
+    async def _reserve(self, key: str, window_s: int, limit: int, ahead: bool = False) -> None:
         size = lease_size(limit)
         name = f"{self.namespace}:{key}"
         pipe = self.client.pipeline(transaction=False)
         pipe.set(name, 0, ex=window_s, nx=True)
         pipe.incrby(name, size)
         pipe.pttl(name)
-        _, last, pttl = await pipe.execute()
+        try:
+            _, last, pttl = await pipe.execute()
+        except (OSError, RedisError) as exc:
+            if not ahead:
+                raise
+            _warn_store_down(exc)  # nobody waits for it: the request that finds the block spent asks again
+            return
         if len(self.leases) >= self.MAX_KEYS:
             now = time.time()
             self.leases = {k: v for k, v in self.leases.items() if v[2] > now}
         ttl_s = pttl / 1000 if pttl > 0 else window_s  # (a key with no expiry is not ours to fix here)
-        self.leases[key] = [int(last) - size + 1, int(last), time.time() + ttl_s]
+        block = (int(last) - size + 1, int(last), time.time() + ttl_s)
+        lease = self.leases.get(key)
+        if ahead and lease is not None and lease[0] <= lease[1] and lease[2] > time.time():
+            lease[3] = block
+        else:
+            self.leases[key] = [*block, None]
 
     async def peek(self, key: str) -> int:
         value = await self.client.get(f"{self.namespace}:{key}")
