@@ -17,6 +17,8 @@ from moodmix.plugins.stems import demucs_backend, model_cache, model_locator
 from moodmix.plugins.stems.capability import fold_sources
 from moodmix.testing import run_local
 
+pytestmark = pytest.mark.usefixtures("fresh_model_cache")
+
 SOURCES = ["drums", "bass", "other", "vocals"]
 
 
@@ -28,13 +30,6 @@ def tiny_htdemucs(sources: list[str] = SOURCES, segment: float = 2.0):
     model = HTDemucs(sources=sources, channels=4, depth=4, nfft=1024, t_layers=1, t_heads=2,
                      dconv_comp=4, segment=Fraction(segment).limit_denominator(100))
     return model.eval()
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    model_cache.clear()
-    yield
-    model_cache.clear()
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from moodmix.engine import audio_io
 from moodmix.plugins.stems import demucs_openvino, demucs_runtime, model_cache
 from moodmix.plugins.stems.demucs_backend import DemucsSeparator
 
+pytestmark = pytest.mark.usefixtures("fresh_model_cache")
+
 SOURCES = ["drums", "bass", "other", "vocals"]
 
 
@@ -34,13 +36,6 @@ def tiny_htdemucs():
             if name.endswith(".scale"):
                 param.fill_(0.5)
     return model.eval()
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    model_cache.clear()
-    yield
-    model_cache.clear()
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from moodmix.engine.config import load_settings
 from moodmix.plugins.stems import demucs_backend, model_cache
 from moodmix.testing import run_local
 
+pytestmark = pytest.mark.usefixtures("fresh_model_cache")
+
 SOURCES = ["drums", "bass", "other", "vocals"]
 
 
@@ -27,13 +29,6 @@ def tiny_htdemucs(seed: int = 0, segment: float = 1.0):
     torch.manual_seed(seed)
     return HTDemucs(sources=SOURCES, channels=4, depth=4, nfft=1024, t_layers=1, t_heads=2, dconv_comp=4,
                     segment=Fraction(segment).limit_denominator(100)).eval()
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    model_cache.clear()
-    yield
-    model_cache.clear()
 
 
 @pytest.fixture
