@@ -6,29 +6,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from moodmix.engine import audio_io, memory
 from moodmix.engine.config import load_settings
 from moodmix.plugins.stems import demucs_backend, model_cache
 from moodmix.testing import run_local
+from tests.plugins.tiny_demucs import SOURCES, tiny_htdemucs
 
 pytestmark = pytest.mark.usefixtures("fresh_model_cache")
-
-SOURCES = ["drums", "bass", "other", "vocals"]
-
-
-def tiny_htdemucs(seed: int = 0, segment: float = 1.0):
-    from demucs.htdemucs import HTDemucs
-
-    torch.manual_seed(seed)
-    return HTDemucs(sources=SOURCES, channels=4, depth=4, nfft=1024, t_layers=1, t_heads=2, dconv_comp=4,
-                    segment=Fraction(segment).limit_denominator(100)).eval()
 
 
 @pytest.fixture

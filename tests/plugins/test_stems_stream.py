@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -16,21 +15,12 @@ import torch
 from moodmix.engine.audio_io import AudioWriter, load_audio, save_audio
 from moodmix.plugins.stems import demucs_stream
 from moodmix.plugins.stems.dsp_separator import STEMS, DspConfig, DspSeparator
-
-SOURCES = ["drums", "bass", "other", "vocals"]
+from tests.plugins.tiny_demucs import tiny_htdemucs
 
 
 def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     noise = float(np.sum((reference.astype(np.float64) - estimate) ** 2))
     return float("inf") if noise == 0 else 10 * np.log10(float(np.sum(reference.astype(np.float64) ** 2)) / noise)
-
-
-def tiny_htdemucs(seed: int = 0, segment: float = 1.0):
-    from demucs.htdemucs import HTDemucs
-
-    torch.manual_seed(seed)
-    return HTDemucs(sources=SOURCES, channels=4, depth=4, nfft=1024, t_layers=1, t_heads=2, dconv_comp=4,
-                    segment=Fraction(segment).limit_denominator(100)).eval()
 
 
 @pytest.fixture
