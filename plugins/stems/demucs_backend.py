@@ -179,14 +179,7 @@ class DemucsSeparator:
         mix = resample(to_channels(audio, model.audio_channels), sr, model.samplerate)
         length = mix.shape[-1]
         mean, std = mix_stats(mix)
-
-        def read(start: int, n: int) -> np.ndarray:
-            out = np.zeros((mix.shape[0], n), np.float32)
-            lo, hi = max(0, start), min(length, start + n)
-            if hi > lo:
-                out[:, lo - start:hi - start] = (mix[:, lo:hi] - mean) / std
-            return out
-
+        read = _normalised_reader(lambda lo, hi: mix[:, lo:hi], mix.shape[0], length, mean, std)
         yield from self._stream(model, read, length, mean, std, sr, channels, frames, progress)
 
     def spool(self, audio: np.ndarray, sr: int, path: Path) -> Spooled:
@@ -217,14 +210,11 @@ class DemucsSeparator:
         with sf.SoundFile(str(spooled.path)) as fh:
             length = fh.frames
 
-            def read(start: int, n: int) -> np.ndarray:
-                out = np.zeros((fh.channels, n), np.float32)
-                lo, hi = max(0, start), min(length, start + n)
-                if hi > lo:
-                    fh.seek(lo)
-                    out[:, lo - start:hi - start] = (fh.read(hi - lo, dtype="float32", always_2d=True).T - mean) / std
-                return out
+            def frames_at(lo: int, hi: int) -> np.ndarray:
+                fh.seek(lo)
+                return fh.read(hi - lo, dtype="float32", always_2d=True).T
 
+            read = _normalised_reader(frames_at, fh.channels, length, mean, std)
             yield from self._stream(model, read, length, mean, std, spooled.sr, spooled.channels, spooled.frames,
                                     progress)
 
@@ -257,6 +247,21 @@ class DemucsSeparator:
                 estimates = block[0].cpu().mul_(std).add_(mean).numpy()
                 yield from back.push(estimates)
         yield from back.push(None)
+
+
+def _normalised_reader(frames_at: Callable[[int, int], np.ndarray], channels: int, length: int, mean: float,
+                       std: float) -> Callable[[int, int], np.ndarray]:
+    """The segment loop's ``read(start, n)``: the mix over ``start..start+n`` normalised, zeros outside the
+    track; ``frames_at(lo, hi)`` gives the mix's ``(channels, hi - lo)`` samples (from an array or a file)."""
+
+    def read(start: int, n: int) -> np.ndarray:
+        out = np.zeros((channels, n), np.float32)
+        lo, hi = max(0, start), min(length, start + n)
+        if hi > lo:
+            out[:, lo - start:hi - start] = (frames_at(lo, hi) - mean) / std
+        return out
+
+    return read
 
 
 @dataclass(frozen=True)

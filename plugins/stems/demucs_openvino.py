@@ -15,6 +15,7 @@ memory high-water mark a worker should not keep.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -38,16 +39,22 @@ class OpenVinoUnavailable(RuntimeError):
 
 def bf16_native() -> bool:
     """Whether OpenVINO's CPU plugin computes bfloat16 natively on this machine."""
+    try:
+        import openvino  # noqa: F401  (checked on each call: the capabilities are cached, the install may not be)
+    except ImportError as exc:
+        raise OpenVinoUnavailable("openvino is not installed") from exc
     return "BF16" in _capabilities()
 
 
-def _capabilities() -> list[str]:
+@functools.cache
+def _capabilities() -> tuple[str, ...]:
+    """The CPU plugin's optimisation capabilities, read once per process (each read builds an ov.Core)."""
     try:
         import openvino as ov
     except ImportError as exc:
         raise OpenVinoUnavailable("openvino is not installed") from exc
     try:
-        return [str(c) for c in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
+        return tuple(str(c) for c in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
     except Exception as exc:  # no CPU plugin, unusual builds
         raise OpenVinoUnavailable(f"openvino has no CPU device: {exc}") from exc
 

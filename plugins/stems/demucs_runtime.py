@@ -215,7 +215,7 @@ class CoreNet:
 
         m = self.model
         if mix.device.type != "cpu":
-            raise ValueError("the onnx engine runs on CPU tensors")
+            raise ValueError("the onnx and openvino engines run on CPU tensors")
         length = mix.shape[-1]
         if length > self.training_length:
             raise ValueError(f"segment of {length} samples is longer than the model's {self.training_length}")
@@ -231,7 +231,8 @@ class CoreNet:
 
 
 class OnnxBag:
-    """A demucs model with each HTDemucs on ONNX Runtime, shaped like the ``BagOfModels`` it replaces.
+    """A demucs model with each HTDemucs's core on ONNX Runtime or OpenVINO (:class:`CoreNet`), shaped like
+    the ``BagOfModels`` it replaces.
 
     ``models`` are the per-model runtimes (each callable on ``(B, C, T)``, padding to its training
     length like HTDemucs itself) and ``weights`` the bag's per-source weights, so a segment loop that
