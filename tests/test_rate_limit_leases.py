@@ -4,8 +4,11 @@ without a round trip."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
+import pytest
 from support import REDIS_URL, require_services
 
 from moodmix.web.rate_limit import RedisCounter, lease_size
@@ -38,7 +41,7 @@ async def test_two_processes_share_the_limit():
         assert count > limit and reset > 0
     finally:
         for counter in (a, b):
-            await counter.client.aclose()
+            await counter.aclose()
 
 
 async def test_a_spent_window_refuses_without_asking_redis():
@@ -50,7 +53,7 @@ async def test_a_spent_window_refuses_without_asking_redis():
         assert (await counter.hit("user:x", 60, 3))[0] > 3
         counter.client = real
     finally:
-        await counter.client.aclose()
+        await counter.aclose()
 
 
 async def test_the_next_lease_is_reserved_before_the_block_runs_out():
@@ -71,4 +74,25 @@ async def test_the_next_lease_is_reserved_before_the_block_runs_out():
         assert [(await counter.hit("user:s", 60, 5))[0] for _ in range(6)] == [1, 2, 3, 4, 5, 6]
         assert "user:s" not in counter._reserving and counter.leases["user:s"][3] is None
     finally:
-        await counter.client.aclose()
+        await counter.aclose()
+
+
+@pytest.mark.timeout(30)
+async def test_a_finished_reservation_that_left_the_block_spent_is_not_awaited_again():
+    """A request can run after a reservation finished but before its done callback removed it (another
+    task was ready first). When that reservation left nothing usable (an ahead one that failed quietly),
+    the request reserves again instead of awaiting the finished one over and over without yielding."""
+    require_services()
+    counter = RedisCounter(REDIS_URL, f"test-ratelimit-{uuid.uuid4().hex}")
+    limit = 100_000
+    try:
+        counter.leases["user:a"] = [11, 10, time.time() + 60, None]  # this process's block is used up
+        finished = asyncio.get_running_loop().create_future()
+        finished.set_result(None)  # the ahead reservation failed quietly; its callback has not run yet
+        counter._reserving["user:a"] = finished
+        number, _ = await counter.hit("user:a", 60, limit)
+        assert number == 1  # a new block was reserved in Redis: the window's first numbers
+        assert counter.leases["user:a"][1] == lease_size(limit)
+    finally:
+        await counter.aclose()
+

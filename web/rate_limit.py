@@ -153,13 +153,31 @@ class RedisCounter:
                     continue
                 if lease[1] >= limit:  # spent for everyone until the window resets
                     return int(lease[1] + 1), lease[2]
-            pending = self._reserving.get(key) or self._start(key, window_s, limit, ahead=False)
+            pending = self._reserving.get(key)
+            if pending is None or pending.done():
+                # A finished reservation is never awaited again: awaiting a done future does not yield, so a
+                # block that one left unusable (an ahead reservation that failed quietly) would spin here.
+                pending = self._start(key, window_s, limit, ahead=False)
             await asyncio.shield(pending)
 
     def _start(self, key: str, window_s: int, limit: int, *, ahead: bool) -> asyncio.Future:
         pending = self._reserving[key] = asyncio.ensure_future(self._reserve(key, window_s, limit, ahead))
-        pending.add_done_callback(lambda _, k=key: self._reserving.pop(k, None))
+        pending.add_done_callback(lambda done, k=key: self._forget(k, done))
         return pending
+
+    def _forget(self, key: str, done: asyncio.Future) -> None:
+        if self._reserving.get(key) is done:  # (a newer reservation for the key may have replaced it)
+            del self._reserving[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: an ahead reservation's failure is logged by _reserve, not by asyncio
+
+    async def aclose(self) -> None:
+        """Cancel reservations in flight, then close the connection pool."""
+        pending = list(self._reserving.values())
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self.client.aclose()
 
     async def _reserve(self, key: str, window_s: int, limit: int, ahead: bool = False) -> None:
         size = lease_size(limit)
