@@ -54,3 +54,17 @@ def test_moodmix_run_draws_its_bar_before_the_engine_loads():
              "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert not {"numpy", "soundfile", "pluggy"} & set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_an_analysis_loads_neither_librosa_nor_numba(tmp_path):
+    """analyze's transforms are numpy: importing librosa (and numba's kernels) would cost more than
+    analysing a short file (issue 19: ``moodmix run analyze`` on a 1-s file within 3 s)."""
+    import numpy as np
+    import soundfile as sf
+
+    path = tmp_path / "chord.wav"
+    t = np.arange(44100) / 44100
+    sf.write(path, 0.2 * sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)), 44100)
+    code = (f"from moodmix.plugins.analyze.pipeline import analyze_file\n"
+            f"assert analyze_file({str(path)!r})['key_name']")
+    assert not {"librosa", "numba", "torch", "sklearn"} & loaded_after(code)

@@ -1,7 +1,7 @@
 """The ``analyze`` capability: format, loudness, tempo and beats, key — as JSON.
 
-Importing this module is cheap (msgspec and the contract only); numpy, scipy and
-librosa are imported when a job actually runs.
+Importing this module is cheap (msgspec and the contract only); numpy and scipy are imported
+when a job actually runs, and librosa never (see :mod:`.spectra`).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def summarize(data: dict) -> str:
 
 
 def run(ctx: RunContext) -> RunResult:
-    # Deferred: keeps plugin discovery (every process start) free of numpy/librosa imports.
+    # Deferred: keeps plugin discovery (every process start) free of numpy imports.
     from moodmix.plugins.analyze.pipeline import analyze_file
 
     data = analyze_file(ctx.inputs["audio"], ctx.params, progress=ctx.progress)
@@ -55,7 +55,7 @@ def run(ctx: RunContext) -> RunResult:
     path = ctx.output_path("analysis", ".json")
     path.write_bytes(msgspec.json.format(msgspec.json.encode(data), indent=2))
     ctx.progress(1.0, "analysis written")
-    return RunResult(data=data, files={"analysis": path}, backend="librosa")
+    return RunResult(data=data, files={"analysis": path}, backend="numpy")
 
 
 ANALYZE = Capability(

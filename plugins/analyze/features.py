@@ -4,16 +4,17 @@ Rhythm and pitch want opposite resolutions, so there is one STFT for each and no
 more: a short one (2048 samples, 23 ms hop) whose mel bands give the onset
 envelopes, and a long one (8192 samples ≈ 0.37 s, 50 % overlap) whose 2.7 Hz bins
 separate semitones down to the bass, for chroma. The long one costs a tenth of
-the short one because of its hop. librosa is imported lazily so that loading the
-plugin (done at every server start) stays cheap.
+the short one because of its hop. The transforms are numpy (:mod:`.spectra`, checked
+against librosa): importing librosa costs more than analysing a short file.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
+
+from moodmix.plugins.analyze import spectra
 
 N_FFT = 2048
 HOP_LENGTH = 512
@@ -65,71 +66,60 @@ def spectral_features(y: np.ndarray, sr: int) -> SpectralFeatures:
 
 def onset_envelopes(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mel spectral flux over all bands, below :data:`LOW_BAND_HZ` and above :data:`HIGH_BAND_HZ`."""
-    import librosa
-
     y = _at_least(y, N_FFT)
     mel = _mel_power(y, sr)
-    mel_db = librosa.power_to_db(mel)
-    onset = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP_LENGTH)
-    centres = librosa.mel_frequencies(mel.shape[0] + 2, fmax=sr / 2)[1:-1]
-    low_onset = librosa.onset.onset_strength(S=mel_db[centres <= LOW_BAND_HZ], sr=sr, hop_length=HOP_LENGTH)
+    mel_db = spectra.power_to_db(mel)
+    onset = spectra.spectral_flux(mel_db, N_FFT, HOP_LENGTH)
+    centres = spectra.mel_frequencies(mel.shape[0] + 2, 0.0, sr / 2)[1:-1]
+    low_onset = spectra.spectral_flux(mel_db[centres <= LOW_BAND_HZ], N_FFT, HOP_LENGTH)
     high_bands = centres >= HIGH_BAND_HZ
-    high_onset = (librosa.onset.onset_strength(S=mel_db[high_bands], sr=sr, hop_length=HOP_LENGTH)
+    high_onset = (spectra.spectral_flux(mel_db[high_bands], N_FFT, HOP_LENGTH)
                   if high_bands.any() else np.zeros_like(onset))
     return onset.astype(np.float32), low_onset.astype(np.float32), high_onset.astype(np.float32)
 
 
 def _mel_power(y: np.ndarray, sr: int) -> np.ndarray:
-    """``melspectrogram(stft(y))`` (centred, zero-padded as librosa does) a block of frames at a time:
-    the whole STFT of a 20-minute track would take about 1 GB; its mel bands take 26 MB."""
-    import librosa
-
-    padded = np.pad(y, N_FFT // 2)
+    """Mel power spectrogram of ``y`` (centred, zero-padded), a block of frames at a time: the whole STFT
+    of a 20-minute track would take about 1 GB; its mel bands take 26 MB."""
+    padded = np.pad(np.asarray(y, dtype=np.float32), N_FFT // 2)
     frames = 1 + (padded.size - N_FFT) // HOP_LENGTH
-    basis = librosa.filters.mel(sr=sr, n_fft=N_FFT)
+    basis = spectra.mel_filters(sr, N_FFT)
     blocks = []
     for first in range(0, frames, FRAME_BLOCK):
         last = min(frames, first + FRAME_BLOCK)
         segment = padded[first * HOP_LENGTH:(last - 1) * HOP_LENGTH + N_FFT]
-        power = np.abs(librosa.stft(segment, n_fft=N_FFT, hop_length=HOP_LENGTH, center=False)) ** 2
-        blocks.append(np.einsum("ft,mf->mt", power, basis, optimize=True))
+        power = spectra.stft_magnitude(segment, N_FFT, HOP_LENGTH, center=False) ** 2
+        blocks.append(basis @ power)
     return np.concatenate(blocks, axis=1)
 
 
 def chromagrams(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, float]:
     """Chroma of the whole spectrum and of the bass, plus the tuning they were folded with."""
-    import librosa
-
     y = _at_least(y, PITCH_N_FFT)
-    spec = np.abs(librosa.stft(y, n_fft=PITCH_N_FFT, hop_length=PITCH_HOP_LENGTH))
+    spec = spectra.stft_magnitude(y, PITCH_N_FFT, PITCH_HOP_LENGTH)
     tuning = _tuning(spec, sr)
     power = spec**2
-    chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_fft=PITCH_N_FFT, tuning=tuning, norm=None)
-    bass = librosa.fft_frequencies(sr=sr, n_fft=PITCH_N_FFT)[:, None] < BASS_MAX_HZ
-    bass_chroma = librosa.feature.chroma_stft(S=power * bass, sr=sr, n_fft=PITCH_N_FFT, tuning=tuning,
-                                              norm=None)
+    folding = spectra.chroma_filters(sr, PITCH_N_FFT, tuning)
+    chroma = folding @ power
+    bass = spectra.fft_frequencies(sr, PITCH_N_FFT) < BASS_MAX_HZ
+    bass_chroma = folding[:, bass] @ power[bass]
     return chroma.astype(np.float32), bass_chroma.astype(np.float32), tuning
 
 
 def _tuning(spec: np.ndarray, sr: int) -> float:
-    """Deviation from A440 in fractions of a semitone (0 when there is nothing pitched)."""
-    import librosa
-
+    """Deviation from A440 in fractions of a semitone (0 when there is nothing pitched): librosa's
+    ``estimate_tuning``, a block of frames at a time (peaks are picked in each frame on its own; on the
+    whole spectrogram of a 20-minute track the temporaries take 700 MB)."""
     if not np.any(spec > 0):
         return 0.0
-    with warnings.catch_warnings():  # "empty frequency set" for unpitched audio: we return 0
-        warnings.simplefilter("ignore", UserWarning)
-        # librosa.estimate_tuning, a block of frames at a time (piptrack treats each frame on its own):
-        # on the whole spectrogram of a 20-minute track its temporaries take 700 MB.
-        pitches, mags = [], []
-        for first in range(0, spec.shape[1], FRAME_BLOCK):
-            pitch, mag = librosa.piptrack(S=spec[:, first:first + FRAME_BLOCK], sr=sr, n_fft=PITCH_N_FFT)
-            picked = pitch > 0
-            pitches.append(pitch[picked])
-            mags.append(mag[picked])
-        pitch, mag = np.concatenate(pitches), np.concatenate(mags)
-        threshold = np.median(mag) if mag.size else 0.0
-        value = float(librosa.pitch_tuning(pitch[mag >= threshold]))
+    frequencies, magnitudes = [], []
+    for first in range(0, spec.shape[1], FRAME_BLOCK):
+        found, mag = spectra.pitch_peaks(spec[:, first:first + FRAME_BLOCK], sr, PITCH_N_FFT)
+        frequencies.append(found)
+        magnitudes.append(mag)
+    pitch, mag = np.concatenate(frequencies), np.concatenate(magnitudes)
+    threshold = np.median(mag) if mag.size else 0.0
+    value = spectra.tuning_of(pitch[mag >= threshold])
     return value if np.isfinite(value) else 0.0
 
 

@@ -1,5 +1,5 @@
 """analyze's spectral features, computed a block of frames at a time (bounded memory on long tracks), are
-exactly what the whole-spectrogram librosa calls give."""
+what the whole-spectrogram librosa calls give (to float32 rounding: the transforms are numpy's)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def test_blockwise_mel_spectrogram_is_the_whole_one(monkeypatch, detuned_chords)
     for y in (detuned_chords, detuned_chords[:5000], F._at_least(detuned_chords[:100], F.N_FFT)):
         power = np.abs(librosa.stft(y, n_fft=F.N_FFT, hop_length=F.HOP_LENGTH)) ** 2
         whole = librosa.feature.melspectrogram(S=power, sr=SR, n_fft=F.N_FFT)
-        assert np.array_equal(F._mel_power(y, SR), whole)
+        got = F._mel_power(y, SR)
+        assert got.shape == whole.shape
+        np.testing.assert_allclose(got, whole, rtol=1e-4, atol=1e-5 * whole.max())
 
 
 def test_blockwise_tuning_is_librosas_estimate(monkeypatch, detuned_chords):
@@ -37,4 +39,4 @@ def test_blockwise_tuning_is_librosas_estimate(monkeypatch, detuned_chords):
         warnings.simplefilter("ignore", UserWarning)
         expected = float(librosa.estimate_tuning(S=spec, sr=SR, n_fft=F.PITCH_N_FFT))
     assert spec.shape[1] > 3 * F.FRAME_BLOCK and expected != 0.0
-    assert F._tuning(spec, SR) == expected
+    assert F._tuning(spec, SR) == pytest.approx(expected)
