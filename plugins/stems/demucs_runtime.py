@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -140,6 +141,7 @@ def export_core(model: Any, cache_dir: Path) -> Path:
     if path.exists():
         return path
     cache_dir.mkdir(parents=True, exist_ok=True)
+    sweep_unfinished(cache_dir)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with tempfile.TemporaryDirectory(prefix="moodmix-export-") as work:
         saved = Path(work) / "model.pt"
@@ -153,6 +155,43 @@ def export_core(model: Any, cache_dir: Path) -> Path:
         raise EngineUnavailable(f"onnx export failed: {lines[-1] if lines else f'exit code {done.returncode}'}")
     tmp.replace(path)
     return path
+
+
+#: An unfinished file this old is removed even if its writer's process id is alive (reused, or another host).
+UNFINISHED_MAX_AGE_S = 86400.0
+
+
+def sweep_unfinished(cache_dir: Path) -> list[Path]:
+    """Remove exports that a killed process left half-written (``<graph>.<pid>.tmp``, and OpenVINO's
+    ``<graph>.<pid>.tmp.xml``/``.bin``): each is the size of a model, and nothing would reuse it."""
+    removed = []
+    now = time.time()
+    for leftover in cache_dir.glob("*.tmp*"):
+        parts = leftover.name.split(".")
+        pid = next((int(part) for part in reversed(parts) if part.isdigit()), None)
+        try:
+            age = now - leftover.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if pid is None:
+            unfinished = age > 3600.0  # a name without its writer's id: only when surely abandoned
+        else:
+            unfinished = pid != os.getpid() and (not _alive(pid) or age > UNFINISHED_MAX_AGE_S)
+        if not unfinished:
+            continue
+        leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _export(model: Any, target: Path) -> None:

@@ -75,6 +75,30 @@ def test_export_is_cached_by_weights(tmp_path: Path) -> None:
     assert demucs_runtime.export_core(model, tmp_path) != first  # other weights, another graph
 
 
+def test_an_export_left_unfinished_by_a_killed_process_is_swept(tmp_path: Path) -> None:
+    """A worker killed while exporting leaves a model-sized ``.tmp``; the next export removes it, and
+    leaves alone what a live process is still writing."""
+    import os
+    import subprocess
+    import time
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead = int(gone.stdout)
+    killed = tmp_path / f"htdemucs-abc-343980.{dead}.tmp"
+    killed_ov = tmp_path / f"htdemucs-abc-343980.onnx.b1.{dead}.tmp.xml"
+    writing = tmp_path / f"htdemucs-def-343980.{os.getppid()}.tmp"
+    recent_verdict = tmp_path / "htdemucs-def-343980.openvino.tmp"
+    old_verdict = tmp_path / "htdemucs-abc-343980.openvino.tmp"
+    for path in (killed, killed_ov, writing, recent_verdict, old_verdict):
+        path.write_bytes(b"half a model")
+    os.utime(old_verdict, (time.time() - 7200, time.time() - 7200))
+    demucs_runtime.export_core(tiny_htdemucs(), tmp_path)
+    assert not killed.exists() and not killed_ov.exists() and not old_verdict.exists()
+    assert writing.exists() and recent_verdict.exists()
+    assert not list(tmp_path.glob(f"*.{os.getpid()}.tmp"))  # our own export finished and was renamed
+
+
 def test_auto_falls_back_to_torch_without_onnxruntime(mix: np.ndarray, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if it were not installed
     monkeypatch.setitem(sys.modules, "openvino", None)
