@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 Engine = Literal["auto", "torch", "onnx", "openvino"]
 ENGINES: tuple[str, ...] = ("auto", "torch", "onnx", "openvino")
 #: Bumped when the exported graph changes, so stale cache files are not reused.
-EXPORT_VERSION = "1"
+EXPORT_VERSION = "2"  # 2: attention exported a block of queries at a time
 
 
 class EngineUnavailable(RuntimeError):
@@ -198,9 +198,12 @@ def _export(model: Any, target: Path) -> None:
     """Trace the core of ``model`` to ``target`` (in the child process of :func:`export_core`)."""
     import torch
 
+    from moodmix.plugins.stems.chunked_attention import chunk_attention
+
     training_length = int(model.segment * model.samplerate)
     mix = torch.zeros(1, model.audio_channels, training_length)
     mag = model._magnitude(model._spec(mix))
+    chunk_attention(model)  # this process's own copy of the model: the score matrices are never whole
     # With grad on, nn.MultiheadAttention skips its fused fast path, which has no ONNX export.
     with torch.inference_mode(False), torch.enable_grad():
         torch.onnx.export(_core_module(model.eval()), (mag, mix), str(target), input_names=["mag", "mix"],
