@@ -19,7 +19,7 @@ import numpy as np
 
 from moodmix.engine import memory
 from moodmix.engine.audio_io import AudioWriter, read_blocks, resample, to_channels
-from moodmix.plugins.stems import demucs_runtime, model_cache, model_locator
+from moodmix.plugins.stems import demucs_runtime, model_cache, model_locator, weight_release
 
 Progress = Callable[[float, str | None], None]
 
@@ -66,7 +66,9 @@ def load_model(name: str, device: str, model_dir: str | None, settings: Any = No
             location = model_locator.locate(name, model_dir)
         if location is None:
             raise WeightsMissing(missing_message(name, model_dir))
-        return model_locator.load(location).to(device)
+        model = model_locator.load(location).to(device)
+        weight_release.set_reload(model, lambda: model_locator.load(location).to(device))
+        return model
 
     return model_cache.get_or_load(name, device, loader)
 

@@ -402,15 +402,22 @@ def runtime_for(model: Any, engine: str = "auto", cache_dir: Path | None = None,
     """The runtime for a loaded ``model``, built once per (engine, cache folder, device), kept on the model."""
     import random
 
+    from moodmix.plugins.stems import weight_release
+
     key = (engine, str(cache_dir), str(device))
     runtimes = model.__dict__.setdefault("_moodmix_runtimes", {})
     if key not in runtimes:
+        weight_release.restore(model)  # torch, or an export, needs the weights an exported engine let go
         # the export draws from ``random``; demucs' shifts draw from it too, and a seeded run must not move
         state = random.getstate()
         try:
             runtimes[key] = wrap(model, engine, cache_dir, device)
         finally:
             random.setstate(state)
+        if runtimes[key].engine != "torch":
+            for stale in [k for k, runtime in runtimes.items() if runtime.engine == "torch"]:
+                del runtimes[stale]  # it would call the released model: built again (and reloaded) if asked
+            weight_release.release(model)
     return runtimes[key]
 
 

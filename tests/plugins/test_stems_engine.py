@@ -233,3 +233,41 @@ def test_doctor_says_which_engine_auto_takes(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "openvino", None)
     monkeypatch.setattr(demucs_openvino, "bf16_native", lambda: False)
     assert engine_check(auto).detail.startswith("onnx runtime (float32")
+
+
+def test_an_exported_engine_releases_the_torch_weights_and_torch_gets_them_back(tmp_path: Path,
+                                                                                  mix: np.ndarray) -> None:
+    """A model loaded from files keeps no torch weights while ONNX Runtime runs it; asking for the torch
+    engine afterwards loads them again, and separates exactly as a model that never let them go."""
+    from moodmix.plugins.stems import weight_release
+
+    model = tiny_htdemucs()
+    args, kwargs = model._init_args_kwargs
+    folder = tmp_path / "models"
+    folder.mkdir()
+    torch.save({"klass": type(model), "args": args, "kwargs": kwargs, "state": model.state_dict()},
+               folder / "0123abcd.th")
+    (folder / "mybag.yaml").write_text("models: ['0123abcd']\n")
+
+    def separator(engine: str) -> DemucsSeparator:
+        return DemucsSeparator("mybag", engine=engine, model_dir=str(folder), onnx_cache=str(tmp_path / "onnx"))
+
+    random.seed(3)  # the same random shift for every run compared
+    onnx = separator("onnx").separate(mix, 44100)
+    held = model_cache.get("mybag", "cpu")
+    assert weight_release.is_released(held) and sum(p.numel() for p in held.parameters()) == 0
+    random.seed(3)
+    eager = separator("torch").separate(mix, 44100)
+    assert not weight_release.is_released(held)
+    assert sum(p.numel() for p in held.parameters()) == sum(p.numel() for p in model.parameters())
+    model_cache.put("fresh", "cpu", model)  # handed over in memory: nowhere to reload it from, never released
+    random.seed(3)
+    never_released = DemucsSeparator("fresh", engine="torch").separate(mix, 44100)
+    for stem in SOURCES:
+        np.testing.assert_array_equal(eager[stem], never_released[stem])
+        assert demucs_runtime.snr_db(eager[stem], onnx[stem]) >= 40.0, stem
+    assert model_cache.load_counts[("mybag", "cpu")] == 1  # restored in place, not a second cached model
+    separator("onnx").separate(mix, 44100)  # its runtime is still built: weights kept for the torch runtime
+    assert not weight_release.is_released(held)
+    DemucsSeparator("fresh", engine="onnx", onnx_cache=str(tmp_path / "onnx")).separate(mix, 44100)
+    assert not weight_release.is_released(model)
