@@ -188,18 +188,36 @@ class DemucsSeparator:
         yield from self._stream(model, read, length, mean, std, sr, channels, frames, progress)
 
     def spool(self, audio: np.ndarray, sr: int, path: Path) -> Spooled:
-        """Write the mix as the model takes it (its rate and channels) to the float WAV ``path``, for
-        :meth:`separate_spooled`: the caller can then let go of the decoded track (404 MB for 20 minutes
-        of stereo) while the model runs."""
-        model = self.model
+        """Write the decoded mix as it is to the float WAV ``path``, for :meth:`separate_spooled`, without
+        loading the model: the caller lets go of the decoded track (404 MB for 20 minutes of stereo)
+        before the model and its engine take their memory, so the two are never held together."""
         channels, frames = audio.shape
         silent = not np.any(audio)
         if not silent:
-            mix = resample(to_channels(audio, model.audio_channels), sr, model.samplerate)
-            with AudioWriter(path, model.samplerate, mix.shape[0], format="wav", bit_depth="float") as out:
-                for start in range(0, mix.shape[1], STATS_BLOCK):  # a write of it all makes whole-track temporaries
-                    out.write(mix[:, start:start + STATS_BLOCK])
+            with AudioWriter(path, sr, channels, format="wav", bit_depth="float") as out:
+                for start in range(0, frames, STATS_BLOCK):  # a write of it all makes whole-track temporaries
+                    out.write(audio[:, start:start + STATS_BLOCK])
         return Spooled(Path(path), sr, int(channels), int(frames), silent)
+
+    def _conform(self, model: Any, spooled: Spooled) -> Path:
+        """The spooled mix at the model's rate and channel count: the spool itself when it already is (44.1
+        kHz stereo, the usual case); channels alone are converted block by block; a new rate is resampled
+        whole, as :meth:`separate_blocks` does, so that the samples are the same to the bit."""
+        rate, channels = int(model.samplerate), int(model.audio_channels)
+        if spooled.sr == rate and spooled.channels == channels:
+            return spooled.path
+        target = spooled.path.with_name(f"{spooled.path.stem}.model.wav")
+        with AudioWriter(target, rate, channels, format="wav", bit_depth="float") as out:
+            if spooled.sr == rate:
+                for block in read_blocks(spooled.path, block=STATS_BLOCK):
+                    out.write(to_channels(block, channels))
+            else:
+                whole = np.concatenate(list(read_blocks(spooled.path, block=STATS_BLOCK)), axis=1)
+                mix = resample(to_channels(whole, channels), spooled.sr, rate)
+                del whole
+                for start in range(0, mix.shape[1], STATS_BLOCK):
+                    out.write(mix[:, start:start + STATS_BLOCK])
+        return target
 
     def separate_spooled(self, spooled: Spooled,
                          progress: Progress | None = None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
@@ -211,17 +229,22 @@ class DemucsSeparator:
         if spooled.silent:
             yield 0, {name: np.zeros((spooled.channels, spooled.frames), np.float32) for name in model.sources}
             return
-        mean, std = _stats(read_blocks(spooled.path, block=STATS_BLOCK))
-        with sf.SoundFile(str(spooled.path)) as fh:
-            length = fh.frames
+        path = self._conform(model, spooled)
+        try:
+            mean, std = _stats(read_blocks(path, block=STATS_BLOCK))
+            with sf.SoundFile(str(path)) as fh:
+                length = fh.frames
 
-            def frames_at(lo: int, hi: int) -> np.ndarray:
-                fh.seek(lo)
-                return fh.read(hi - lo, dtype="float32", always_2d=True).T
+                def frames_at(lo: int, hi: int) -> np.ndarray:
+                    fh.seek(lo)
+                    return fh.read(hi - lo, dtype="float32", always_2d=True).T
 
-            read = _normalised_reader(frames_at, fh.channels, length, mean, std)
-            yield from self._stream(model, read, length, mean, std, spooled.sr, spooled.channels, spooled.frames,
-                                    progress)
+                read = _normalised_reader(frames_at, fh.channels, length, mean, std)
+                yield from self._stream(model, read, length, mean, std, spooled.sr, spooled.channels,
+                                        spooled.frames, progress)
+        finally:
+            if path != spooled.path:
+                path.unlink(missing_ok=True)
 
     def _stream(self, model: Any, read: Callable[[int, int], np.ndarray], length: int, mean: float, std: float,
                 sr: int, channels: int, frames: int,
