@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-#: A4, the reference for pitch classes and tuning.
-A440 = 440.0
+from moodmix.engine.pitch import A4_HZ
+
+#: The Slaney mel scale: linear (``_MEL_STEP_HZ`` per mel) below ``_KNEE_HZ``, logarithmic above.
+_MEL_STEP_HZ = 200.0 / 3
+_KNEE_HZ = 1000.0
+_KNEE_MEL = _KNEE_HZ / _MEL_STEP_HZ
+_LOG_STEP = np.log(6.4) / 27.0
 
 
 def hann(n: int) -> np.ndarray:
@@ -49,17 +54,13 @@ def fft_frequencies(sr: float, n_fft: int) -> np.ndarray:
 def hz_to_mel(hz: np.ndarray) -> np.ndarray:
     """The Slaney mel scale: linear below 1 kHz, logarithmic above (librosa's default, ``htk=False``)."""
     hz = np.asarray(hz, dtype=np.float64)
-    linear_step, knee_hz = 200.0 / 3, 1000.0
-    knee_mel, log_step = knee_hz / linear_step, np.log(6.4) / 27.0
-    above = hz >= knee_hz
-    return np.where(above, knee_mel + np.log(np.maximum(hz, knee_hz) / knee_hz) / log_step, hz / linear_step)
+    above = _KNEE_MEL + np.log(np.maximum(hz, _KNEE_HZ) / _KNEE_HZ) / _LOG_STEP
+    return np.where(hz >= _KNEE_HZ, above, hz / _MEL_STEP_HZ)
 
 
 def mel_to_hz(mel: np.ndarray) -> np.ndarray:
     mel = np.asarray(mel, dtype=np.float64)
-    linear_step, knee_hz = 200.0 / 3, 1000.0
-    knee_mel, log_step = knee_hz / linear_step, np.log(6.4) / 27.0
-    return np.where(mel >= knee_mel, knee_hz * np.exp(log_step * (mel - knee_mel)), mel * linear_step)
+    return np.where(mel >= _KNEE_MEL, _KNEE_HZ * np.exp(_LOG_STEP * (mel - _KNEE_MEL)), mel * _MEL_STEP_HZ)
 
 
 def mel_frequencies(n_mels: int, fmin: float = 0.0, fmax: float = 11025.0) -> np.ndarray:
@@ -96,7 +97,7 @@ def spectral_flux(db: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
 
 def hz_to_octaves(hz: np.ndarray, tuning: float = 0.0, bins_per_octave: int = 12) -> np.ndarray:
     """Octaves above C0 (A440 / 16), for an instrument tuned ``tuning`` bins away from A440."""
-    reference = A440 * 2.0 ** (tuning / bins_per_octave)
+    reference = A4_HZ * 2.0 ** (tuning / bins_per_octave)
     with np.errstate(divide="ignore"):
         return np.log2(np.asarray(hz, dtype=np.float64) / (reference / 16.0))
 

@@ -212,7 +212,7 @@ class DemucsSeparator:
                 for block in read_blocks(spooled.path, block=STATS_BLOCK):
                     out.write(to_channels(block, channels))
             else:
-                whole = np.concatenate(list(read_blocks(spooled.path, block=STATS_BLOCK)), axis=1)
+                whole = next(read_blocks(spooled.path, block=spooled.frames))  # one read, no block copies
                 mix = resample(to_channels(whole, channels), spooled.sr, rate)
                 del whole
                 for start in range(0, mix.shape[1], STATS_BLOCK):
