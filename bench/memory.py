@@ -49,6 +49,7 @@ PARAMS = {"analyze": {}, "mood": {}, "stems": {"backend": "dsp"}, "remix": {"gen
 CAPABILITY = {"demucs": "stems"}
 IMPORTS = {
     "demucs": "import librosa, scipy.signal, soundfile, torch, demucs.htdemucs",
+    "demucs-exported": "import soundfile, soxr, onnxruntime, openvino",  # a worker running recorded graphs
     "analyze": "import librosa, scipy.signal, soundfile",
     "mood": "import librosa, scipy.signal, soundfile, sklearn",
     "stems": "import librosa, scipy.signal, soundfile",
@@ -70,11 +71,13 @@ import json, os
 from moodmix.engine.config import load_settings
 from moodmix.testing import run_local
 settings = load_settings(environ={k: v for k, v in os.environ.items() if k.startswith("MOODMIX_PLUGINS__")},
-                         model_dir=os.environ.get("MOODMIX_MODEL_DIR", ""), device="cpu")
+                         model_dir=os.environ.get("MOODMIX_MODEL_DIR", ""), device="cpu",
+                         **({"data_dir": os.environ["MOODMIX_DATA_DIR"]} if os.environ.get("MOODMIX_DATA_DIR") else {}))
 t = time.perf_counter()
 result = run_local(sys.argv[1], Path(sys.argv[3]), inputs={"audio": Path(sys.argv[2])}, params=json.loads(sys.argv[4]),
                    settings=settings)
-print(peak_mb(), time.perf_counter() - t, result.backend, result.data.get("engine", ""))
+print(peak_mb(), time.perf_counter() - t, result.backend, result.data.get("engine", ""),
+      "torch imported" if "torch" in sys.modules else "torch not imported")
 """
 
 CHILD_BASELINE = PEAK + """
@@ -215,14 +218,24 @@ def demucs_rows(work: Path, minutes_list: list[float], check_minutes: float, eng
     save_random_htdemucs(models)
     if check_minutes:
         demucs_check(work, check_minutes, models)
+    env = {"MOODMIX_MODEL_DIR": str(models), "MOODMIX_PLUGINS__STEMS__ENGINE": engine,
+           "MOODMIX_DATA_DIR": str(work / "demucs-data")}  # its own export cache: the first use below is real
+    imports = IMPORTS["demucs"] if engine == "torch" else IMPORTS["demucs-exported"]
+    if engine != "torch":
+        # A machine's first job on a model exports it (torch, in this process and a child) and records the
+        # graphs; every later job, in any worker, runs them without torch: the rows after this one.
+        first = long_track(work / "demucs-first.wav", 0.25)
+        peak, seconds, backend = child(CHILD_RUN, "stems", str(first), str(work / "out-demucs-first"),
+                                       json.dumps(PARAMS["demucs"]), env=env)
+        print(f"demucs first job on this machine (export, calibration, record; 15 s track): {peak:.0f} MB, "
+              f"{seconds:.1f} s (backend {backend})", flush=True)
     peaks = []
     for minutes in minutes_list:
         track = long_track(work / f"demucs-{minutes:g}.wav", minutes)
-        base, _, _ = child(CHILD_BASELINE.format(imports=IMPORTS["demucs"]), "imports", str(track))
-        decoded, _, _ = child(CHILD_BASELINE.format(imports=IMPORTS["demucs"]), "decode", str(track))
+        base, _, _ = child(CHILD_BASELINE.format(imports=imports), "imports", str(track))
+        decoded, _, _ = child(CHILD_BASELINE.format(imports=imports), "decode", str(track))
         peak, seconds, backend = child(CHILD_RUN, "stems", str(track), str(work / f"out-demucs-{minutes:g}"),
-                                       json.dumps(PARAMS["demucs"]),
-                                       env={"MOODMIX_MODEL_DIR": str(models), "MOODMIX_PLUGINS__STEMS__ENGINE": engine})
+                                       json.dumps(PARAMS["demucs"]), env=env)
         peaks.append(peak)
         print(f"{'demucs':7s}{minutes:3g}m {base:11.0f} {decoded:11.0f} {peak:9.0f} {peak / decoded:11.2f}x "
               f"{seconds:8.1f}  {'met' if peak < 1024 else 'MISSED'} (backend {backend})", flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,11 @@ def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
     if model_cache.get(params.model, device) is not None:
         return BackendChoice("demucs", f"{params.model} already loaded on {device} ({device_why})", device,
                              note=demucs)
+    engine, cache = _engine_settings(ctx)
+    exported = demucs_backend.exported_runtime(params.model, _model_dir(ctx) or None, engine, Path(cache), device)
+    if exported is not None:
+        return BackendChoice("demucs", f"{params.model} exported for {exported.engine} on {device} ({device_why})",
+                             device, note=demucs)
     try:
         demucs_backend.load_model(params.model, device, _model_dir(ctx) or None, settings=ctx.settings)
     except model_locator.LoadModelError as exc:

@@ -9,7 +9,9 @@ counted from the segments demucs actually finishes.
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from moodmix.engine.audio_io import AudioWriter, read_blocks, resample, to_chann
 from moodmix.plugins.stems import demucs_runtime, model_cache, model_locator, weight_release
 
 Progress = Callable[[float, str | None], None]
+log = logging.getLogger(__name__)
 
 
 class WeightsMissing(model_locator.LoadModelError):
@@ -41,11 +44,19 @@ def missing_message(name: str, model_dir: str | None) -> str:
 
 
 def resolve_device(requested: str | None) -> tuple[str, str]:
-    """``(device, why)``: CUDA when asked for (or ``auto``) and present, else CPU."""
-    import torch
+    """``(device, why)``: CUDA when asked for (or ``auto``) and present, else CPU. Torch is imported only
+    where a GPU driver shows: a CPU worker running an exported engine never imports it."""
+    from moodmix.engine.config import gpu_driver_visible
 
     requested = (requested or "auto").lower()
-    has_cuda = torch.cuda.is_available()
+    if requested == "cpu":
+        return "cpu", "cpu requested"
+    if not gpu_driver_visible():
+        has_cuda = False
+    else:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
     if requested.startswith("cuda"):
         return (requested, "cuda requested") if has_cuda else ("cpu", "cuda requested but not available")
     if requested == "auto":
@@ -68,9 +79,85 @@ def load_model(name: str, device: str, model_dir: str | None, settings: Any = No
             raise WeightsMissing(missing_message(name, model_dir))
         model = model_locator.load(location).to(device)
         weight_release.set_reload(model, lambda: model_locator.load(location).to(device))
+        model.__dict__[LOCATION_ATTR] = location  # its export may be recorded for torch-free workers
         return model
 
     return model_cache.get_or_load(name, device, loader)
+
+
+#: Where :func:`load_model` found a model's files, kept on the model (not set on models handed over in memory).
+LOCATION_ATTR = "_moodmix_location"
+_exported: dict[tuple[str, str, str], demucs_runtime.Runtime] = {}
+_exported_lock = threading.Lock()
+
+
+def exported_runtime(name: str, model_dir: str | None, engine: str, cache_dir: Path,
+                     device: str = "cpu") -> demucs_runtime.Runtime | None:
+    """``name`` on an exported engine straight from the graphs an earlier export recorded
+    (:mod:`.export_manifest`): no torch import, no weights loaded. ``None`` when there is no such record
+    for the model's current files, the engine is ``torch`` or the device is not the CPU, or (``auto``) a
+    bfloat16 CPU has not calibrated the model yet: then the model is loaded and prepared as usual.
+    Built once per process and model files."""
+    from moodmix.plugins.stems import export_manifest
+
+    if engine == "torch" or not str(device).startswith("cpu"):
+        return None
+    location = model_locator.locate(name, model_dir)
+    if location is None or location.kind == "builtin" or not location.files:
+        return None
+    try:
+        manifest = export_manifest.manifest_path(cache_dir, list(location.files))
+    except OSError:
+        return None
+    key = (str(manifest), engine, str(device))
+    with _exported_lock:
+        if key in _exported:
+            return _exported[key]
+        spec = export_manifest.read(cache_dir, list(location.files))
+        if spec is None:
+            return None
+        runtime = _runtime_from(spec, engine, cache_dir)
+        if runtime is not None:
+            log.info("demucs: %s runs from its exported graphs (%s), torch not loaded", name, runtime.engine)
+            _exported[key] = runtime
+        return runtime
+
+
+def forget_exported() -> None:
+    """Drop the exported runtimes this process built (their sessions' memory); the next job builds again."""
+    with _exported_lock:
+        _exported.clear()
+
+
+def _runtime_from(spec: demucs_runtime.ModelSpec, engine: str, cache_dir: Path) -> demucs_runtime.Runtime | None:
+    """:func:`demucs_runtime.wrap`'s choice made from recorded graphs; ``None`` where it needs the model."""
+    skipped: list[str] = []
+    for candidate in ("openvino", "onnx") if engine == "auto" else (engine,):
+        try:
+            nets, why = demucs_runtime.nets_for(spec, cache_dir, candidate, bf16_only=engine == "auto")
+        except demucs_runtime.EngineUnavailable as exc:  # a decision already made: no bfloat16, or it failed
+            skipped.append(f"{candidate} unavailable ({demucs_runtime.short(exc)})")
+            continue
+        except Exception:  # not prepared yet (no OpenVINO graph, no calibration), or a session error
+            return None
+        if engine != "auto":
+            why = f"{candidate} requested; {why}"
+        return demucs_runtime.Runtime(demucs_runtime.OnnxBag(spec, nets), candidate, "; ".join([why, *skipped]))
+    return None
+
+
+def record_export(name: str, model: Any, runtime: demucs_runtime.Runtime, cache_dir: Path) -> None:
+    """After ``model`` (loaded from files) got an exported engine: record its graphs for torch-free workers."""
+    from moodmix.plugins.stems import export_manifest
+
+    location = model.__dict__.get(LOCATION_ATTR)
+    if location is None or not location.files or not isinstance(runtime.model, demucs_runtime.OnnxBag):
+        return
+    try:
+        if export_manifest.read(cache_dir, list(location.files)) != runtime.model.spec:
+            export_manifest.write(cache_dir, name, list(location.files), runtime.model.spec)
+    except OSError as exc:  # a read-only cache folder: later workers load the model, as before
+        log.warning("demucs: could not record the export of %s: %s", name, exc)
 
 
 def fetch(name: str, settings: Any) -> Any:
@@ -101,10 +188,11 @@ def _submodels(model: Any) -> list[Any]:
 
 def max_segment(model: Any) -> float | None:
     """The longest segment (s) the model accepts: HTDemucs cannot run past its training length."""
+    if isinstance(model, demucs_runtime.OnnxBag):  # exported nets are HTDemucs, each with its training length
+        return min(float(net.segment) for net in model.models)
     from demucs.htdemucs import HTDemucs
 
-    # an onnx runtime's models keep their HTDemucs as ``model``
-    limits = [float(m.segment) for m in _submodels(model) if isinstance(getattr(m, "model", m), HTDemucs)]
+    limits = [float(m.segment) for m in _submodels(model) if isinstance(m, HTDemucs)]
     return min(limits) if limits else None
 
 
@@ -147,18 +235,34 @@ class DemucsSeparator:
         self.onnx_cache = onnx_cache or None
         #: Which engine ran and why (``engine``, ``engine_reason``), once the model is built.
         self.engine_record: dict[str, str] = {}
+        self._runtime: demucs_runtime.Runtime | None = None
 
     @property
     def model(self) -> Any:
-        """The loaded model behind the chosen engine (:mod:`demucs_runtime`): call it on ``(B, C, T)``."""
-        model, loaded = load_model(self.model_name, self.device, self.model_dir)
-        self.loaded_now = self.loaded_now or loaded
-        cache = Path(self.onnx_cache) if self.onnx_cache else None
-        runtime = demucs_runtime.runtime_for(model, self.engine, cache, self.device)
+        """The model behind the chosen engine (:mod:`demucs_runtime`): call it on ``(B, C, T)``. Exported
+        graphs recorded for the model's files run without loading it (or torch); else it is loaded (once
+        per process) and, on an exported engine, its export recorded for the next process."""
+        if self._runtime is None:
+            self._runtime = self._build_runtime()
+        runtime = self._runtime
         self.engine_record = runtime.describe()
         if runtime.engine in BOUND_HEAP_ENGINES and str(self.device).startswith("cpu"):
             memory.bound_heap()
         return runtime.model
+
+    def _build_runtime(self) -> demucs_runtime.Runtime:
+        cache = Path(self.onnx_cache) if self.onnx_cache else demucs_runtime.default_cache_dir()
+        if model_cache.get(self.model_name, self.device) is None:  # a model already in memory is used as it is
+            before = len(_exported)
+            runtime = exported_runtime(self.model_name, self.model_dir, self.engine, cache, self.device)
+            if runtime is not None:
+                self.loaded_now = len(_exported) > before
+                return runtime
+        model, loaded = load_model(self.model_name, self.device, self.model_dir)
+        self.loaded_now = self.loaded_now or loaded
+        runtime = demucs_runtime.runtime_for(model, self.engine, cache, self.device)
+        record_export(self.model_name, model, runtime, cache)
+        return runtime
 
     @property
     def sources(self) -> list[str]:
@@ -249,8 +353,6 @@ class DemucsSeparator:
     def _stream(self, model: Any, read: Callable[[int, int], np.ndarray], length: int, mean: float, std: float,
                 sr: int, channels: int, frames: int,
                 progress: Progress | None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-        import torch
-
         from moodmix.plugins.stems.demucs_stream import count_segments as segments_of
         from moodmix.plugins.stems.demucs_stream import stream_sources
 
@@ -269,11 +371,10 @@ class DemucsSeparator:
                 progress(min(done / total, 1.0), f"demucs segment {min(done, total)}/{total}")
 
         back = _BackToInput(list(model.sources), model.samplerate, model.audio_channels, sr, channels, frames)
-        with torch.inference_mode():
-            for block in stream_sources(model, read, length, segment=segment, overlap=self.overlap,
-                                        shifts=self.shifts, on_segment=on_segment):
-                estimates = block[0].cpu().mul_(std).add_(mean).numpy()
-                yield from back.push(estimates)
+        for block in stream_sources(model, read, length, segment=segment, overlap=self.overlap,
+                                    shifts=self.shifts, on_segment=on_segment):
+            estimates = block[0] * np.float32(std) + np.float32(mean)  # float32, as torch's mul_/add_ did
+            yield from back.push(estimates)
         yield from back.push(None)
 
 

@@ -140,6 +140,21 @@ def prepare(model: Any, onnx_path: Path, threads: int) -> tuple[Path, Verdict]:
     return graph, _decide(float(snr))  # type: ignore[arg-type]
 
 
+def stored(onnx_path: Path) -> tuple[Path, Verdict]:
+    """What :func:`prepare` decided for ``onnx_path``, from the files it left (the static graph and, with
+    native bfloat16, the calibration verdict): no model needed. Raises :class:`OpenVinoUnavailable` when
+    something is missing or stale (another OpenVINO, another CPU), so the caller prepares it again."""
+    graph = static_graph_path(onnx_path)
+    if not graph.exists():
+        raise OpenVinoUnavailable(f"no OpenVINO graph beside {onnx_path.name} yet")
+    if not bf16_native():
+        return graph, Verdict("f32", None, "float32: no native bfloat16 on this CPU")
+    snr = _stored_snr(onnx_path)
+    if snr is None:
+        raise OpenVinoUnavailable(f"{onnx_path.name} has no bfloat16 calibration for this OpenVINO and CPU yet")
+    return graph, _decide(snr)
+
+
 def _decide(snr: float) -> Verdict:
     if snr >= MIN_SNR_DB:
         return Verdict("bf16", snr, f"bfloat16: {snr:.1f} dB against float32 on the calibration probe")
@@ -228,8 +243,9 @@ def _calibrate_child(saved: Path, onnx_path: Path, threads: int, measure: bool) 
         if not measure:
             return float("nan")
         reference = model(mix)[0].numpy()
-        net = demucs_runtime.CoreNet(model, graph, OpenVinoCore(graph, threads, "bf16"))
-        estimate = net(mix)[0].numpy()
+        spec = demucs_runtime.NetSpec.of(model, onnx_path)
+        net = demucs_runtime.CoreNet(spec, graph, OpenVinoCore(graph, threads, "bf16"))
+        estimate = net(mix.numpy())[0]
     return min(demucs_runtime.snr_db(reference[k], estimate[k]) for k in range(reference.shape[0]))
 
 

@@ -19,6 +19,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
@@ -240,42 +241,102 @@ class OrtCore:
         return spec, wave
 
 
-class CoreNet:
-    """One HTDemucs: STFT in torch, the exported core in ``run_core`` (ONNX Runtime or OpenVINO), iSTFT in
-    torch; ``model`` is the HTDemucs."""
+@dataclass(frozen=True)
+class NetSpec:
+    """What running one exported HTDemucs needs besides its graph: read from the model once, then kept in a
+    manifest (:mod:`.export_manifest`) so later processes need neither torch nor the weights."""
 
-    def __init__(self, model: Any, path: Path, run_core: Any) -> None:
-        self.model = model
-        self.sources = list(model.sources)
-        self.samplerate = int(model.samplerate)
-        self.audio_channels = int(model.audio_channels)
-        self.segment = model.segment
+    sources: tuple[str, ...]
+    samplerate: int
+    audio_channels: int
+    segment: Fraction  # the training segment (s): exact, since the graph's input length is fixed by it
+    nfft: int
+    hop_length: int
+    graph: str  # the exported ``.onnx`` file's name in the cache folder
+
+    @property
+    def training_length(self) -> int:
+        return int(self.segment * self.samplerate)
+
+    @classmethod
+    def of(cls, model: Any, graph: Path) -> NetSpec:
+        return cls(tuple(model.sources), int(model.samplerate), int(model.audio_channels),
+                   Fraction(model.segment), int(model.nfft), int(model.hop_length), graph.name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sources": list(self.sources), "samplerate": self.samplerate, "audio_channels": self.audio_channels,
+                "segment": str(self.segment), "nfft": self.nfft, "hop_length": self.hop_length, "graph": self.graph}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> NetSpec:
+        return cls(tuple(str(s) for s in doc["sources"]), int(doc["samplerate"]), int(doc["audio_channels"]),
+                   Fraction(doc["segment"]), int(doc["nfft"]), int(doc["hop_length"]), str(doc["graph"]))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A demucs model (one HTDemucs or a bag of them) as its exported nets and the bag's per-source weights."""
+
+    sources: tuple[str, ...]
+    samplerate: int
+    audio_channels: int
+    nets: tuple[NetSpec, ...]
+    weights: tuple[tuple[float, ...], ...]
+
+    @classmethod
+    def of(cls, model: Any, graphs: list[Path]) -> ModelSpec:
+        subs, weights = _parts(model)
+        nets = tuple(NetSpec.of(sub, graph) for sub, graph in zip(subs, graphs, strict=True))
+        return cls(tuple(model.sources), int(model.samplerate), int(model.audio_channels), nets,
+                   tuple(tuple(w) for w in weights))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sources": list(self.sources), "samplerate": self.samplerate, "audio_channels": self.audio_channels,
+                "nets": [net.to_json() for net in self.nets], "weights": [list(w) for w in self.weights]}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> ModelSpec:
+        return cls(tuple(str(s) for s in doc["sources"]), int(doc["samplerate"]), int(doc["audio_channels"]),
+                   tuple(NetSpec.from_json(net) for net in doc["nets"]),
+                   tuple(tuple(float(v) for v in w) for w in doc["weights"]))
+
+
+class CoreNet:
+    """One HTDemucs on arrays: the spectrogram steps in numpy (:mod:`.demucs_spectrum`), the exported core
+    in ``run_core`` (ONNX Runtime or OpenVINO). Called on ``(B, C, T)`` float32, gives ``(B, S, C, T)``."""
+
+    takes_arrays = True  # the segment loop hands it numpy arrays (:func:`.demucs_stream.call_model`)
+
+    def __init__(self, spec: NetSpec, path: Path, run_core: Any) -> None:
+        self.spec = spec
+        self.sources = list(spec.sources)
+        self.samplerate = spec.samplerate
+        self.audio_channels = spec.audio_channels
+        self.segment = spec.segment
         self.path = path
         self.run_core = run_core
-        self.training_length = int(model.segment * model.samplerate)
+        self.training_length = spec.training_length
 
-    def __call__(self, mix: Any) -> Any:
-        import torch
-        import torch.nn.functional as F
+    def __call__(self, mix: np.ndarray) -> np.ndarray:
+        from moodmix.plugins.stems import demucs_spectrum as spectrum
 
-        m = self.model
-        if mix.device.type != "cpu":
-            raise ValueError("the onnx and openvino engines run on CPU tensors")
+        mix = np.asarray(mix, dtype=np.float32)
         length = mix.shape[-1]
         if length > self.training_length:
             raise ValueError(f"segment of {length} samples is longer than the model's {self.training_length}")
-        mix = F.pad(mix, (0, self.training_length - length)).float().contiguous()
-        z = m._spec(mix)
-        mag = m._magnitude(z).contiguous()
-        spec, wave = self.run_core(mag.numpy(), mix.numpy())
-        B, S = mix.shape[0], len(m.sources)
-        x = torch.from_numpy(spec).view(B, S, -1, mag.shape[2], mag.shape[3])
-        xt = torch.from_numpy(wave).view(B, S, -1, self.training_length)
-        # one source at a time: the complex spectrogram, its padded copies and the inverse STFT's frames
-        # are each 44 MB for all four sources of a 7.8-s segment, and all live at once
-        out = torch.empty(B, S, xt.shape[2], length)
-        for s in range(S):
-            out[:, s] = (m._ispec(m._mask(z, x[:, s:s + 1]), self.training_length)[:, 0] + xt[:, s])[..., :length]
+        mix = np.ascontiguousarray(np.pad(mix, ((0, 0), (0, 0), (0, self.training_length - length))))
+        z = spectrum.spec(mix, self.spec.nfft, self.spec.hop_length)
+        mag = np.ascontiguousarray(spectrum.magnitude(z))
+        spec, wave = self.run_core(mag, mix)
+        batch, sources = mix.shape[0], len(self.sources)
+        x = spec.reshape(batch, sources, -1, mag.shape[2], mag.shape[3])
+        xt = wave.reshape(batch, sources, -1, self.training_length)
+        # one source at a time: the complex spectrogram and the inverse STFT's frames of all four sources
+        # of a 7.8-s segment are 44 MB each
+        out = np.empty((batch, sources, xt.shape[2], length), np.float32)
+        for s in range(sources):
+            wave_s = spectrum.ispec(spectrum.mask(x[:, s:s + 1]), self.spec.hop_length, self.training_length)
+            out[:, s] = wave_s[:, 0, :, :length] + xt[:, s, :, :length]
         return out
 
 
@@ -283,27 +344,28 @@ class OnnxBag:
     """A demucs model with each HTDemucs's core on ONNX Runtime or OpenVINO (:class:`CoreNet`), shaped like
     the ``BagOfModels`` it replaces.
 
-    ``models`` are the per-model runtimes (each callable on ``(B, C, T)``, padding to its training
+    ``models`` are the per-model runtimes (each callable on ``(B, C, T)`` arrays, padding to its training
     length like HTDemucs itself) and ``weights`` the bag's per-source weights, so a segment loop that
     walks a bag walks this the same way; calling the bag itself gives the weighted average.
     """
 
-    def __init__(self, model: Any, nets: list[CoreNet]) -> None:
-        subs, self.weights = _parts(model)
+    takes_arrays = True
+
+    def __init__(self, spec: ModelSpec, nets: list[CoreNet]) -> None:
+        self.spec = spec
         self.models = nets
-        self.sources = list(model.sources)
-        self.samplerate = int(model.samplerate)
-        self.audio_channels = int(model.audio_channels)
-        self.segment = min(float(s.segment) for s in subs)
+        self.weights = [list(w) for w in spec.weights]
+        self.sources = list(spec.sources)
+        self.samplerate = spec.samplerate
+        self.audio_channels = spec.audio_channels
+        self.segment = min(float(net.segment) for net in nets)
 
-    def __call__(self, mix: Any) -> Any:
-        import torch
-
+    def __call__(self, mix: np.ndarray) -> np.ndarray:
         total = None
         for net, weights in zip(self.models, self.weights, strict=True):
-            out = net(mix) * torch.tensor(weights, dtype=torch.float32)[None, :, None, None]
+            out = net(mix) * np.asarray(weights, np.float32)[None, :, None, None]
             total = out if total is None else total + out
-        sums = torch.tensor([sum(w) for w in zip(*self.weights, strict=True)], dtype=torch.float32)
+        sums = np.asarray([sum(w) for w in zip(*self.weights, strict=True)], np.float32)
         return total / sums[None, :, None, None]
 
     def valid_length(self, length: int) -> int:
@@ -312,13 +374,6 @@ class OnnxBag:
         if length > limit:
             raise ValueError(f"segment of {length} samples is longer than the model's {limit}")
         return limit
-
-    # ``demucs.apply.apply_model`` places and switches a model it is given; the sessions are placed already.
-    def to(self, device: Any) -> OnnxBag:
-        return self
-
-    def eval(self) -> OnnxBag:
-        return self
 
 
 @dataclass(frozen=True)
@@ -340,9 +395,15 @@ def _parts(model: Any) -> tuple[list[Any], list[list[float]]]:
 
 
 def _threads() -> int:
-    import torch
-
-    return max(1, torch.get_num_threads())
+    """Threads for the exported engines: ``OMP_NUM_THREADS`` when set (as torch reads it), else the CPUs this
+    process may run on; read without torch, so a process that never imports it picks the same."""
+    configured = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def wrap(model: Any, engine: str = "auto", cache_dir: Path | None = None, device: str = "cpu") -> Runtime:
@@ -358,46 +419,78 @@ def wrap(model: Any, engine: str = "auto", cache_dir: Path | None = None, device
     skipped: list[str] = []
     for candidate in ("openvino", "onnx") if engine == "auto" else (engine,):
         try:
-            nets, why = _core_nets(candidate, model, cache, device, bf16_only=engine == "auto")
+            spec, nets, why = _core_nets(candidate, model, cache, device, bf16_only=engine == "auto")
         except Exception as exc:  # export, calibration and session errors come in many types
             if engine != "auto":
-                raise EngineUnavailable(f"{candidate} engine unavailable: {_short(exc)}") from exc
-            skipped.append(f"{candidate} unavailable ({_short(exc)})")
+                raise EngineUnavailable(f"{candidate} engine unavailable: {short(exc)}") from exc
+            skipped.append(f"{candidate} unavailable ({short(exc)})")
             continue
         if engine != "auto":
             why = f"{candidate} requested; {why}"
-        return Runtime(OnnxBag(model, nets), candidate, "; ".join([why, *skipped]))
+        return Runtime(OnnxBag(spec, nets), candidate, "; ".join([why, *skipped]))
     log.warning("demucs: no faster engine, using torch: %s", "; ".join(skipped))
     return Runtime(model, "torch", "; ".join(skipped))
 
 
-def _core_nets(engine: str, model: Any, cache_dir: Path, device: str, bf16_only: bool) -> tuple[list[CoreNet], str]:
-    """Each HTDemucs of ``model`` with its exported core on ``engine`` (``onnx`` or ``openvino``), and why."""
-    if engine == "onnx":
-        import onnxruntime  # noqa: F401  (fail early and plainly when it is not installed)
-    else:
-        from moodmix.plugins.stems import demucs_openvino
-
-        if bf16_only and not demucs_openvino.bf16_native():
-            raise EngineUnavailable("no native bfloat16 on this CPU")
+def _core_nets(engine: str, model: Any, cache_dir: Path, device: str,
+               bf16_only: bool) -> tuple[ModelSpec, list[CoreNet], str]:
+    """Each HTDemucs of ``model`` exported (and, for OpenVINO, calibrated), its core on ``engine``, and why."""
+    _check_engine(engine, bf16_only)
     if not str(device).startswith("cpu"):
         raise EngineUnavailable(f"the {engine} engine runs on CPU, not {device}")
     subs, _ = _parts(model)
     bad = [type(s).__name__ for s in subs if not is_htdemucs(s)]
     if bad:
         raise EngineUnavailable(f"only HTDemucs exports, not {', '.join(bad)}")
+    paths = [export_core(sub, cache_dir) for sub in subs]
+    if engine == "openvino":
+        from moodmix.plugins.stems import demucs_openvino
+
+        for sub, path in zip(subs, paths, strict=True):
+            demucs_openvino.prepare(sub, path, _threads())  # calibrated once, the verdict kept beside the graph
+    spec = ModelSpec.of(model, paths)
+    nets, why = nets_for(spec, cache_dir, engine, bf16_only)
+    return spec, nets, why
+
+
+def _check_engine(engine: str, bf16_only: bool) -> None:
+    """Fail early and plainly when ``engine``'s library is missing (or, for ``auto``, lacks bfloat16)."""
+    if engine == "onnx":
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError as exc:
+            raise EngineUnavailable(f"onnxruntime is not installed ({exc})") from exc
+        return
+    from moodmix.plugins.stems import demucs_openvino
+
+    try:
+        native = demucs_openvino.bf16_native()
+    except demucs_openvino.OpenVinoUnavailable as exc:  # not installed, no CPU device
+        raise EngineUnavailable(str(exc)) from exc
+    if bf16_only and not native:
+        raise EngineUnavailable("no native bfloat16 on this CPU")
+
+
+def nets_for(spec: ModelSpec, cache_dir: Path, engine: str, bf16_only: bool) -> tuple[list[CoreNet], str]:
+    """The nets of ``spec`` on ``engine`` from graphs already in ``cache_dir`` (and, for OpenVINO, their stored
+    calibration): no torch and no weights. Raises :class:`EngineUnavailable` for what is missing."""
+    _check_engine(engine, bf16_only)
     threads = _threads()
     nets, reasons = [], []
-    for sub in subs:
-        path = export_core(sub, cache_dir)
+    for net in spec.nets:
+        path = cache_dir / net.graph
+        if not path.exists():
+            raise EngineUnavailable(f"the exported graph {net.graph} is not in {cache_dir}")
         if engine == "onnx":
-            nets.append(CoreNet(sub, path, OrtCore(path, threads)))
+            nets.append(CoreNet(net, path, OrtCore(path, threads)))
             reasons.append("onnx runtime available")
             continue
-        graph, verdict = demucs_openvino.prepare(sub, path, threads)
+        from moodmix.plugins.stems import demucs_openvino
+
+        graph, verdict = demucs_openvino.stored(path)
         if bf16_only and verdict.precision != "bf16":
             raise EngineUnavailable(verdict.why)
-        nets.append(CoreNet(sub, graph, demucs_openvino.OpenVinoCore(graph, threads, verdict.precision)))
+        nets.append(CoreNet(net, graph, demucs_openvino.OpenVinoCore(graph, threads, verdict.precision)))
         reasons.append(f"openvino {verdict.why}")
     return nets, "; ".join(dict.fromkeys(reasons))
 
@@ -425,7 +518,8 @@ def runtime_for(model: Any, engine: str = "auto", cache_dir: Path | None = None,
     return runtimes[key]
 
 
-def _short(exc: BaseException) -> str:
+def short(exc: BaseException) -> str:
+    """An exception in one line of at most 200 characters, for an engine's reason."""
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= 200 else text[:197] + "..."
 

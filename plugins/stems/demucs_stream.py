@@ -12,7 +12,9 @@ valid length and centre-trimmed back; ``shifts`` passes over the track delayed b
 ``0..0.5 s`` (drawn from :mod:`random` in ``apply_model``'s order) and averaged; a bag's models
 weighted per source. The model is only called as ``model(batch)`` on a ``(1, channels, frames)``
 tensor returning ``(1, sources, channels, frames)``, so a faster runtime with the same attributes
-(``sources``, ``samplerate``, ``audio_channels``, ``segment``) drops in.
+(``sources``, ``samplerate``, ``audio_channels``, ``segment``) drops in; one that says ``takes_arrays``
+is called on numpy arrays instead, and the loop itself is numpy: with the network on ONNX Runtime or
+OpenVINO a separation never imports torch.
 """
 
 from __future__ import annotations
@@ -43,6 +45,17 @@ def _is_htdemucs(model: Any) -> bool:
     return isinstance(model, HTDemucs)
 
 
+def call_model(model: Any, x: np.ndarray) -> np.ndarray:
+    """``model`` on the ``(1, channels, frames)`` batch ``x``: directly when it takes arrays, else as a torch
+    tensor (under ``inference_mode``), its output back as a float32 array."""
+    if getattr(model, "takes_arrays", False):
+        return model(x)
+    import torch
+
+    with torch.inference_mode():
+        return model(torch.from_numpy(x)).cpu().numpy()
+
+
 @dataclass(frozen=True)
 class Plan:
     """One model's segment grid at the model's rate."""
@@ -58,7 +71,7 @@ def plan_for(model: Any, segment: float | None, overlap: float) -> Plan:
     stride = int((1 - overlap) * seg_len)
     # apply_model pads HTDemucs segments to the asked segment; a runtime without valid_length is taken
     # to be one (it says nothing else about its input)
-    htdemucs_like = _is_htdemucs(model) or not hasattr(model, "valid_length")
+    htdemucs_like = not hasattr(model, "valid_length") or _is_htdemucs(model)
     fixed = int(segment * sr) if segment is not None and htdemucs_like else None
     return Plan(seg_len, stride, fixed)
 
@@ -81,17 +94,17 @@ def count_segments(model: Any, length: int, segment: float | None, overlap: floa
     return max(1, total)
 
 
-def _lane(model: Any, read: Reader, length: int, plan: Plan, delay: int, torch: Any,
-          on_segment: OnSegment | None) -> Iterator[Any]:
+def _lane(model: Any, read: Reader, length: int, plan: Plan, delay: int,
+          on_segment: OnSegment | None) -> Iterator[np.ndarray]:
     """One pass of ``apply_model``'s split loop over the mix delayed by ``delay`` frames (0: no shift).
 
-    Yields consecutive finished ``(1, sources, channels, n)`` tensors of the pass's output, already cut
+    Yields consecutive finished ``(1, sources, channels, n)`` arrays of the pass's output, already cut
     back to the track's frames (``apply_model``'s ``shifted_out[..., max_shift - offset:]``).
     """
     span = length + delay  # the shifted input: ``delay`` frames of (padding or) lead-in, then the track
-    weight = torch.cat([torch.arange(1, plan.seg_len // 2 + 1),
-                        torch.arange(plan.seg_len - plan.seg_len // 2, 0, -1)])
-    weight = (weight / weight.max()) ** 1.0  # transition_power 1, as apply_model's default
+    ramp = np.concatenate([np.arange(1, plan.seg_len // 2 + 1), np.arange(plan.seg_len - plan.seg_len // 2, 0, -1)])
+    # apply_model's int64 ramp over its maximum is float32 division (transition_power 1, its default)
+    weight = ramp.astype(np.float32) / np.float32(ramp.max())
     offsets = range(0, span, plan.stride)
     acc = None  # running sums from ``base`` on
     wsum = None
@@ -101,16 +114,15 @@ def _lane(model: Any, read: Reader, length: int, plan: Plan, delay: int, torch: 
         n = min(span - offset, plan.seg_len)
         padded = valid_length(model, plan, n)
         start = offset - (padded - n) // 2
-        x = torch.from_numpy(read(start - delay, padded))[None]
-        out = model(x)
+        out = call_model(model, read(start - delay, padded)[None])
         trim = out.shape[-1] - n
         if trim:
             out = out[..., trim // 2:out.shape[-1] - (trim - trim // 2)]
         if on_segment is not None:
             on_segment()
         if acc is None:
-            acc = torch.zeros(*out.shape[:-1], plan.seg_len + plan.stride, dtype=out.dtype)
-            wsum = torch.zeros(plan.seg_len + plan.stride, dtype=weight.dtype)
+            acc = np.zeros((*out.shape[:-1], plan.seg_len + plan.stride), dtype=out.dtype)
+            wsum = np.zeros(plan.seg_len + plan.stride, dtype=weight.dtype)
         at = offset - base
         acc[..., at:at + n] += weight[:n] * out
         wsum[at:at + n] += weight[:n]
@@ -121,12 +133,12 @@ def _lane(model: Any, read: Reader, length: int, plan: Plan, delay: int, torch: 
             yield finished[..., keep_from - emitted:]
         emitted = done
         # slide: keep what later segments still add to
-        acc = torch.cat([acc[..., done - base:], torch.zeros_like(acc[..., :done - base])], dim=-1)
-        wsum = torch.cat([wsum[done - base:], torch.zeros_like(wsum[:done - base])])
+        acc = np.concatenate([acc[..., done - base:], np.zeros_like(acc[..., :done - base])], axis=-1)
+        wsum = np.concatenate([wsum[done - base:], np.zeros_like(wsum[:done - base])])
         base = done
 
 
-def _zip_lanes(lanes: list[Iterator[Any]], combine: Callable[[list[Any]], Any], torch: Any) -> Iterator[Any]:
+def _zip_lanes(lanes: list[Iterator[Any]], combine: Callable[[list[Any]], Any]) -> Iterator[Any]:
     """Blocks of ``combine([block of each lane])`` over the frames that every lane has finished."""
     pending: list[list[Any]] = [[] for _ in lanes]
     have = [0] * len(lanes)
@@ -144,7 +156,7 @@ def _zip_lanes(lanes: list[Iterator[Any]], combine: Callable[[list[Any]], Any], 
             continue
         parts = []
         for i, blocks in enumerate(pending):
-            joined = torch.cat(blocks, dim=-1) if len(blocks) > 1 else blocks[0]
+            joined = np.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]
             parts.append(joined[..., :ready])
             pending[i] = [joined[..., ready:]] if joined.shape[-1] > ready else []
             have[i] -= ready
@@ -175,7 +187,7 @@ def _weigh_bag(weights: list[list[float] | None]) -> Callable[[list[Any]], Any]:
     def combine(parts: list[Any]) -> Any:
         estimates: Any = 0.0
         for part, model_weights in zip(parts, weights, strict=True):
-            part = part.clone()
+            part = part.copy()
             for k, w in enumerate(model_weights):
                 part[:, k, :, :] *= w
             estimates += part
@@ -187,11 +199,10 @@ def _weigh_bag(weights: list[list[float] | None]) -> Callable[[list[Any]], Any]:
 
 
 def stream_sources(model: Any, read: Reader, length: int, *, segment: float | None = None,
-                   overlap: float = 0.25, shifts: int = 1, on_segment: OnSegment | None = None) -> Iterator[Any]:
-    """Consecutive ``(1, sources, channels, n)`` blocks of ``apply_model(model, mix, shifts, split=True,
-    overlap, segment)`` for a ``length``-frame mix read through ``read``; call under ``torch.inference_mode``."""
-    import torch
-
+                   overlap: float = 0.25, shifts: int = 1, on_segment: OnSegment | None = None
+                   ) -> Iterator[np.ndarray]:
+    """Consecutive ``(1, sources, channels, n)`` float32 blocks of ``apply_model(model, mix, shifts,
+    split=True, overlap, segment)`` for a ``length``-frame mix read through ``read``."""
     per_model = []
     weights = []
     for sub, sub_weights in submodels(model):
@@ -199,7 +210,7 @@ def stream_sources(model: Any, read: Reader, length: int, *, segment: float | No
         max_shift = int(0.5 * sub.samplerate)
         # apply_model delays the track by max_shift - offset with offset = randint(0, max_shift)
         delays = [max_shift - random.randint(0, max_shift) for _ in range(shifts)] or [0]
-        lanes = [_lane(sub, read, length, plan, d, torch, on_segment) for d in delays]
-        per_model.append(_zip_lanes(lanes, _average_shifts(shifts), torch))
+        lanes = [_lane(sub, read, length, plan, d, on_segment) for d in delays]
+        per_model.append(_zip_lanes(lanes, _average_shifts(shifts)))
         weights.append(sub_weights)
-    yield from _zip_lanes(per_model, _weigh_bag(weights), torch)
+    yield from _zip_lanes(per_model, _weigh_bag(weights))

@@ -85,14 +85,39 @@ def _in_model_dir(name: str, folder: Path) -> WeightsLocation | None:
     return WeightsLocation(name, "model_dir", tuple(files), bag)
 
 
+#: demucs 4.1's hub namespace and repository naming (``demucs.hf``), kept here because importing
+#: ``demucs.hf`` imports torch, and finding a model's files must not (:mod:`.export_manifest`).
+HF_NAMESPACE = "adefossez"
+
+
+def hf_repo_id(name: str) -> str:
+    """The hub repository of the demucs model ``name`` (``htdemucs_ft`` -> ``adefossez/HTDemucs-ft``)."""
+    namespace, short = name.split("/", 1) if "/" in name else (HF_NAMESPACE, name)
+    if short == "htdemucs":
+        repo = "HTDemucs"
+    elif short.startswith("htdemucs_"):
+        repo = "HTDemucs-" + short[len("htdemucs_"):]
+    else:
+        repo = "Demucs-" + short
+    return f"{namespace}/{repo}"
+
+
+def _torch_hub_dir() -> Path:
+    """``torch.hub.get_dir()`` without importing torch: ``$TORCH_HOME/hub``, by default under the XDG cache."""
+    import os
+
+    home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "torch")
+    return Path(os.path.expanduser(home)) / "hub"
+
+
 def _in_hf_cache(name: str) -> WeightsLocation | None:
     try:
-        from demucs.hf import DEFAULT_NAMESPACE, hf_repo_name
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         return None
-    namespace, short = (name.split("/", 1) if "/" in name else (DEFAULT_NAMESPACE, name))
-    repo_id = f"{namespace}/{hf_repo_name(short)}"
+    short = name.split("/", 1)[1] if "/" in name else name
+    repo_id = hf_repo_id(name)
     yaml_path = try_to_load_from_cache(repo_id, f"{short}.yaml")
     if not isinstance(yaml_path, str):
         return None
@@ -107,11 +132,13 @@ def _in_hf_cache(name: str) -> WeightsLocation | None:
 
 
 def _in_torch_cache(name: str) -> WeightsLocation | None:
-    import torch
-    from demucs.pretrained import REMOTE_ROOT
+    from importlib.util import find_spec
 
-    checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
-    yaml_path = REMOTE_ROOT / f"{name}.yaml"
+    found = find_spec("demucs")  # its ``remote`` folder of bag files; importing demucs.pretrained imports torch
+    if found is None or not found.submodule_search_locations:
+        return None
+    checkpoints = _torch_hub_dir() / "checkpoints"
+    yaml_path = Path(next(iter(found.submodule_search_locations))) / "remote" / f"{name}.yaml"
     if not checkpoints.is_dir() or not yaml_path.is_file():
         return None
     bag = _read_bag(yaml_path)
@@ -136,10 +163,8 @@ def locate(name: str, model_dir: str | Path | None) -> WeightsLocation | None:
 
 def searched_places(model_dir: str | Path | None) -> str:
     """Human-readable list of where :func:`locate` looked (for fall-back reasons)."""
-    import torch
-
     places = [f"model folder {model_dir}" if model_dir else "no model folder configured (MOODMIX_MODEL_DIR)",
-              "the Hugging Face cache", f"torch hub cache {Path(torch.hub.get_dir()) / 'checkpoints'}"]
+              "the Hugging Face cache", f"torch hub cache {_torch_hub_dir() / 'checkpoints'}"]
     return "; ".join(places)
 
 
