@@ -42,7 +42,8 @@ def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
         return BackendChoice("demucs", f"{params.model} already loaded on {device} ({device_why})", device,
                              note=demucs)
     engine, cache = _engine_settings(ctx)
-    exported = demucs_backend.exported_runtime(params.model, _model_dir(ctx) or None, engine, Path(cache), device)
+    exported = demucs_backend.exported_runtime(params.model, _model_dir(ctx) or None, engine, Path(cache), device,
+                                               getattr(ctx.plugin_settings, "onnx_int8", True))
     if exported is not None:
         return BackendChoice("demucs", f"{params.model} exported for {exported.engine} on {device} ({device_why})",
                              device, note=demucs)
@@ -110,7 +111,8 @@ def run(ctx: RunContext) -> RunResult:
         engine, onnx_cache = _engine_settings(ctx)
         separator = DemucsSeparator(params.model, device=choice.device, segment=params.segment,
                                     overlap=params.overlap, shifts=params.shifts,
-                                    model_dir=_model_dir(ctx) or None, engine=engine, onnx_cache=onnx_cache)
+                                    model_dir=_model_dir(ctx) or None, engine=engine, onnx_cache=onnx_cache,
+                                    int8=getattr(ctx.plugin_settings, "onnx_int8", True))
     else:
         from moodmix.plugins.stems.dsp_separator import DspSeparator
 

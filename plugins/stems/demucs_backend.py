@@ -92,7 +92,7 @@ _exported_lock = threading.Lock()
 
 
 def exported_runtime(name: str, model_dir: str | None, engine: str, cache_dir: Path,
-                     device: str = "cpu") -> demucs_runtime.Runtime | None:
+                     device: str = "cpu", int8: bool = True) -> demucs_runtime.Runtime | None:
     """``name`` on an exported engine straight from the graphs an earlier export recorded
     (:mod:`.export_manifest`): no torch import, no weights loaded. ``None`` when there is no such record
     for the model's current files, the engine is ``torch`` or the device is not the CPU, or (``auto``) a
@@ -109,14 +109,14 @@ def exported_runtime(name: str, model_dir: str | None, engine: str, cache_dir: P
         manifest = export_manifest.manifest_path(cache_dir, list(location.files))
     except OSError:
         return None
-    key = (str(manifest), engine, str(device))
+    key = (str(manifest), engine, str(device), str(int8))
     with _exported_lock:
         if key in _exported:
             return _exported[key]
         spec = export_manifest.read(cache_dir, list(location.files))
         if spec is None:
             return None
-        runtime = _runtime_from(spec, engine, cache_dir)
+        runtime = _runtime_from(spec, engine, cache_dir, int8)
         if runtime is not None:
             log.info("demucs: %s runs from its exported graphs (%s), torch not loaded", name, runtime.engine)
             _exported[key] = runtime
@@ -129,12 +129,13 @@ def forget_exported() -> None:
         _exported.clear()
 
 
-def _runtime_from(spec: demucs_runtime.ModelSpec, engine: str, cache_dir: Path) -> demucs_runtime.Runtime | None:
+def _runtime_from(spec: demucs_runtime.ModelSpec, engine: str, cache_dir: Path,
+                  int8: bool) -> demucs_runtime.Runtime | None:
     """:func:`demucs_runtime.wrap`'s choice made from recorded graphs; ``None`` where it needs the model."""
     skipped: list[str] = []
     for candidate in ("openvino", "onnx") if engine == "auto" else (engine,):
         try:
-            nets, why = demucs_runtime.nets_for(spec, cache_dir, candidate, bf16_only=engine == "auto")
+            nets, why = demucs_runtime.nets_for(spec, cache_dir, candidate, bf16_only=engine == "auto", int8=int8)
         except demucs_runtime.EngineUnavailable as exc:  # a decision already made: no bfloat16, or it failed
             skipped.append(f"{candidate} unavailable ({demucs_runtime.short(exc)})")
             continue
@@ -222,7 +223,7 @@ class DemucsSeparator:
 
     def __init__(self, model: str = "htdemucs", *, device: str = "cpu", segment: float | None = None,
                  overlap: float = 0.25, shifts: int = 1, model_dir: str | None = None,
-                 engine: str = "auto", onnx_cache: str | None = None) -> None:
+                 engine: str = "auto", onnx_cache: str | None = None, int8: bool = True) -> None:
         self.model_name = model
         self.device = device
         self.segment = segment
@@ -233,6 +234,7 @@ class DemucsSeparator:
         self.used_segment: float | None = None
         self.engine = engine
         self.onnx_cache = onnx_cache or None
+        self.int8 = int8
         #: Which engine ran and why (``engine``, ``engine_reason``), once the model is built.
         self.engine_record: dict[str, str] = {}
         self._runtime: demucs_runtime.Runtime | None = None
@@ -254,13 +256,13 @@ class DemucsSeparator:
         cache = Path(self.onnx_cache) if self.onnx_cache else demucs_runtime.default_cache_dir()
         if model_cache.get(self.model_name, self.device) is None:  # a model already in memory is used as it is
             before = len(_exported)
-            runtime = exported_runtime(self.model_name, self.model_dir, self.engine, cache, self.device)
+            runtime = exported_runtime(self.model_name, self.model_dir, self.engine, cache, self.device, self.int8)
             if runtime is not None:
                 self.loaded_now = len(_exported) > before
                 return runtime
         model, loaded = load_model(self.model_name, self.device, self.model_dir)
         self.loaded_now = self.loaded_now or loaded
-        runtime = demucs_runtime.runtime_for(model, self.engine, cache, self.device)
+        runtime = demucs_runtime.runtime_for(model, self.engine, cache, self.device, self.int8)
         record_export(self.model_name, model, runtime, cache)
         return runtime
 

@@ -406,9 +406,11 @@ def _threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def wrap(model: Any, engine: str = "auto", cache_dir: Path | None = None, device: str = "cpu") -> Runtime:
+def wrap(model: Any, engine: str = "auto", cache_dir: Path | None = None, device: str = "cpu",
+         int8: bool = True) -> Runtime:
     """``model`` behind ``engine``; ``auto`` tries OpenVINO (only where it runs in bfloat16), then ONNX
-    Runtime, then falls back to eager torch, saying why."""
+    Runtime, then falls back to eager torch, saying why. ``int8``: ONNX Runtime may run the transformer's
+    linear layers in int8 where their calibration allows (:mod:`.onnx_int8`)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown demucs engine {engine!r} (one of {', '.join(ENGINES)})")
     if engine == "torch":
@@ -419,7 +421,7 @@ def wrap(model: Any, engine: str = "auto", cache_dir: Path | None = None, device
     skipped: list[str] = []
     for candidate in ("openvino", "onnx") if engine == "auto" else (engine,):
         try:
-            spec, nets, why = _core_nets(candidate, model, cache, device, bf16_only=engine == "auto")
+            spec, nets, why = _core_nets(candidate, model, cache, device, bf16_only=engine == "auto", int8=int8)
         except Exception as exc:  # export, calibration and session errors come in many types
             if engine != "auto":
                 raise EngineUnavailable(f"{candidate} engine unavailable: {short(exc)}") from exc
@@ -433,7 +435,7 @@ def wrap(model: Any, engine: str = "auto", cache_dir: Path | None = None, device
 
 
 def _core_nets(engine: str, model: Any, cache_dir: Path, device: str,
-               bf16_only: bool) -> tuple[ModelSpec, list[CoreNet], str]:
+               bf16_only: bool, int8: bool = True) -> tuple[ModelSpec, list[CoreNet], str]:
     """Each HTDemucs of ``model`` exported (and, for OpenVINO, calibrated), its core on ``engine``, and why."""
     _check_engine(engine, bf16_only)
     if not str(device).startswith("cpu"):
@@ -449,7 +451,7 @@ def _core_nets(engine: str, model: Any, cache_dir: Path, device: str,
         for sub, path in zip(subs, paths, strict=True):
             demucs_openvino.prepare(sub, path, _threads())  # calibrated once, the verdict kept beside the graph
     spec = ModelSpec.of(model, paths)
-    nets, why = nets_for(spec, cache_dir, engine, bf16_only)
+    nets, why = nets_for(spec, cache_dir, engine, bf16_only, int8)
     return spec, nets, why
 
 
@@ -471,9 +473,11 @@ def _check_engine(engine: str, bf16_only: bool) -> None:
         raise EngineUnavailable("no native bfloat16 on this CPU")
 
 
-def nets_for(spec: ModelSpec, cache_dir: Path, engine: str, bf16_only: bool) -> tuple[list[CoreNet], str]:
+def nets_for(spec: ModelSpec, cache_dir: Path, engine: str, bf16_only: bool,
+             int8: bool = True) -> tuple[list[CoreNet], str]:
     """The nets of ``spec`` on ``engine`` from graphs already in ``cache_dir`` (and, for OpenVINO, their stored
-    calibration): no torch and no weights. Raises :class:`EngineUnavailable` for what is missing."""
+    calibration): no torch and no weights. Raises :class:`EngineUnavailable` for what is missing. ONNX
+    Runtime's int8 calibration needs neither, so it is made here when missing."""
     _check_engine(engine, bf16_only)
     threads = _threads()
     nets, reasons = [], []
@@ -482,8 +486,9 @@ def nets_for(spec: ModelSpec, cache_dir: Path, engine: str, bf16_only: bool) -> 
         if not path.exists():
             raise EngineUnavailable(f"the exported graph {net.graph} is not in {cache_dir}")
         if engine == "onnx":
-            nets.append(CoreNet(net, path, OrtCore(path, threads)))
-            reasons.append("onnx runtime available")
+            graph, why = _onnx_graph(path, net, threads, int8)
+            nets.append(CoreNet(net, graph, OrtCore(graph, threads)))
+            reasons.append(f"onnx runtime, {why}")
             continue
         from moodmix.plugins.stems import demucs_openvino
 
@@ -495,20 +500,21 @@ def nets_for(spec: ModelSpec, cache_dir: Path, engine: str, bf16_only: bool) -> 
     return nets, "; ".join(dict.fromkeys(reasons))
 
 
-def runtime_for(model: Any, engine: str = "auto", cache_dir: Path | None = None, device: str = "cpu") -> Runtime:
+def runtime_for(model: Any, engine: str = "auto", cache_dir: Path | None = None, device: str = "cpu",
+                int8: bool = True) -> Runtime:
     """The runtime for a loaded ``model``, built once per (engine, cache folder, device), kept on the model."""
     import random
 
     from moodmix.plugins.stems import weight_release
 
-    key = (engine, str(cache_dir), str(device))
+    key = (engine, str(cache_dir), str(device), int8)
     runtimes = model.__dict__.setdefault("_moodmix_runtimes", {})
     if key not in runtimes:
         weight_release.restore(model)  # torch, or an export, needs the weights an exported engine let go
         # the export draws from ``random``; demucs' shifts draw from it too, and a seeded run must not move
         state = random.getstate()
         try:
-            runtimes[key] = wrap(model, engine, cache_dir, device)
+            runtimes[key] = wrap(model, engine, cache_dir, device, int8)
         finally:
             random.setstate(state)
         if runtimes[key].engine != "torch":
@@ -516,6 +522,19 @@ def runtime_for(model: Any, engine: str = "auto", cache_dir: Path | None = None,
                 del runtimes[stale]  # it would call the released model: built again (and reloaded) if asked
             weight_release.release(model)
     return runtimes[key]
+
+
+def _onnx_graph(path: Path, net: NetSpec, threads: int, int8: bool) -> tuple[Path, str]:
+    """The graph ONNX Runtime runs for ``path``: its int8 variant where allowed and calibrated to pass."""
+    if not int8:
+        return path, "float32 (int8 off in the settings)"
+    from moodmix.plugins.stems import onnx_int8
+
+    try:
+        verdict = onnx_int8.prepare(path, net.to_json(), threads)
+    except Exception as exc:  # no quantisation tools, a failed child: float32 still runs
+        return path, f"float32 ({short(exc)})"
+    return (onnx_int8.int8_graph_path(path) if verdict.use_int8 else path), verdict.why
 
 
 def short(exc: BaseException) -> str:

@@ -47,6 +47,9 @@ def engine_check(settings: Any) -> DoctorCheck:
         except demucs_openvino.OpenVinoUnavailable:
             pass
     if ort:
-        return DoctorCheck("stems engine", True, "onnx runtime (float32; no native bfloat16 for openvino here)")
+        int8 = (getattr(settings, "plugins", {}) or {}).get("stems", {}).get("onnx_int8", True)
+        precision = ("float32, the transformer's linear layers in int8 where a model's calibration allows"
+                     if int8 else "float32")
+        return DoctorCheck("stems engine", True, f"onnx runtime ({precision}; no native bfloat16 for openvino here)")
     return DoctorCheck("stems engine", False, "eager torch (neither openvino nor onnxruntime is importable)",
                        hint="reinstall moodmix: onnxruntime and openvino run demucs faster")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -61,7 +62,43 @@ def test_onnx_engine_agrees_with_eager_torch_per_stem(mix: np.ndarray, tmp_path:
     for stem in SOURCES:
         assert np.std(eager[stem]) > 1e-3  # a real signal, not two silences agreeing
         assert demucs_runtime.snr_db(eager[stem], onnx[stem]) >= 40.0, stem
-    assert len(list(tmp_path.glob("htdemucs-*.onnx"))) == 1
+    assert "int8 transformer" in onnx_record["engine_reason"]  # this model's calibration passes
+    graphs = sorted(p.name for p in tmp_path.glob("htdemucs-*.onnx"))
+    assert len(graphs) == 2 and graphs[0].endswith(".int8.onnx")  # the export and its int8 variant
+
+
+def test_int8_is_used_only_where_its_calibration_passes_and_the_verdict_is_kept(tmp_path: Path,
+                                                                              monkeypatch) -> None:
+    import onnx
+
+    from moodmix.plugins.stems import onnx_int8
+
+    model = tiny_htdemucs()
+    path = demucs_runtime.export_core(model, tmp_path)
+    spec = demucs_runtime.NetSpec.of(model, path)
+    verdict = onnx_int8.prepare(path, spec.to_json(), 1)
+    assert verdict.use_int8 and onnx_int8.MIN_SNR_DB <= verdict.snr_db < 200
+    ops = [node.op_type for node in onnx.load(str(onnx_int8.int8_graph_path(path))).graph.node]
+    assert ops.count("MatMulInteger") > 0 and ops.count("Conv") == sum(
+        n.op_type == "Conv" for n in onnx.load(str(path)).graph.node)  # linear layers only
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("calibrated twice"))
+    assert onnx_int8.prepare(path, spec.to_json(), 1) == verdict  # kept beside the graph
+    monkeypatch.setattr(onnx_int8, "MIN_SNR_DB", verdict.snr_db + 1)  # a model whose int8 falls short
+    short = onnx_int8.prepare(path, spec.to_json(), 1)
+    assert not short.use_int8 and "reached only" in short.why
+    graph, why = demucs_runtime._onnx_graph(path, spec, 1, int8=True)
+    assert graph == path and why == short.why
+    graph, why = demucs_runtime._onnx_graph(path, spec, 1, int8=False)
+    assert graph == path and "int8 off" in why
+
+
+def test_int8_off_in_the_settings_runs_float32(mix: np.ndarray, tmp_path: Path) -> None:
+    model_cache.put("tiny", "cpu", tiny_htdemucs())
+    random.seed(0)
+    sep = DemucsSeparator("tiny", engine="onnx", onnx_cache=str(tmp_path), int8=False)
+    sep.separate(mix[:, :44100], 44100)
+    assert sep.engine_record["engine_reason"] == "onnx requested; onnx runtime, float32 (int8 off in the settings)"
+    assert not list(tmp_path.glob("*.int8.onnx"))
 
 
 def test_export_is_cached_by_weights(tmp_path: Path) -> None:
@@ -232,7 +269,9 @@ def test_doctor_says_which_engine_auto_takes(monkeypatch) -> None:
     assert engine_check(SimpleNamespace(plugins={"stems": {"engine": "torch"}})).detail.startswith("torch (set in")
     monkeypatch.setitem(sys.modules, "openvino", None)
     monkeypatch.setattr(demucs_openvino, "bf16_native", lambda: False)
-    assert engine_check(auto).detail.startswith("onnx runtime (float32")
+    assert engine_check(auto).detail.startswith("onnx runtime (float32, the transformer's linear layers in int8")
+    no_int8 = SimpleNamespace(plugins={"stems": {"onnx_int8": False}})
+    assert engine_check(no_int8).detail.startswith("onnx runtime (float32; no native")
 
 
 def test_an_exported_engine_releases_the_torch_weights_and_torch_gets_them_back(tmp_path: Path,
