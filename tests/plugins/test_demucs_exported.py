@@ -90,6 +90,22 @@ def test_hub_names_and_folders_match_demucs_and_torch(monkeypatch, tmp_path: Pat
         assert model_locator._torch_hub_dir() == Path(torch.hub.get_dir())
 
 
+def test_a_model_in_the_torch_hub_cache_is_found_without_importing_torch(monkeypatch, tmp_path: Path) -> None:
+    """The bag files of demucs' own ``remote`` folder and the weights in torch's hub checkpoints."""
+    from demucs.pretrained import REMOTE_ROOT
+
+    bag = model_locator._read_bag(REMOTE_ROOT / "htdemucs.yaml")
+    checkpoints = tmp_path / "th" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    for sig in bag["models"]:
+        (checkpoints / f"{sig}-0000.th").write_bytes(b"weights")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    monkeypatch.setattr(model_locator, "_in_hf_cache", lambda name: None)
+    found = model_locator.locate("htdemucs", None)
+    assert found is not None and found.kind == "torch_cache"
+    assert [f.parent for f in found.files] == [checkpoints] * len(bag["models"])
+
+
 def _folder(root: Path) -> Path:
     model = _model()
     args, kwargs = model._init_args_kwargs
