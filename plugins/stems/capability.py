@@ -34,7 +34,7 @@ def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
     """
     if params.backend == "dsp":
         return BackendChoice("dsp", "dsp backend requested", note="the built-in separator")
-    from moodmix.plugins.stems import demucs_backend, model_cache, model_locator
+    from moodmix.plugins.stems import demucs_backend, model_cache, model_locator, recorded_runtime
 
     device, device_why = demucs_backend.resolve_device(getattr(ctx.settings, "device", None) or ctx.device)
     demucs = f"Demucs {params.model} on {device}"
@@ -42,8 +42,8 @@ def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
         return BackendChoice("demucs", f"{params.model} already loaded on {device} ({device_why})", device,
                              note=demucs)
     engine, cache = _engine_settings(ctx)
-    exported = demucs_backend.exported_runtime(params.model, _model_dir(ctx) or None, engine, Path(cache), device,
-                                               getattr(ctx.plugin_settings, "onnx_int8", True))
+    exported = recorded_runtime.runtime(params.model, _model_dir(ctx) or None, engine, Path(cache), device,
+                                        getattr(ctx.plugin_settings, "onnx_int8", True))
     if exported is not None:
         return BackendChoice("demucs", f"{params.model} exported for {exported.engine} on {device} ({device_why})",
                              device, note=demucs)

@@ -9,9 +9,7 @@ counted from the segments demucs actually finishes.
 
 from __future__ import annotations
 
-import logging
 import math
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +19,9 @@ import numpy as np
 
 from moodmix.engine import memory
 from moodmix.engine.audio_io import AudioWriter, read_blocks, resample, to_channels
-from moodmix.plugins.stems import demucs_runtime, model_cache, model_locator, weight_release
+from moodmix.plugins.stems import demucs_runtime, model_cache, model_locator, recorded_runtime, weight_release
 
 Progress = Callable[[float, str | None], None]
-log = logging.getLogger(__name__)
 
 
 class WeightsMissing(model_locator.LoadModelError):
@@ -79,86 +76,10 @@ def load_model(name: str, device: str, model_dir: str | None, settings: Any = No
             raise WeightsMissing(missing_message(name, model_dir))
         model = model_locator.load(location).to(device)
         weight_release.set_reload(model, lambda: model_locator.load(location).to(device))
-        model.__dict__[LOCATION_ATTR] = location  # its export may be recorded for torch-free workers
+        model.__dict__[recorded_runtime.LOCATION_ATTR] = location  # its export is recorded for later workers
         return model
 
     return model_cache.get_or_load(name, device, loader)
-
-
-#: Where :func:`load_model` found a model's files, kept on the model (not set on models handed over in memory).
-LOCATION_ATTR = "_moodmix_location"
-_exported: dict[tuple[str, str, str], demucs_runtime.Runtime] = {}
-_exported_lock = threading.Lock()
-
-
-def exported_runtime(name: str, model_dir: str | None, engine: str, cache_dir: Path,
-                     device: str = "cpu", int8: bool = True) -> demucs_runtime.Runtime | None:
-    """``name`` on an exported engine straight from the graphs an earlier export recorded
-    (:mod:`.export_manifest`): no torch import, no weights loaded. ``None`` when there is no such record
-    for the model's current files, the engine is ``torch`` or the device is not the CPU, or (``auto``) a
-    bfloat16 CPU has not calibrated the model yet: then the model is loaded and prepared as usual.
-    Built once per process and model files."""
-    from moodmix.plugins.stems import export_manifest
-
-    if engine == "torch" or not str(device).startswith("cpu"):
-        return None
-    location = model_locator.locate(name, model_dir)
-    if location is None or location.kind == "builtin" or not location.files:
-        return None
-    try:
-        manifest = export_manifest.manifest_path(cache_dir, list(location.files))
-    except OSError:
-        return None
-    key = (str(manifest), engine, str(device), str(int8))
-    with _exported_lock:
-        if key in _exported:
-            return _exported[key]
-        spec = export_manifest.read(cache_dir, list(location.files))
-        if spec is None:
-            return None
-        runtime = _runtime_from(spec, engine, cache_dir, int8)
-        if runtime is not None:
-            log.info("demucs: %s runs from its exported graphs (%s), torch not loaded", name, runtime.engine)
-            _exported[key] = runtime
-        return runtime
-
-
-def forget_exported() -> None:
-    """Drop the exported runtimes this process built (their sessions' memory); the next job builds again."""
-    with _exported_lock:
-        _exported.clear()
-
-
-def _runtime_from(spec: demucs_runtime.ModelSpec, engine: str, cache_dir: Path,
-                  int8: bool) -> demucs_runtime.Runtime | None:
-    """:func:`demucs_runtime.wrap`'s choice made from recorded graphs; ``None`` where it needs the model."""
-    skipped: list[str] = []
-    for candidate in ("openvino", "onnx") if engine == "auto" else (engine,):
-        try:
-            nets, why = demucs_runtime.nets_for(spec, cache_dir, candidate, bf16_only=engine == "auto", int8=int8)
-        except demucs_runtime.EngineUnavailable as exc:  # a decision already made: no bfloat16, or it failed
-            skipped.append(f"{candidate} unavailable ({demucs_runtime.short(exc)})")
-            continue
-        except Exception:  # not prepared yet (no OpenVINO graph, no calibration), or a session error
-            return None
-        if engine != "auto":
-            why = f"{candidate} requested; {why}"
-        return demucs_runtime.Runtime(demucs_runtime.OnnxBag(spec, nets), candidate, "; ".join([why, *skipped]))
-    return None
-
-
-def record_export(name: str, model: Any, runtime: demucs_runtime.Runtime, cache_dir: Path) -> None:
-    """After ``model`` (loaded from files) got an exported engine: record its graphs for torch-free workers."""
-    from moodmix.plugins.stems import export_manifest
-
-    location = model.__dict__.get(LOCATION_ATTR)
-    if location is None or not location.files or not isinstance(runtime.model, demucs_runtime.OnnxBag):
-        return
-    try:
-        if export_manifest.read(cache_dir, list(location.files)) != runtime.model.spec:
-            export_manifest.write(cache_dir, name, list(location.files), runtime.model.spec)
-    except OSError as exc:  # a read-only cache folder: later workers load the model, as before
-        log.warning("demucs: could not record the export of %s: %s", name, exc)
 
 
 def fetch(name: str, settings: Any) -> Any:
@@ -255,15 +176,14 @@ class DemucsSeparator:
     def _build_runtime(self) -> demucs_runtime.Runtime:
         cache = Path(self.onnx_cache) if self.onnx_cache else demucs_runtime.default_cache_dir()
         if model_cache.get(self.model_name, self.device) is None:  # a model already in memory is used as it is
-            before = len(_exported)
-            runtime = exported_runtime(self.model_name, self.model_dir, self.engine, cache, self.device, self.int8)
+            runtime = recorded_runtime.runtime(self.model_name, self.model_dir, self.engine, cache, self.device,
+                                               self.int8)
             if runtime is not None:
-                self.loaded_now = len(_exported) > before
                 return runtime
         model, loaded = load_model(self.model_name, self.device, self.model_dir)
         self.loaded_now = self.loaded_now or loaded
         runtime = demucs_runtime.runtime_for(model, self.engine, cache, self.device, self.int8)
-        record_export(self.model_name, model, runtime, cache)
+        recorded_runtime.record(self.model_name, model, runtime, cache)
         return runtime
 
     @property

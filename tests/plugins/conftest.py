@@ -9,10 +9,10 @@ import pytest
 def fresh_model_cache():
     """An empty demucs model cache before and after the test: models injected with ``model_cache.put``
     and load counts must not leak between tests."""
-    from moodmix.plugins.stems import demucs_backend, model_cache
+    from moodmix.plugins.stems import model_cache, recorded_runtime
 
     model_cache.clear()
-    demucs_backend.forget_exported()
+    recorded_runtime.forget()
     yield model_cache
     model_cache.clear()
-    demucs_backend.forget_exported()
+    recorded_runtime.forget()

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from moodmix.plugins.stems import demucs_backend, demucs_spectrum, export_manifest, model_cache, model_locator
+from moodmix.plugins.stems import demucs_spectrum, export_manifest, model_cache, model_locator, recorded_runtime
 from moodmix.plugins.stems.demucs_backend import DemucsSeparator
 from moodmix.plugins.stems.demucs_runtime import ModelSpec, snr_db
 from tests.plugins.tiny_demucs import SOURCES
@@ -135,12 +135,12 @@ def test_an_export_is_recorded_and_a_later_separator_runs_it_without_loading_the
     assert ModelSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
 
     model_cache.clear()
-    demucs_backend.forget_exported()
+    recorded_runtime.forget()
     random.seed(5)
     second = DemucsSeparator("tiny", engine="onnx", model_dir=str(folder), onnx_cache=str(cache))
     again = second.separate(_mix(), 44100)
     assert model_cache.get("tiny", "cpu") is None  # the torch model was never loaded
-    assert second.loaded_now and second.engine_record == first.engine_record
+    assert second.engine_record == first.engine_record
     for stem in SOURCES:
         np.testing.assert_array_equal(again[stem], loaded[stem])
 
@@ -148,8 +148,8 @@ def test_an_export_is_recorded_and_a_later_separator_runs_it_without_loading_the
     weights = folder / "0123abcd.th"
     os.utime(weights, ns=(time.time_ns(), weights.stat().st_mtime_ns + 10**9))
     assert export_manifest.read(cache, files) is None
-    assert demucs_backend.exported_runtime("tiny", str(folder), "onnx", cache) is None
-    assert demucs_backend.exported_runtime("tiny", str(folder), "torch", cache) is None
+    assert recorded_runtime.runtime("tiny", str(folder), "onnx", cache) is None
+    assert recorded_runtime.runtime("tiny", str(folder), "torch", cache) is None
 
 
 def test_a_record_naming_a_missing_graph_or_unreadable_is_ignored(tmp_path: Path) -> None:
