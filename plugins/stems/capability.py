@@ -43,7 +43,7 @@ def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
                              note=demucs)
     engine, cache = _engine_settings(ctx)
     exported = recorded_runtime.runtime(params.model, _model_dir(ctx) or None, engine, Path(cache), device,
-                                        getattr(ctx.plugin_settings, "onnx_int8", True))
+                                        getattr(ctx.plugin_settings, "onnx_int8", True), prepare=True)
     if exported is not None:
         return BackendChoice("demucs", f"{params.model} exported for {exported.engine} on {device} ({device_why})",
                              device, note=demucs)

@@ -9,7 +9,10 @@ sends the job back to the loading path.
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,12 +30,15 @@ _lock = threading.Lock()
 
 
 def runtime(name: str, model_dir: str | None, engine: str, cache_dir: Path, device: str = "cpu",
-            int8: bool = True) -> demucs_runtime.Runtime | None:
+            int8: bool = True, prepare: bool = False) -> demucs_runtime.Runtime | None:
     """``name`` on an exported engine straight from the graphs an earlier export recorded
-    (:mod:`.export_manifest`): no torch import, no weights loaded. ``None`` when there is no such record
-    for the model's current files, the engine is ``torch`` or the device is not the CPU, or (``auto``) a
-    bfloat16 CPU has not calibrated the model yet: then the model is loaded and prepared as usual.
-    Built once per process and model files."""
+    (:mod:`.export_manifest`): no torch import, no weights loaded. Built once per process and model files.
+
+    ``None`` when the engine is ``torch``, the device is not the CPU, the model's files are not on disk,
+    or there is no usable record for them (none yet, or, with ``auto``, a bfloat16 CPU that has not
+    calibrated the model). With ``prepare``, a missing record is made first by :func:`prepare_in_child`,
+    so that this process never imports torch; ``None`` then means the caller loads the model itself
+    (which also reports why it would not load)."""
     if engine == "torch" or not str(device).startswith("cpu"):
         return None
     location = model_locator.locate(name, model_dir)
@@ -47,13 +53,38 @@ def runtime(name: str, model_dir: str | None, engine: str, cache_dir: Path, devi
         if key in _built:
             return _built[key]
         spec = export_manifest.read(cache_dir, list(location.files))
-        if spec is None:
-            return None
-        runtime = _runtime_from(spec, engine, cache_dir, int8)
+        runtime = _runtime_from(spec, engine, cache_dir, int8) if spec is not None else None
+        if runtime is None and prepare and prepare_in_child(name, model_dir, engine, cache_dir, int8):
+            spec = export_manifest.read(cache_dir, list(location.files))
+            runtime = _runtime_from(spec, engine, cache_dir, int8) if spec is not None else None
         if runtime is not None:
             log.info("demucs: %s runs from its exported graphs (%s), torch not loaded", name, runtime.engine)
             _built[key] = runtime
         return runtime
+
+
+def prepare_in_child(name: str, model_dir: str | None, engine: str, cache_dir: Path, int8: bool) -> bool:
+    """Load, export, calibrate and record ``name`` in a child process (the first job on a machine): torch
+    and the weights take their memory there, not in the worker. Whether a record was written."""
+    request = {"name": name, "model_dir": model_dir, "engine": engine, "cache_dir": str(cache_dir), "int8": int8}
+    done = subprocess.run([sys.executable, "-m", __name__, json.dumps(request)], capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = (done.stderr or "").strip().splitlines()
+        log.warning("demucs: preparing %s in a child failed (%s); loading it here", name,
+                    lines[-1] if lines else f"exit code {done.returncode}")
+        return False
+    return True
+
+
+def _prepare(request: dict[str, Any]) -> str:
+    """The child of :func:`prepare_in_child`: the loading path of :class:`.demucs_backend.DemucsSeparator`."""
+    from moodmix.plugins.stems import demucs_backend
+
+    cache_dir = Path(request["cache_dir"])
+    model, _ = demucs_backend.load_model(request["name"], "cpu", request["model_dir"])
+    built = demucs_runtime.runtime_for(model, request["engine"], cache_dir, "cpu", bool(request["int8"]))
+    record(request["name"], model, built, cache_dir)
+    return f"{built.engine}: {built.why}"
 
 
 def forget() -> None:
@@ -90,3 +121,7 @@ def record(name: str, model: Any, runtime: demucs_runtime.Runtime, cache_dir: Pa
             export_manifest.write(cache_dir, name, list(location.files), runtime.model.spec)
     except OSError as exc:  # a read-only cache folder: later workers load the model, as before
         log.warning("demucs: could not record the export of %s: %s", name, exc)
+
+
+if __name__ == "__main__":  # ``python -m moodmix.plugins.stems.recorded_runtime REQUEST_JSON``
+    print(_prepare(json.loads(sys.argv[1])))
