@@ -3,13 +3,17 @@
 A loaded demucs model (an ``HTDemucs`` or a ``BagOfModels`` of them) is replaced by an
 :class:`OnnxBag`: the attributes a segment loop reads (``sources``, ``samplerate``,
 ``audio_channels``, ``segment``, and a bag's ``models``/``weights``), each model called as
-``model(batch)`` on ``(B, C, T)`` returning ``(B, S, C, T)``. The STFT, mask and iSTFT stay in
-PyTorch (complex tensors do not export); only the convolutional/transformer core runs in ONNX
-Runtime, exported once per model signature and cached on disk under a hash of its weights.
+``model(batch)`` on ``(B, C, T)`` arrays returning ``(B, S, C, T)``. The STFT, mask and iSTFT
+(complex tensors do not export) run in numpy (:mod:`.demucs_spectrum`); only the
+convolutional/transformer core runs in ONNX Runtime or OpenVINO, exported once per model signature
+and cached on disk under a hash of its weights. What the nets need besides the graphs is a
+:class:`ModelSpec`, which :mod:`.recorded_runtime` keeps so that later processes need no torch.
 On 2 CPU cores the core runs about twice as fast as eager PyTorch and agrees with it to ~90 dB.
 
-Engines: ``torch`` (eager PyTorch, the reference), ``onnx`` (ONNX Runtime), ``auto``
-(``onnx`` when it builds and runs, else ``torch`` with the reason kept in ``why``).
+Engines: ``torch`` (eager PyTorch, the reference), ``onnx`` (ONNX Runtime; the transformer's linear
+layers in int8 where :mod:`.onnx_int8`'s calibration allows), ``openvino`` (:mod:`.demucs_openvino`),
+``auto`` (OpenVINO where it runs in bfloat16, else ``onnx`` when it builds and runs, else ``torch``,
+the reason kept in ``why``).
 """
 
 from __future__ import annotations
