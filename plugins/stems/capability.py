@@ -42,8 +42,12 @@ def choose_backend(params: StemsParams, ctx: RunContext) -> BackendChoice:
         return BackendChoice("demucs", f"{params.model} already loaded on {device} ({device_why})", device,
                              note=demucs)
     engine, cache = _engine_settings(ctx)
+    def preparing() -> None:
+        ctx.progress(0.03, f"preparing Demucs {params.model} for this machine (once per model, about a minute)")
+
     exported = recorded_runtime.runtime(params.model, _model_dir(ctx) or None, engine, Path(cache), device,
-                                        getattr(ctx.plugin_settings, "onnx_int8", True), prepare=True)
+                                        getattr(ctx.plugin_settings, "onnx_int8", True), prepare=True,
+                                        on_prepare=preparing)
     if exported is not None:
         return BackendChoice("demucs", f"{params.model} exported for {exported.engine} on {device} ({device_why})",
                              device, note=demucs)

@@ -14,6 +14,7 @@ import logging
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +31,16 @@ _lock = threading.Lock()
 
 
 def runtime(name: str, model_dir: str | None, engine: str, cache_dir: Path, device: str = "cpu",
-            int8: bool = True, prepare: bool = False) -> demucs_runtime.Runtime | None:
+            int8: bool = True, prepare: bool = False,
+            on_prepare: Callable[[], None] | None = None) -> demucs_runtime.Runtime | None:
     """``name`` on an exported engine straight from the graphs an earlier export recorded
     (:mod:`.export_manifest`): no torch import, no weights loaded. Built once per process and model files.
 
     ``None`` when the engine is ``torch``, the device is not the CPU, the model's files are not on disk,
     or there is no usable record for them (none yet, or, with ``auto``, a bfloat16 CPU that has not
     calibrated the model). With ``prepare``, a missing record is made first by :func:`prepare_in_child`,
-    so that this process never imports torch; ``None`` then means the caller loads the model itself
-    (which also reports why it would not load)."""
+    so that this process never imports torch (``on_prepare`` is called first: it takes a while); ``None``
+    then means the caller loads the model itself (which also reports why it would not load)."""
     if engine == "torch" or not str(device).startswith("cpu"):
         return None
     location = model_locator.locate(name, model_dir)
@@ -54,26 +56,30 @@ def runtime(name: str, model_dir: str | None, engine: str, cache_dir: Path, devi
             return _built[key]
         spec = export_manifest.read(cache_dir, list(location.files))
         runtime = _runtime_from(spec, engine, cache_dir, int8) if spec is not None else None
-        if runtime is None and prepare and prepare_in_child(name, model_dir, engine, cache_dir, int8):
-            spec = export_manifest.read(cache_dir, list(location.files))
-            runtime = _runtime_from(spec, engine, cache_dir, int8) if spec is not None else None
+        if runtime is None and prepare:
+            if on_prepare is not None:
+                on_prepare()
+            if prepare_in_child(name, model_dir, engine, cache_dir, int8) is not None:
+                spec = export_manifest.read(cache_dir, list(location.files))
+                runtime = _runtime_from(spec, engine, cache_dir, int8) if spec is not None else None
         if runtime is not None:
             log.info("demucs: %s runs from its exported graphs (%s), torch not loaded", name, runtime.engine)
             _built[key] = runtime
         return runtime
 
 
-def prepare_in_child(name: str, model_dir: str | None, engine: str, cache_dir: Path, int8: bool) -> bool:
+def prepare_in_child(name: str, model_dir: str | None, engine: str, cache_dir: Path, int8: bool) -> str | None:
     """Load, export, calibrate and record ``name`` in a child process (the first job on a machine): torch
-    and the weights take their memory there, not in the worker. Whether a record was written."""
+    and the weights take their memory there, not in the worker. The engine it chose and why, or ``None``
+    when it failed."""
     request = {"name": name, "model_dir": model_dir, "engine": engine, "cache_dir": str(cache_dir), "int8": int8}
     done = subprocess.run([sys.executable, "-m", __name__, json.dumps(request)], capture_output=True, text=True)
     if done.returncode != 0:
         lines = (done.stderr or "").strip().splitlines()
         log.warning("demucs: preparing %s in a child failed (%s); loading it here", name,
                     lines[-1] if lines else f"exit code {done.returncode}")
-        return False
-    return True
+        return None
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "prepared"
 
 
 def _prepare(request: dict[str, Any]) -> str:

@@ -152,6 +152,25 @@ def test_an_export_is_recorded_and_a_later_separator_runs_it_without_loading_the
     assert recorded_runtime.runtime("tiny", str(folder), "torch", cache) is None
 
 
+def test_a_missing_record_is_prepared_in_a_child_once_and_says_so_first(tmp_path: Path) -> None:
+    folder, cache = _folder(tmp_path), tmp_path / "onnx"
+    calls = []
+    built = recorded_runtime.runtime("tiny", str(folder), "onnx", cache, prepare=True,
+                                     on_prepare=lambda: calls.append(list(cache.glob("model-*.json"))))
+    assert built is not None and built.engine == "onnx"
+    assert calls == [[]]  # told before the child ran, when there was no record yet
+    assert model_cache.get("tiny", "cpu") is None  # the child loaded it, not this process
+    recorded_runtime.forget()
+    again = recorded_runtime.runtime("tiny", str(folder), "onnx", cache, prepare=True,
+                                     on_prepare=lambda: calls.append("again"))
+    assert again is not None and calls == [[]]  # recorded: nothing to prepare
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "0123abcd.th").write_bytes(b"not a model")
+    (broken / "tiny.yaml").write_text("models: ['0123abcd']\n")
+    assert recorded_runtime.runtime("tiny", str(broken), "onnx", tmp_path / "c2", prepare=True) is None
+
+
 def test_a_record_naming_a_missing_graph_or_unreadable_is_ignored(tmp_path: Path) -> None:
     folder, cache = _folder(tmp_path), tmp_path / "onnx"
     DemucsSeparator("tiny", engine="onnx", model_dir=str(folder), onnx_cache=str(cache)).separate(_mix(1.0), 44100)
