@@ -19,7 +19,14 @@ import numpy as np
 
 from moodmix.engine import memory
 from moodmix.engine.audio_io import AudioWriter, read_blocks, resample, to_channels
-from moodmix.plugins.stems import demucs_runtime, model_cache, model_locator, recorded_runtime, weight_release
+from moodmix.plugins.stems import (
+    demucs_runtime,
+    exported_net,
+    model_cache,
+    model_locator,
+    recorded_runtime,
+    weight_release,
+)
 
 Progress = Callable[[float, str | None], None]
 
@@ -110,7 +117,7 @@ def _submodels(model: Any) -> list[Any]:
 
 def max_segment(model: Any) -> float | None:
     """The longest segment (s) the model accepts: HTDemucs cannot run past its training length."""
-    if isinstance(model, demucs_runtime.OnnxBag):  # exported nets are HTDemucs, each with its training length
+    if isinstance(model, exported_net.OnnxBag):  # exported nets are HTDemucs, each with its training length
         return min(float(net.segment) for net in model.models)
     from demucs.htdemucs import HTDemucs
 

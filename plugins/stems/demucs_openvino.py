@@ -228,7 +228,7 @@ def probe_mix(samplerate: int, frames: int, channels: int) -> np.ndarray:
 def _calibrate_child(saved: Path, onnx_path: Path, threads: int, measure: bool) -> float:
     import torch
 
-    from moodmix.plugins.stems import demucs_runtime
+    from moodmix.plugins.stems import demucs_runtime, exported_net
 
     torch.set_num_threads(threads)
     package = torch.load(saved, weights_only=False)
@@ -243,8 +243,8 @@ def _calibrate_child(saved: Path, onnx_path: Path, threads: int, measure: bool) 
         if not measure:
             return float("nan")
         reference = model(mix)[0].numpy()
-        spec = demucs_runtime.NetSpec.of(model, onnx_path)
-        net = demucs_runtime.CoreNet(spec, graph, OpenVinoCore(graph, threads, "bf16"))
+        spec = exported_net.ExportedNet.of(model, onnx_path)
+        net = exported_net.CoreNet(spec, graph, OpenVinoCore(graph, threads, "bf16"))
         estimate = net(mix.numpy())[0]
     return min(demucs_runtime.snr_db(reference[k], estimate[k]) for k in range(reference.shape[0]))
 

@@ -1,13 +1,14 @@
 """Faster inference for HTDemucs: the network between the STFT and the iSTFT on ONNX Runtime.
 
 A loaded demucs model (an ``HTDemucs`` or a ``BagOfModels`` of them) is replaced by an
-:class:`OnnxBag`: the attributes a segment loop reads (``sources``, ``samplerate``,
+:class:`~.exported_net.OnnxBag`: the attributes a segment loop reads (``sources``, ``samplerate``,
 ``audio_channels``, ``segment``, and a bag's ``models``/``weights``), each model called as
 ``model(batch)`` on ``(B, C, T)`` arrays returning ``(B, S, C, T)``. The STFT, mask and iSTFT
 (complex tensors do not export) run in numpy (:mod:`.demucs_spectrum`); only the
 convolutional/transformer core runs in ONNX Runtime or OpenVINO, exported once per model signature
 and cached on disk under a hash of its weights. What the nets need besides the graphs is a
-:class:`ModelSpec`, which :mod:`.recorded_runtime` keeps so that later processes need no torch.
+:class:`~.exported_net.ExportedModel`, which :mod:`.recorded_runtime` keeps so that later processes
+need no torch.
 On 2 CPU cores the core runs about twice as fast as eager PyTorch and agrees with it to ~90 dB.
 
 Engines: ``torch`` (eager PyTorch, the reference), ``onnx`` (ONNX Runtime; the transformer's linear
@@ -23,11 +24,12 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
+from moodmix.plugins.stems import exported_net
 
 log = logging.getLogger(__name__)
 
@@ -219,172 +221,10 @@ def _export(model: Any, target: Path) -> None:
                                         "spec": {0: "batch"}, "wave": {0: "batch"}})
 
 
-def _session(path: Path, threads: int) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # From the second run on, a memory pattern asks the arena for one block for all intermediates, which
-    # its chunks from the first run cannot hold: the arena grows by it (htdemucs: peak 2.16 GB, 1.58 without)
-    options.enable_mem_pattern = False
-    # Prepacking keeps a second, re-laid-out copy of the convolution and matmul weights: 78 MB more for
-    # htdemucs, and no faster here (a forward 2.84-3.0 s with it, 2.87-3.1 s without)
-    options.add_session_config_entry("session.disable_prepacking", "1")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-class OrtCore:
-    """The exported core in an ONNX Runtime session: call with ``(mag, mix)`` arrays, get ``(spec, wave)``."""
-
-    def __init__(self, path: Path, threads: int) -> None:
-        self.session = _session(path, threads)
-
-    def __call__(self, mag: np.ndarray, mix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        spec, wave = self.session.run(None, {"mag": mag, "mix": mix})
-        return spec, wave
-
-
-@dataclass(frozen=True)
-class NetSpec:
-    """What running one exported HTDemucs needs besides its graph: read from the model once, then kept in a
-    manifest (:mod:`.export_manifest`) so later processes need neither torch nor the weights."""
-
-    sources: tuple[str, ...]
-    samplerate: int
-    audio_channels: int
-    segment: Fraction  # the training segment (s): exact, since the graph's input length is fixed by it
-    nfft: int
-    hop_length: int
-    graph: str  # the exported ``.onnx`` file's name in the cache folder
-
-    @property
-    def training_length(self) -> int:
-        return int(self.segment * self.samplerate)
-
-    @classmethod
-    def of(cls, model: Any, graph: Path) -> NetSpec:
-        return cls(tuple(model.sources), int(model.samplerate), int(model.audio_channels),
-                   Fraction(model.segment), int(model.nfft), int(model.hop_length), graph.name)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"sources": list(self.sources), "samplerate": self.samplerate, "audio_channels": self.audio_channels,
-                "segment": str(self.segment), "nfft": self.nfft, "hop_length": self.hop_length, "graph": self.graph}
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> NetSpec:
-        return cls(tuple(str(s) for s in doc["sources"]), int(doc["samplerate"]), int(doc["audio_channels"]),
-                   Fraction(doc["segment"]), int(doc["nfft"]), int(doc["hop_length"]), str(doc["graph"]))
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A demucs model (one HTDemucs or a bag of them) as its exported nets and the bag's per-source weights."""
-
-    sources: tuple[str, ...]
-    samplerate: int
-    audio_channels: int
-    nets: tuple[NetSpec, ...]
-    weights: tuple[tuple[float, ...], ...]
-
-    @classmethod
-    def of(cls, model: Any, graphs: list[Path]) -> ModelSpec:
-        subs, weights = _parts(model)
-        nets = tuple(NetSpec.of(sub, graph) for sub, graph in zip(subs, graphs, strict=True))
-        return cls(tuple(model.sources), int(model.samplerate), int(model.audio_channels), nets,
-                   tuple(tuple(w) for w in weights))
-
-    def to_json(self) -> dict[str, Any]:
-        return {"sources": list(self.sources), "samplerate": self.samplerate, "audio_channels": self.audio_channels,
-                "nets": [net.to_json() for net in self.nets], "weights": [list(w) for w in self.weights]}
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> ModelSpec:
-        return cls(tuple(str(s) for s in doc["sources"]), int(doc["samplerate"]), int(doc["audio_channels"]),
-                   tuple(NetSpec.from_json(net) for net in doc["nets"]),
-                   tuple(tuple(float(v) for v in w) for w in doc["weights"]))
-
-
-class CoreNet:
-    """One HTDemucs on arrays: the spectrogram steps in numpy (:mod:`.demucs_spectrum`), the exported core
-    in ``run_core`` (ONNX Runtime or OpenVINO). Called on ``(B, C, T)`` float32, gives ``(B, S, C, T)``."""
-
-    takes_arrays = True  # the segment loop hands it numpy arrays (:func:`.demucs_stream.call_model`)
-
-    def __init__(self, spec: NetSpec, path: Path, run_core: Any) -> None:
-        self.spec = spec
-        self.sources = list(spec.sources)
-        self.samplerate = spec.samplerate
-        self.audio_channels = spec.audio_channels
-        self.segment = spec.segment
-        self.path = path
-        self.run_core = run_core
-        self.training_length = spec.training_length
-
-    def __call__(self, mix: np.ndarray) -> np.ndarray:
-        from moodmix.plugins.stems import demucs_spectrum as spectrum
-
-        mix = np.asarray(mix, dtype=np.float32)
-        length = mix.shape[-1]
-        if length > self.training_length:
-            raise ValueError(f"segment of {length} samples is longer than the model's {self.training_length}")
-        mix = np.ascontiguousarray(np.pad(mix, ((0, 0), (0, 0), (0, self.training_length - length))))
-        z = spectrum.spec(mix, self.spec.nfft, self.spec.hop_length)
-        mag = np.ascontiguousarray(spectrum.magnitude(z))
-        spec, wave = self.run_core(mag, mix)
-        batch, sources = mix.shape[0], len(self.sources)
-        x = spec.reshape(batch, sources, -1, mag.shape[2], mag.shape[3])
-        xt = wave.reshape(batch, sources, -1, self.training_length)
-        # one source at a time: the complex spectrogram and the inverse STFT's frames of all four sources
-        # of a 7.8-s segment are 44 MB each
-        out = np.empty((batch, sources, xt.shape[2], length), np.float32)
-        for s in range(sources):
-            wave_s = spectrum.ispec(spectrum.mask(x[:, s:s + 1]), self.spec.hop_length, self.training_length)
-            out[:, s] = wave_s[:, 0, :, :length] + xt[:, s, :, :length]
-        return out
-
-
-class OnnxBag:
-    """A demucs model with each HTDemucs's core on ONNX Runtime or OpenVINO (:class:`CoreNet`), shaped like
-    the ``BagOfModels`` it replaces.
-
-    ``models`` are the per-model runtimes (each callable on ``(B, C, T)`` arrays, padding to its training
-    length like HTDemucs itself) and ``weights`` the bag's per-source weights, so a segment loop that
-    walks a bag walks this the same way; calling the bag itself gives the weighted average.
-    """
-
-    takes_arrays = True
-
-    def __init__(self, spec: ModelSpec, nets: list[CoreNet]) -> None:
-        self.spec = spec
-        self.models = nets
-        self.weights = [list(w) for w in spec.weights]
-        self.sources = list(spec.sources)
-        self.samplerate = spec.samplerate
-        self.audio_channels = spec.audio_channels
-        self.segment = min(float(net.segment) for net in nets)
-
-    def __call__(self, mix: np.ndarray) -> np.ndarray:
-        total = None
-        for net, weights in zip(self.models, self.weights, strict=True):
-            out = net(mix) * np.asarray(weights, np.float32)[None, :, None, None]
-            total = out if total is None else total + out
-        sums = np.asarray([sum(w) for w in zip(*self.weights, strict=True)], np.float32)
-        return total / sums[None, :, None, None]
-
-    def valid_length(self, length: int) -> int:
-        """What ``apply_model`` pads a segment to, with real neighbouring audio: the training length."""
-        limit = min(net.training_length for net in self.models)
-        if length > limit:
-            raise ValueError(f"segment of {length} samples is longer than the model's {limit}")
-        return limit
-
-
 @dataclass(frozen=True)
 class Runtime:
-    """What to call (``model``: the demucs model itself, or an :class:`OnnxBag`) and which engine it is."""
+    """What to call (``model``: the demucs model itself, or an :class:`~.exported_net.OnnxBag`) and which
+    engine it is."""
 
     model: Any
     engine: str
@@ -392,12 +232,6 @@ class Runtime:
 
     def describe(self) -> dict[str, str]:
         return {"engine": self.engine, "engine_reason": self.why}
-
-
-def _parts(model: Any) -> tuple[list[Any], list[list[float]]]:
-    subs = list(getattr(model, "models", [model]))
-    weights = getattr(model, "weights", None) or [[1.0] * len(model.sources) for _ in subs]
-    return subs, [[float(v) for v in w] for w in weights]
 
 
 def _threads() -> int:
@@ -435,18 +269,19 @@ def wrap(model: Any, engine: str = "auto", cache_dir: Path | None = None, device
             continue
         if engine != "auto":
             why = f"{candidate} requested; {why}"
-        return Runtime(OnnxBag(spec, nets), candidate, "; ".join([why, *skipped]))
+        return Runtime(exported_net.OnnxBag(spec, nets), candidate, "; ".join([why, *skipped]))
     log.warning("demucs: no faster engine, using torch: %s", "; ".join(skipped))
     return Runtime(model, "torch", "; ".join(skipped))
 
 
 def _core_nets(engine: str, model: Any, cache_dir: Path, device: str,
-               bf16_only: bool, int8: bool = True) -> tuple[ModelSpec, list[CoreNet], str]:
+               bf16_only: bool, int8: bool = True
+               ) -> tuple[exported_net.ExportedModel, list[exported_net.CoreNet], str]:
     """Each HTDemucs of ``model`` exported (and, for OpenVINO, calibrated), its core on ``engine``, and why."""
     _check_engine(engine, bf16_only)
     if not str(device).startswith("cpu"):
         raise EngineUnavailable(f"the {engine} engine runs on CPU, not {device}")
-    subs, _ = _parts(model)
+    subs, _ = exported_net.parts(model)
     bad = [type(s).__name__ for s in subs if not is_htdemucs(s)]
     if bad:
         raise EngineUnavailable(f"only HTDemucs exports, not {', '.join(bad)}")
@@ -456,7 +291,7 @@ def _core_nets(engine: str, model: Any, cache_dir: Path, device: str,
 
         for sub, path in zip(subs, paths, strict=True):
             demucs_openvino.prepare(sub, path, _threads())  # calibrated once, the verdict kept beside the graph
-    spec = ModelSpec.of(model, paths)
+    spec = exported_net.ExportedModel.of(model, paths)
     nets, why = nets_for(spec, cache_dir, engine, bf16_only, int8)
     return spec, nets, why
 
@@ -479,8 +314,8 @@ def _check_engine(engine: str, bf16_only: bool) -> None:
         raise EngineUnavailable("no native bfloat16 on this CPU")
 
 
-def nets_for(spec: ModelSpec, cache_dir: Path, engine: str, bf16_only: bool,
-             int8: bool = True) -> tuple[list[CoreNet], str]:
+def nets_for(spec: exported_net.ExportedModel, cache_dir: Path, engine: str, bf16_only: bool,
+             int8: bool = True) -> tuple[list[exported_net.CoreNet], str]:
     """The nets of ``spec`` on ``engine`` from graphs already in ``cache_dir`` (and, for OpenVINO, their stored
     calibration): no torch and no weights. Raises :class:`EngineUnavailable` for what is missing. ONNX
     Runtime's int8 calibration needs neither, so it is made here when missing."""
@@ -493,7 +328,7 @@ def nets_for(spec: ModelSpec, cache_dir: Path, engine: str, bf16_only: bool,
             raise EngineUnavailable(f"the exported graph {net.graph} is not in {cache_dir}")
         if engine == "onnx":
             graph, why = _onnx_graph(path, net, threads, int8)
-            nets.append(CoreNet(net, graph, OrtCore(graph, threads)))
+            nets.append(exported_net.CoreNet(net, graph, exported_net.OrtCore(graph, threads)))
             reasons.append(f"onnx runtime, {why}")
             continue
         from moodmix.plugins.stems import demucs_openvino
@@ -501,7 +336,8 @@ def nets_for(spec: ModelSpec, cache_dir: Path, engine: str, bf16_only: bool,
         graph, verdict = demucs_openvino.stored(path)
         if bf16_only and verdict.precision != "bf16":
             raise EngineUnavailable(verdict.why)
-        nets.append(CoreNet(net, graph, demucs_openvino.OpenVinoCore(graph, threads, verdict.precision)))
+        core = demucs_openvino.OpenVinoCore(graph, threads, verdict.precision)
+        nets.append(exported_net.CoreNet(net, graph, core))
         reasons.append(f"openvino {verdict.why}")
     return nets, "; ".join(dict.fromkeys(reasons))
 
@@ -530,7 +366,7 @@ def runtime_for(model: Any, engine: str = "auto", cache_dir: Path | None = None,
     return runtimes[key]
 
 
-def _onnx_graph(path: Path, net: NetSpec, threads: int, int8: bool) -> tuple[Path, str]:
+def _onnx_graph(path: Path, net: exported_net.ExportedNet, threads: int, int8: bool) -> tuple[Path, str]:
     """The graph ONNX Runtime runs for ``path``: its int8 variant where allowed and calibrated to pass."""
     if not int8:
         return path, "float32 (int8 off in the settings)"

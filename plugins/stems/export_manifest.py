@@ -2,7 +2,7 @@
 
 Exporting needs the model in torch; running the export does not. Once a process has exported a model
 (and, for OpenVINO, calibrated it), it writes a manifest here: the model's sources, rates, segment and
-STFT sizes and its graphs' names (:class:`~.demucs_runtime.ModelSpec`), under a key made from the
+STFT sizes and its graphs' names (:class:`~.exported_net.ExportedModel`), under a key made from the
 model's files. A later worker finds the manifest from the files alone and runs the graphs without
 importing torch or loading the weights: about 190 MB of torch and the model's own size less per
 worker, and no load time.
@@ -20,7 +20,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from moodmix.plugins.stems.demucs_runtime import EXPORT_VERSION, ModelSpec
+from moodmix.plugins.stems.demucs_runtime import EXPORT_VERSION
+from moodmix.plugins.stems.exported_net import ExportedModel
 
 log = logging.getLogger(__name__)
 MANIFEST_VERSION = "1"
@@ -39,7 +40,7 @@ def manifest_path(cache_dir: Path, files: list[Path]) -> Path:
     return Path(cache_dir) / f"model-{files_key(files)}.json"
 
 
-def write(cache_dir: Path, name: str, files: list[Path], spec: ModelSpec) -> Path:
+def write(cache_dir: Path, name: str, files: list[Path], spec: ExportedModel) -> Path:
     """Record that ``files`` (the model ``name``) run as ``spec``'s graphs in ``cache_dir`` (atomically)."""
     path = manifest_path(cache_dir, files)
     doc = {"model": name, "files": [Path(f).name for f in files], "spec": spec.to_json()}
@@ -49,13 +50,13 @@ def write(cache_dir: Path, name: str, files: list[Path], spec: ModelSpec) -> Pat
     return path
 
 
-def read(cache_dir: Path, files: list[Path]) -> ModelSpec | None:
+def read(cache_dir: Path, files: list[Path]) -> ExportedModel | None:
     """The spec recorded for ``files``, or ``None`` when there is none, it is unreadable, or a graph it
     names is gone."""
     try:
         path = manifest_path(cache_dir, files)
         doc: Any = json.loads(path.read_text())
-        spec = ModelSpec.from_json(doc["spec"])
+        spec = ExportedModel.from_json(doc["spec"])
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -108,14 +108,14 @@ def quantize(onnx_path: Path) -> Path:
 
 def _calibrate_child(onnx_path: Path, spec_json: dict, threads: int) -> float:
     """Quantise, then the lowest per-stem SNR (dB) of int8 against float32 on the probe."""
-    from moodmix.plugins.stems import demucs_runtime
+    from moodmix.plugins.stems import demucs_runtime, exported_net
     from moodmix.plugins.stems.demucs_openvino import probe_mix
 
-    spec = demucs_runtime.NetSpec.from_json(spec_json)
+    spec = exported_net.ExportedNet.from_json(spec_json)
     int8 = quantize(onnx_path)
     mix = probe_mix(spec.samplerate, spec.training_length, spec.audio_channels)[None]
-    reference = demucs_runtime.CoreNet(spec, onnx_path, demucs_runtime.OrtCore(onnx_path, threads))(mix)[0]
-    estimate = demucs_runtime.CoreNet(spec, int8, demucs_runtime.OrtCore(int8, threads))(mix)[0]
+    reference = exported_net.CoreNet(spec, onnx_path, exported_net.OrtCore(onnx_path, threads))(mix)[0]
+    estimate = exported_net.CoreNet(spec, int8, exported_net.OrtCore(int8, threads))(mix)[0]
     return min(demucs_runtime.snr_db(reference[k], estimate[k]) for k in range(reference.shape[0]))
 
 

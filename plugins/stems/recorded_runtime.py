@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from moodmix.plugins.stems import demucs_runtime, export_manifest, model_locator
+from moodmix.plugins.stems import demucs_runtime, export_manifest, exported_net, model_locator
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def forget() -> None:
         _built.clear()
 
 
-def _runtime_from(spec: demucs_runtime.ModelSpec, engine: str, cache_dir: Path,
+def _runtime_from(spec: exported_net.ExportedModel, engine: str, cache_dir: Path,
                   int8: bool) -> demucs_runtime.Runtime | None:
     """:func:`demucs_runtime.wrap`'s choice made from recorded graphs; ``None`` where it needs the model."""
     skipped: list[str] = []
@@ -113,14 +113,14 @@ def _runtime_from(spec: demucs_runtime.ModelSpec, engine: str, cache_dir: Path,
             return None
         if engine != "auto":
             why = f"{candidate} requested; {why}"
-        return demucs_runtime.Runtime(demucs_runtime.OnnxBag(spec, nets), candidate, "; ".join([why, *skipped]))
+        return demucs_runtime.Runtime(exported_net.OnnxBag(spec, nets), candidate, "; ".join([why, *skipped]))
     return None
 
 
 def record(name: str, model: Any, runtime: demucs_runtime.Runtime, cache_dir: Path) -> None:
     """After ``model`` (loaded from files) got an exported engine: record its graphs for torch-free workers."""
     location = model.__dict__.get(LOCATION_ATTR)
-    if location is None or not location.files or not isinstance(runtime.model, demucs_runtime.OnnxBag):
+    if location is None or not location.files or not isinstance(runtime.model, exported_net.OnnxBag):
         return
     try:
         if export_manifest.read(cache_dir, list(location.files)) != runtime.model.spec:

@@ -19,7 +19,8 @@ import torch
 
 from moodmix.plugins.stems import demucs_spectrum, export_manifest, model_cache, model_locator, recorded_runtime
 from moodmix.plugins.stems.demucs_backend import DemucsSeparator
-from moodmix.plugins.stems.demucs_runtime import ModelSpec, snr_db
+from moodmix.plugins.stems.demucs_runtime import snr_db
+from moodmix.plugins.stems.exported_net import ExportedModel
 from tests.plugins.tiny_demucs import SOURCES
 
 pytestmark = pytest.mark.usefixtures("fresh_model_cache")
@@ -132,7 +133,7 @@ def test_an_export_is_recorded_and_a_later_separator_runs_it_without_loading_the
     loaded = first.separate(_mix(), 44100)
     spec = export_manifest.read(cache, files)
     assert spec is not None and spec.sources == tuple(SOURCES) and spec.nets[0].segment == Fraction(2)
-    assert ModelSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
+    assert ExportedModel.from_json(json.loads(json.dumps(spec.to_json()))) == spec
 
     model_cache.clear()
     recorded_runtime.forget()

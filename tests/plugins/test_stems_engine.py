@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from moodmix.cli import cli
 from moodmix.engine import audio_io
-from moodmix.plugins.stems import demucs_openvino, demucs_runtime, model_cache
+from moodmix.plugins.stems import demucs_openvino, demucs_runtime, exported_net, model_cache
 from moodmix.plugins.stems.demucs_backend import DemucsSeparator
 
 pytestmark = pytest.mark.usefixtures("fresh_model_cache")
@@ -75,7 +75,7 @@ def test_int8_is_used_only_where_its_calibration_passes_and_the_verdict_is_kept(
 
     model = tiny_htdemucs()
     path = demucs_runtime.export_core(model, tmp_path)
-    spec = demucs_runtime.NetSpec.of(model, path)
+    spec = exported_net.ExportedNet.of(model, path)
     verdict = onnx_int8.prepare(path, spec.to_json(), 1)
     assert verdict.use_int8 and onnx_int8.MIN_SNR_DB <= verdict.snr_db < 200
     ops = [node.op_type for node in onnx.load(str(onnx_int8.int8_graph_path(path))).graph.node]
