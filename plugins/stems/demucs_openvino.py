@@ -16,7 +16,6 @@ memory high-water mark a worker should not keep.
 from __future__ import annotations
 
 import functools
-import json
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from moodmix.plugins.stems import calibration_verdict
 
 #: Lowest per-stem SNR (dB) against eager float32 PyTorch for bfloat16 to be used: the issue's bar (40 dB)
 #: with a margin, since the probe is not the user's music.
@@ -115,11 +116,7 @@ def _verdict_key() -> str:
 
 
 def _stored_snr(onnx_path: Path) -> float | None:
-    try:
-        doc = json.loads(verdict_path(onnx_path).read_text())
-        return float(doc["snr_db"]) if doc.get("key") == _verdict_key() else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # missing or unreadable: calibrate again
+    return calibration_verdict.read_snr(verdict_path(onnx_path), _verdict_key())
 
 
 def prepare(model: Any, onnx_path: Path, threads: int) -> tuple[Path, Verdict]:
@@ -132,9 +129,7 @@ def prepare(model: Any, onnx_path: Path, threads: int) -> tuple[Path, Verdict]:
         measured = calibrate(model, onnx_path, threads, measure=native)
         if native:
             snr = measured
-            tmp = verdict_path(onnx_path).with_suffix(".tmp")
-            tmp.write_text(json.dumps({"key": _verdict_key(), "snr_db": snr}))
-            tmp.replace(verdict_path(onnx_path))
+            calibration_verdict.write_snr(verdict_path(onnx_path), _verdict_key(), snr)
     if not native:
         return graph, Verdict("f32", None, "float32: no native bfloat16 on this CPU")
     return graph, _decide(float(snr))  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from moodmix.plugins.stems import calibration_verdict
 from moodmix.plugins.stems.demucs_openvino import MIN_SNR_DB
 
 #: Bumped when the quantisation or the probe changes, so stored verdicts are measured again.
@@ -64,13 +65,10 @@ def _decide(snr: float) -> Int8Verdict:
 
 def stored(onnx_path: Path) -> Int8Verdict | None:
     """The verdict kept for ``onnx_path`` by this ONNX Runtime version, or ``None`` (not calibrated yet)."""
-    try:
-        doc = json.loads(verdict_path(onnx_path).read_text())
-        if doc.get("key") != _verdict_key():
-            return None
-        verdict = _decide(float(doc["snr_db"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    snr = calibration_verdict.read_snr(verdict_path(onnx_path), _verdict_key())
+    if snr is None:
         return None
+    verdict = _decide(snr)
     if verdict.use_int8 and not int8_graph_path(onnx_path).exists():
         return None  # the graph was removed: make it again
     return verdict
@@ -87,9 +85,7 @@ def prepare(onnx_path: Path, spec_json: dict, threads: int) -> Int8Verdict:
         lines = (done.stderr or "").strip().splitlines()
         raise Int8Unavailable(f"int8 calibration failed: {lines[-1] if lines else f'exit code {done.returncode}'}")
     snr = float(done.stdout.strip().splitlines()[-1])
-    tmp = verdict_path(onnx_path).with_name(f"{verdict_path(onnx_path).name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"key": _verdict_key(), "snr_db": snr}))
-    tmp.replace(verdict_path(onnx_path))
+    calibration_verdict.write_snr(verdict_path(onnx_path), _verdict_key(), snr)
     return _decide(snr)
 
 
